@@ -1,0 +1,131 @@
+import { type Host, type Role, ROLES } from '../hosts/host';
+import { NetnsHost } from '../hosts/netns-host';
+import { execLocal, runLocal } from '../util/local-process';
+import { addressPlan, type Mode, type Testbed } from '../testbed/testbed';
+import type { StateStore } from '../testbed/state';
+import type { Backend, ModelInterfaces, WorkOptions } from './backend';
+import { hasNetAdmin } from '../util/privileges';
+
+/**
+ * The embedded testbed: three network namespaces joined by veth pairs.
+ *   client:to-model  <-> model:to-client   (client subnet)
+ *   model:to-server  <-> server:to-model   (server subnet)
+ *   client:to-server <-> server:to-client  (direct subnet, used in direct mode)
+ * Links are created straight inside the namespaces (`ip -n`), so deleting the namespaces removes everything.
+ */
+export class NetnsBackend implements Backend {
+  readonly modelInterfaces: ModelInterfaces = { client: 'to-client', server: 'to-server' };
+  readonly emulated = false;
+  private readonly hosts: Record<Role, NetnsHost>;
+
+  constructor(readonly testbed: Testbed, readonly state: StateStore) {
+    this.hosts = Object.fromEntries(ROLES.map((r) => [r, new NetnsHost(r, this.namespace(r))])) as Record<Role, NetnsHost>;
+  }
+
+  namespace(role: Role): string {
+    return `hs-${this.testbed.name}-${role}`;
+  }
+
+  host(role: Role): Host {
+    return this.hosts[role];
+  }
+
+  async preflight(): Promise<string[]> {
+    const problems: string[] = [];
+    if (!(await hasNetAdmin())) problems.push('The namespace testbed needs root or CAP_NET_ADMIN: run as root (e.g. `sudo hypershield up`).');
+    const ip = await execLocal(['ip', '-V']).catch(() => undefined);
+    if (!ip || ip.code !== 0) problems.push('`ip` from iproute2 is missing: apt-get install iproute2');
+    return problems;
+  }
+
+  async up(opts: WorkOptions = {}): Promise<void> {
+    const problems = await this.preflight();
+    if (problems.length) throw new Error(problems.join('\n'));
+    const existing = this.state.read();
+    if (existing?.phase === 'up' && (await this.allNamespacesExist())) {
+      opts.progress?.report(`Testbed ${this.testbed.name} is already up`);
+      return;
+    }
+    if (existing) {
+      opts.progress?.report('Removing a half-created testbed first');
+      await this.down(opts);
+    }
+    this.state.write({ name: this.testbed.name, backend: 'netns', mode: this.testbed.mode, phase: 'partial', createdAt: new Date().toISOString(), objects: [] });
+    const a = addressPlan(this.testbed);
+    const sh = (argv: string[]) => runLocal(argv, { signal: opts.signal, timeoutMs: 10_000 });
+
+    opts.progress?.report('Creating namespaces');
+    for (const role of ROLES) {
+      const ns = this.namespace(role);
+      this.state.record({ kind: 'netns', name: ns });
+      await sh(['ip', 'netns', 'add', ns]);
+      // Strict reverse-path filtering would drop direct-mode replies that arrive on the other link.
+      await sh(['ip', 'netns', 'exec', ns, 'sysctl', '-q', '-w', 'net.ipv4.conf.all.rp_filter=0', 'net.ipv4.conf.default.rp_filter=0',
+        `net.ipv4.ip_forward=${role === 'model' ? 1 : 0}`]);
+      await sh(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
+    }
+
+    opts.progress?.report('Creating links');
+    const link = async (roleA: Role, ifA: string, roleB: Role, ifB: string, addrA: string, addrB: string) => {
+      const nsA = this.namespace(roleA);
+      const nsB = this.namespace(roleB);
+      await sh(['ip', '-n', nsA, 'link', 'add', ifA, 'type', 'veth', 'peer', 'name', ifB, 'netns', nsB]);
+      await sh(['ip', '-n', nsA, 'addr', 'add', `${addrA}/${a.prefix}`, 'dev', ifA]);
+      await sh(['ip', '-n', nsB, 'addr', 'add', `${addrB}/${a.prefix}`, 'dev', ifB]);
+      await sh(['ip', '-n', nsA, 'link', 'set', ifA, 'up']);
+      await sh(['ip', '-n', nsB, 'link', 'set', ifB, 'up']);
+    };
+    await link('client', 'to-model', 'model', 'to-client', a.clientOnClientNet, a.modelOnClientNet);
+    await link('model', 'to-server', 'server', 'to-model', a.modelOnServerNet, a.serverOnServerNet);
+    await link('client', 'to-server', 'server', 'to-client', a.clientOnDirectNet, a.serverOnDirectNet);
+
+    await this.route(this.testbed.mode, opts);
+    this.state.update((s) => { s.phase = 'up'; s.mode = this.testbed.mode; });
+  }
+
+  async setMode(mode: Mode, opts: WorkOptions = {}): Promise<void> {
+    await this.route(mode, opts);
+    this.state.update((s) => { s.mode = mode; });
+  }
+
+  /** Points the client's route to the server subnet, and the server's route back, over the chosen path. */
+  private async route(mode: Mode, opts: WorkOptions): Promise<void> {
+    opts.progress?.report(`Routing traffic ${mode === 'model' ? 'through the model host' : 'directly to the server'}`);
+    const a = addressPlan(this.testbed);
+    const { client, server } = this.testbed.subnets;
+    const sh = (argv: string[]) => runLocal(argv, { signal: opts.signal, timeoutMs: 10_000 });
+    const c = this.namespace('client');
+    const s = this.namespace('server');
+    if (mode === 'model') {
+      await sh(['ip', '-n', c, 'route', 'replace', server, 'via', a.modelOnClientNet, 'dev', 'to-model', 'src', a.clientOnClientNet]);
+      await sh(['ip', '-n', s, 'route', 'replace', client, 'via', a.modelOnServerNet, 'dev', 'to-model', 'src', a.serverOnServerNet]);
+    } else {
+      await sh(['ip', '-n', c, 'route', 'replace', server, 'via', a.serverOnDirectNet, 'dev', 'to-server', 'src', a.clientOnClientNet]);
+      await sh(['ip', '-n', s, 'route', 'replace', client, 'via', a.clientOnDirectNet, 'dev', 'to-client', 'src', a.serverOnServerNet]);
+    }
+  }
+
+  async down(opts: WorkOptions = {}): Promise<void> {
+    const st = this.state.read();
+    const recorded = st?.objects.filter((o) => o.kind === 'netns').map((o) => o.name) ?? [];
+    for (const ns of [...recorded].reverse()) {
+      opts.progress?.report(`Removing namespace ${ns}`);
+      // Processes keep a deleted namespace alive (and would keep running): end them first.
+      const pids = await execLocal(['ip', 'netns', 'pids', ns]);
+      for (const pid of pids.stdout.split(/\s+/).filter(Boolean)) {
+        try { process.kill(Number(pid), 'SIGKILL'); } catch { /* already gone */ }
+      }
+      const del = await execLocal(['ip', 'netns', 'del', ns]);
+      if (del.code !== 0 && !/No such file|not found|Invalid/i.test(del.stderr)) {
+        throw new Error(`Could not remove namespace ${ns}: ${del.stderr.trim()}`);
+      }
+    }
+    this.state.remove();
+  }
+
+  private async allNamespacesExist(): Promise<boolean> {
+    const list = await execLocal(['ip', 'netns', 'list']);
+    const names = new Set(list.stdout.split('\n').map((l) => l.split(' ')[0]));
+    return ROLES.every((r) => names.has(this.namespace(r)));
+  }
+}

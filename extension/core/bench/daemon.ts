@@ -1,0 +1,51 @@
+import { run, type Host } from '../hosts/host';
+import type { StopServer } from './benchmark';
+
+export interface DaemonSpec {
+  /** Program name as /proc/PID/comm shows it; a pid file is trusted only when it names this program. */
+  name: string;
+  runDir: string;
+  /** TCP port the daemon listens on when ready. */
+  port: string;
+  /** The command, which must daemonize itself and write its pid to pidFile. */
+  argv: (pidFile: string, logFile: string) => string[];
+  signal?: AbortSignal;
+  readyTimeoutMs?: number;
+}
+
+/**
+ * Starts a self-daemonizing server on a host and returns how to stop it. The pid file lives on the host, so a
+ * server left running by a killed workbench is found and stopped before the next one starts.
+ */
+export async function startDaemon(host: Host, spec: DaemonSpec): Promise<StopServer> {
+  const pidFile = `${spec.runDir}/${spec.name}.pid`;
+  const logFile = `${spec.runDir}/${spec.name}.log`;
+  await run(host, ['mkdir', '-p', spec.runDir]);
+  await stopByPidFile(host, spec.name, pidFile);
+  await run(host, spec.argv(pidFile, logFile), { signal: spec.signal, timeoutMs: 10_000 });
+  const deadline = Date.now() + (spec.readyTimeoutMs ?? 5000);
+  for (;;) {
+    const ss = await host.exec(['ss', '-Hltn', `sport = :${spec.port}`], { signal: spec.signal });
+    if (ss.code === 0 && ss.stdout.trim()) break;
+    if (spec.signal?.aborted) throw new Error(`Cancelled while starting ${spec.name} on ${host.label}`);
+    if (Date.now() > deadline) {
+      const log = await host.exec(['tail', '-n', '5', logFile]);
+      throw new Error(`${spec.name} did not start listening on port ${spec.port} on ${host.label}: ${log.stdout.trim() || 'no log output'}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return () => stopByPidFile(host, spec.name, pidFile);
+}
+
+async function stopByPidFile(host: Host, name: string, pidFile: string): Promise<void> {
+  const pid = (await host.exec(['cat', pidFile])).stdout.trim();
+  if (/^\d+$/.test(pid)) {
+    const comm = (await host.exec(['cat', `/proc/${pid}/comm`])).stdout.trim();
+    if (comm === name) {
+      await host.exec(['kill', pid]);
+      for (let i = 0; i < 40 && (await host.exec(['kill', '-0', pid])).code === 0; i++) await new Promise((r) => setTimeout(r, 50));
+      await host.exec(['kill', '-9', pid]);
+    }
+  }
+  await host.exec(['rm', '-f', pidFile]);
+}

@@ -1,0 +1,66 @@
+// The one interface every backend implements, so build, deploy and bench never care what a host is.
+
+export type Role = 'client' | 'model' | 'server';
+export const ROLES: readonly Role[] = ['client', 'model', 'server'];
+
+export type BackendKind = 'netns' | 'docker' | 'qemu' | 'ssh';
+
+export interface ExecOptions {
+  /** Kill the command after this many milliseconds (default: no limit). */
+  timeoutMs?: number;
+  /** Aborting kills the command (and, on remote hosts, the remote process). */
+  signal?: AbortSignal;
+  stdin?: string | Buffer;
+  env?: Record<string, string>;
+  cwd?: string;
+  onStdout?: (chunk: string) => void;
+  onStderr?: (chunk: string) => void;
+}
+
+export interface ExecResult {
+  /** Exit code, or null when the command was killed by a signal, a timeout or cancellation. */
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+  cancelled: boolean;
+  durationMs: number;
+}
+
+export type HostState = 'running' | 'stopped' | 'absent' | 'unreachable';
+
+export interface HostStatus {
+  state: HostState;
+  /** Addresses on the testbed links, e.g. ["198.18.1.2/24"]. */
+  addresses: string[];
+  kernel?: string;
+  detail?: string;
+}
+
+export interface Host {
+  readonly role: Role;
+  readonly kind: BackendKind;
+  /** Human-readable location, e.g. "netns hs-demo-model". */
+  readonly label: string;
+  /** Runs argv without a shell. Never rejects for a non-zero exit; see `run` for that. */
+  exec(argv: readonly string[], opts?: ExecOptions): Promise<ExecResult>;
+  upload(localPath: string, remotePath: string, opts?: { signal?: AbortSignal }): Promise<void>;
+  download(remotePath: string, localPath: string, opts?: { signal?: AbortSignal }): Promise<void>;
+  status(): Promise<HostStatus>;
+}
+
+export class HostCommandError extends Error {
+  constructor(readonly host: string, readonly argv: readonly string[], readonly result: ExecResult) {
+    const why = result.cancelled ? 'was cancelled' : result.timedOut ? 'timed out' : `exited with code ${result.code}`;
+    const tail = (result.stderr || result.stdout).trim().split('\n').slice(-5).join('\n');
+    super(`${host}: \`${argv.join(' ')}\` ${why}${tail ? `:\n${tail}` : ''}`);
+    this.name = 'HostCommandError';
+  }
+}
+
+/** Runs argv and rejects with the host, command and output tail when it does not exit 0. */
+export async function run(host: Host, argv: readonly string[], opts?: ExecOptions): Promise<string> {
+  const result = await host.exec(argv, opts);
+  if (result.code !== 0) throw new HostCommandError(host.label, argv, result);
+  return result.stdout;
+}

@@ -1,0 +1,39 @@
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { execLocal } from '../util/local-process';
+import type { ExecOptions, ExecResult, Host, HostStatus, Role } from './host';
+
+/** A host that is a network namespace on this machine; it shares this machine's files and kernel. */
+export class NetnsHost implements Host {
+  readonly kind = 'netns' as const;
+  readonly label: string;
+
+  constructor(readonly role: Role, readonly namespace: string) {
+    this.label = `${role} (netns ${namespace})`;
+  }
+
+  exec(argv: readonly string[], opts?: ExecOptions): Promise<ExecResult> {
+    return execLocal(['ip', 'netns', 'exec', this.namespace, ...argv], opts);
+  }
+
+  async upload(localPath: string, remotePath: string): Promise<void> {
+    if (path.resolve(localPath) === path.resolve(remotePath)) return;
+    await fs.mkdir(path.dirname(remotePath), { recursive: true });
+    await fs.cp(localPath, remotePath, { recursive: true, force: true });
+  }
+
+  async download(remotePath: string, localPath: string): Promise<void> {
+    await this.upload(remotePath, localPath);
+  }
+
+  async status(): Promise<HostStatus> {
+    const list = await execLocal(['ip', '-j', 'netns', 'list']);
+    const names = list.code === 0 && list.stdout.trim() ? (JSON.parse(list.stdout) as Array<{ name: string }>).map((n) => n.name) : [];
+    if (!names.includes(this.namespace)) return { state: 'absent', addresses: [] };
+    const addr = await execLocal(['ip', '-n', this.namespace, '-j', '-4', 'addr', 'show']);
+    const ifaces = addr.code === 0 ? (JSON.parse(addr.stdout) as Array<{ ifname: string; addr_info: Array<{ local: string; prefixlen: number }> }>) : [];
+    const addresses = ifaces.filter((i) => i.ifname !== 'lo').flatMap((i) => i.addr_info.map((a) => `${a.local}/${a.prefixlen}`));
+    const uname = await execLocal(['uname', '-r']);
+    return { state: 'running', addresses, kernel: uname.stdout.trim(), detail: `netns ${this.namespace}` };
+  }
+}

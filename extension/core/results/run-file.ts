@@ -1,0 +1,104 @@
+// The self-describing JSON file of one run (.hypershield/results/<id>.json). Bump SCHEMA_VERSION on any change
+// that an older reader would misread.
+import type { BackendKind, Role } from '../hosts/host';
+import type { Mode, Testbed } from '../testbed/testbed';
+
+export const SCHEMA_VERSION = 1;
+
+export type Placement = 'none' | 'user' | 'kernel' | 'ebpf';
+export const PLACEMENTS: readonly Placement[] = ['none', 'user', 'ebpf', 'kernel'];
+
+export type Better = 'higher' | 'lower';
+
+export interface Metric {
+  value: number;
+  unit: string;
+  better: Better;
+}
+
+export interface Measurement {
+  benchmark: string;
+  mode: Mode;
+  placement: Placement;
+  /** 1-based; warm-up repetitions are not recorded. */
+  repetition: number;
+  startedAt: string;
+  durationMs: number;
+  /** Parsed metrics by name, e.g. throughput, retransmits, rttAvg. */
+  metrics: Record<string, Metric>;
+  /** Time series, e.g. per-interval throughput: [seconds since start, value]. */
+  series?: Record<string, { unit: string; points: Array<[number, number]> }>;
+  /** The tool's own output, verbatim. */
+  raw: string;
+  /** Set when the measurement failed; metrics are then empty. */
+  error?: string;
+}
+
+export interface Stats {
+  n: number;
+  median: number;
+  min: number;
+  max: number;
+  q1: number;
+  q3: number;
+  iqr: number;
+  mean: number;
+  stdev: number;
+}
+
+export interface SummaryEntry {
+  benchmark: string;
+  mode: Mode;
+  placement: Placement;
+  metric: string;
+  unit: string;
+  better: Better;
+  stats: Stats;
+  /** Only on model-mode entries: cost of the model path relative to direct, in percent (positive = worse). */
+  overheadPercent?: number;
+}
+
+export interface ModelInfo {
+  placement: Exclude<Placement, 'none'>;
+  dir: string;
+  sourceHash: string;
+  buildId: string;
+}
+
+export interface HostMetadata {
+  role: Role;
+  label: string;
+  kernel: string;
+  sysctls: Record<string, string>;
+  tools: Record<string, string>;
+}
+
+export interface RunMetadata {
+  tool: { name: 'hypershield'; version: string };
+  node: string;
+  workspace: string;
+  git?: { commit: string; dirty: boolean };
+  testbed: Omit<Testbed, 'source'> & { source: string; backend: BackendKind };
+  hosts: HostMetadata[];
+  /** True when hosts are emulated (e.g. QEMU without KVM): absolute figures are not comparable to hardware. */
+  emulated: boolean;
+  models: ModelInfo[];
+  plan: { benchmarks: string[]; modes: Mode[]; placements: Placement[]; repetitions: number; warmup: number; durationS: number };
+  startedAt: string;
+  endedAt?: string;
+}
+
+export type RunStatus = 'running' | 'complete' | 'incomplete' | 'failed';
+
+export interface RunFile {
+  schemaVersion: number;
+  id: string;
+  status: RunStatus;
+  /** Process that writes the file while status is "running"; a dead pid means the run was killed. */
+  pid?: number;
+  /** Why a run is incomplete or failed. */
+  reason?: string;
+  metadata: RunMetadata;
+  results: Measurement[];
+  summary: SummaryEntry[];
+}

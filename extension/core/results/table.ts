@@ -1,0 +1,35 @@
+import type { RunFile, SummaryEntry } from './run-file';
+
+const fmt = (v: number) => (Math.abs(v) >= 100 ? v.toFixed(1) : Math.abs(v) >= 1 ? v.toFixed(2) : v.toFixed(3));
+
+/** The headline rows of a run: each benchmark's metrics, direct vs model, per placement. */
+export function summaryTable(run: RunFile, metrics?: readonly string[]): string {
+  const rows: string[][] = [['benchmark', 'placement', 'metric', 'direct median [IQR]', 'model median [IQR]', 'n', 'overhead']];
+  const direct = (e: SummaryEntry) => run.summary.find((d) => d.mode === 'direct' && d.benchmark === e.benchmark && d.placement === e.placement && d.metric === e.metric);
+  const keys = new Set<string>();
+  for (const e of run.summary) {
+    if (metrics && !metrics.includes(e.metric)) continue;
+    const key = `${e.benchmark}|${e.placement}|${e.metric}`;
+    if (keys.has(key)) continue;
+    keys.add(key);
+    const d = e.mode === 'direct' ? e : direct(e);
+    const m = run.summary.find((x) => x.mode === 'model' && x.benchmark === e.benchmark && x.placement === e.placement && x.metric === e.metric);
+    const cell = (x?: SummaryEntry) => (x ? `${fmt(x.stats.median)} [${fmt(x.stats.iqr)}] ${x.unit}` : '-');
+    rows.push([e.benchmark, e.placement, e.metric, cell(d), cell(m), String(Math.max(d?.stats.n ?? 0, m?.stats.n ?? 0)),
+      m?.overheadPercent !== undefined ? `${m.overheadPercent >= 0 ? '+' : ''}${m.overheadPercent.toFixed(1)} %` : '-']);
+  }
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
+}
+
+/** One CSV row per measured metric. */
+export function toCsv(run: RunFile): string {
+  const q = (s: string | number) => (typeof s === 'number' ? String(s) : /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+  const lines = ['run,benchmark,mode,placement,repetition,started_at,metric,value,unit,error'];
+  for (const m of run.results) {
+    const entries = Object.entries(m.metrics);
+    if (entries.length === 0) lines.push([run.id, m.benchmark, m.mode, m.placement, m.repetition, m.startedAt, '', '', '', m.error ?? ''].map(q).join(','));
+    for (const [name, v] of entries) lines.push([run.id, m.benchmark, m.mode, m.placement, m.repetition, m.startedAt, name, v.value, v.unit, ''].map(q).join(','));
+  }
+  return lines.join('\n') + '\n';
+}

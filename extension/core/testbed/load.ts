@@ -1,0 +1,77 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import Ajv from 'ajv';
+import { findNodeAtLocation, getNodeValue, parseTree, printParseErrorCode, type ParseError } from 'jsonc-parser';
+import schema from '../../../schemas/testbed.schema.json';
+import { DEFAULT_SUBNETS, TESTBED_FILE, defaultTestbed, type Testbed } from './testbed';
+
+export interface TestbedProblem {
+  /** JSON path such as "/subnets/client" ("" for the whole document). */
+  jsonPath: string;
+  line: number;
+  column: number;
+  message: string;
+}
+
+export class TestbedFileError extends Error {
+  constructor(readonly file: string, readonly problems: TestbedProblem[]) {
+    super(`${file} is not a valid testbed description:\n` +
+      problems.map((p) => `  ${file}:${p.line}:${p.column} ${p.jsonPath || '(document)'}: ${p.message}`).join('\n') +
+      '\nFix the file (its schema is schemas/testbed.schema.json) or delete it to use the built-in namespace testbed.');
+    this.name = 'TestbedFileError';
+  }
+}
+
+const validate = new Ajv({ allErrors: true, useDefaults: false }).compile(schema);
+
+function lineCol(text: string, offset: number): { line: number; column: number } {
+  const before = text.slice(0, offset).split('\n');
+  return { line: before.length, column: before[before.length - 1].length + 1 };
+}
+
+/** Parses and validates a testbed description; throws TestbedFileError naming each bad JSON path and its line. */
+export function parseTestbed(text: string, file: string): Testbed {
+  const errors: ParseError[] = [];
+  const tree = parseTree(text, errors, { allowTrailingComma: false, disallowComments: false });
+  if (errors.length || !tree) {
+    throw new TestbedFileError(file, errors.map((e) => ({ jsonPath: '', ...lineCol(text, e.offset), message: `JSON syntax: ${printParseErrorCode(e.error)}` })));
+  }
+  const value: unknown = getNodeValue(tree);
+  if (!validate(value)) {
+    const problems = (validate.errors ?? []).map((e) => {
+      const segments = e.instancePath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+      const node = findNodeAtLocation(tree, segments) ?? tree;
+      const extra = e.keyword === 'additionalProperties' ? ` "${(e.params as { additionalProperty: string }).additionalProperty}"`
+        : e.keyword === 'enum' ? `: ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}` : '';
+      return { jsonPath: e.instancePath, ...lineCol(text, node.offset), message: `${e.message ?? 'invalid'}${extra}` };
+    });
+    throw new TestbedFileError(file, problems);
+  }
+  const raw = value as Partial<Testbed>;
+  const base = defaultTestbed();
+  return {
+    name: raw.name ?? base.name,
+    backend: raw.backend ?? base.backend,
+    mode: raw.mode ?? base.mode,
+    subnets: { ...DEFAULT_SUBNETS, ...raw.subnets },
+    hosts: raw.hosts ?? {},
+    model: raw.model ?? {},
+    source: file,
+  };
+}
+
+/** The workspace's testbed file when there is one, else the built-in namespace testbed. */
+export function loadTestbed(workspace: string): Testbed {
+  const file = path.join(workspace, TESTBED_FILE);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return defaultTestbed();
+    throw new Error(`Cannot read ${file}: ${(err as Error).message}`);
+  }
+  const tb = parseTestbed(text, file);
+  const overlap = new Set(Object.values(tb.subnets));
+  if (overlap.size !== 3) throw new TestbedFileError(file, [{ jsonPath: '/subnets', line: 1, column: 1, message: 'the client, server and direct subnets must all differ' }]);
+  return tb;
+}

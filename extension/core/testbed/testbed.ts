@@ -1,0 +1,65 @@
+import type { BackendKind, Role } from '../hosts/host';
+
+export type Mode = 'direct' | 'model';
+export const MODES: readonly Mode[] = ['direct', 'model'];
+
+export interface HostSpec {
+  sshHost?: string;
+  interfaces?: Record<string, string>;
+  image?: string;
+  kernel?: string;
+  memoryMiB?: number;
+  cpus?: number;
+}
+
+/** A validated testbed description with defaults filled in. */
+export interface Testbed {
+  name: string;
+  backend: BackendKind;
+  mode: Mode;
+  subnets: { client: string; server: string; direct: string };
+  hosts: Partial<Record<Role, HostSpec>>;
+  model: { kernelHeaders?: string };
+  /** Where the description came from: a file path, or "built-in default". */
+  source: string;
+}
+
+export const TESTBED_FILE = 'hypershield.testbed.json';
+
+export const DEFAULT_SUBNETS = { client: '198.18.1.0/24', server: '198.18.2.0/24', direct: '198.18.3.0/24' } as const;
+
+export function defaultTestbed(): Testbed {
+  return { name: 'default', backend: 'netns', mode: 'model', subnets: { ...DEFAULT_SUBNETS }, hosts: {}, model: {}, source: 'built-in default' };
+}
+
+/**
+ * Addresses of every role. The server keeps one service address (on the server-side subnet) in both modes, so a
+ * benchmark targets the same address and only the route decides whether traffic crosses the model host.
+ */
+export interface AddressPlan {
+  clientOnClientNet: string;
+  modelOnClientNet: string;
+  modelOnServerNet: string;
+  serverOnServerNet: string;
+  clientOnDirectNet: string;
+  serverOnDirectNet: string;
+  prefix: number;
+}
+
+export function addressPlan(tb: Pick<Testbed, 'subnets'>): AddressPlan {
+  const host = (cidr: string, n: number) => cidr.replace(/\.0\/24$/, `.${n}`);
+  return {
+    modelOnClientNet: host(tb.subnets.client, 1),
+    clientOnClientNet: host(tb.subnets.client, 2),
+    modelOnServerNet: host(tb.subnets.server, 1),
+    serverOnServerNet: host(tb.subnets.server, 2),
+    clientOnDirectNet: host(tb.subnets.direct, 1),
+    serverOnDirectNet: host(tb.subnets.direct, 2),
+    prefix: 24,
+  };
+}
+
+/** The address benchmarks send to. */
+export function serverAddress(tb: Pick<Testbed, 'subnets'>): string {
+  return addressPlan(tb).serverOnServerNet;
+}

@@ -1,0 +1,4 @@
+import pkg from '../../package.json';
+
+/** The workbench version, recorded in every run's metadata. */
+export const VERSION: string = pkg.version;

@@ -1,0 +1,1 @@
+// Results panel: rendered by the results webview.
