@@ -20,7 +20,7 @@ export function parsePing(raw: string): BenchOutcome {
     metrics.rttMdev = { value: Number(rtt[4]), unit: 'ms', better: 'lower' };
   }
   const points: Array<[number, number]> = [];
-  for (const m of raw.matchAll(/icmp_seq=(\d+) ttl=\d+ time=([\d.]+) ms/g)) points.push([(Number(m[1]) - 1) * INTERVAL_S, Number(m[2])]);
+  for (const m of raw.matchAll(/icmp_seq=(\d+) ttl=\d+ time=([\d.]+) ms/g)) points.push([Number(((Number(m[1]) - 1) * INTERVAL_S).toFixed(3)), Number(m[2])]);
   return { raw, metrics, series: { rtt: { unit: 'ms', points } } };
 }
 

@@ -53,6 +53,7 @@ export async function runBenchmarks(backend: Backend, plan: RunPlan, opts: RunOp
   await checkTools(backend, benchmarks);
   progress?.report('Recording host metadata');
   const testbed = backend.testbed;
+  const git = await gitInfo(opts.workspace);
   let runFile = opts.store.create({
     schemaVersion: SCHEMA_VERSION,
     status: 'running',
@@ -61,7 +62,7 @@ export async function runBenchmarks(backend: Backend, plan: RunPlan, opts: RunOp
       tool: { name: 'hypershield', version: VERSION },
       node: process.version,
       workspace: opts.workspace,
-      git: await gitInfo(opts.workspace),
+      ...(git ? { git } : {}),
       testbed,
       hosts: await describeHosts(backend, benchmarks),
       emulated: backend.emulated,
@@ -76,6 +77,7 @@ export async function runBenchmarks(backend: Backend, plan: RunPlan, opts: RunOp
   });
   const save = (patch: Partial<RunFile>) => {
     runFile = { ...runFile, ...patch, summary: summarize(patch.results ?? runFile.results) };
+    if (runFile.pid === undefined) delete runFile.pid;
     opts.store.save(runFile);
   };
 

@@ -1,0 +1,46 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ResultsStore } from '../../extension/core/results/store';
+import { SCHEMA_VERSION, type RunFile } from '../../extension/core/results/run-file';
+import { toCsv } from '../../extension/core/results/table';
+
+function skeleton(startedAt: string, pid?: number): Omit<RunFile, 'id'> {
+  return {
+    schemaVersion: SCHEMA_VERSION, status: 'running', pid,
+    metadata: { startedAt, plan: { benchmarks: ['ping'], modes: ['direct'], placements: ['none'], repetitions: 1, warmup: 0, durationS: 1 } } as RunFile['metadata'],
+    results: [], summary: [],
+  };
+}
+
+test('runs get unique files, are listed newest first, and a dead writer means incomplete', () => {
+  const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'hs-store-'));
+  const store = new ResultsStore(ws);
+  const a = store.create(skeleton('2026-01-01T00:00:00Z', process.pid));
+  const b = store.create(skeleton('2026-02-01T00:00:00Z', 2 ** 22 + 12345));
+  assert.notEqual(a.id, b.id);
+  const { runs } = store.list();
+  assert.deepEqual(runs.map((r) => r.id), [b.id, a.id]);
+  assert.equal(runs[0].run.status, 'incomplete');
+  assert.match(runs[0].run.reason!, /ended without finishing/);
+  assert.equal(runs[1].run.status, 'running');
+  store.save({ ...a, status: 'complete', pid: undefined });
+  assert.equal(store.read(a.id).status, 'complete');
+  assert.deepEqual(fs.readdirSync(store.dir).filter((f) => f.endsWith('.tmp')), [], 'no temp files left');
+  assert.throws(() => store.read('nope'), /No run "nope"/);
+  fs.rmSync(ws, { recursive: true });
+});
+
+test('CSV: one row per metric, quoted where needed', () => {
+  const run = {
+    id: 'r1', results: [
+      { benchmark: 'iperf3', mode: 'model', placement: 'none', repetition: 1, startedAt: 't', durationMs: 1, raw: '', metrics: { throughput: { value: 9.5, unit: 'Gbit/s', better: 'higher' } } },
+      { benchmark: 'iperf3', mode: 'direct', placement: 'none', repetition: 1, startedAt: 't', durationMs: 1, raw: '', metrics: {}, error: 'refused, "really"' },
+    ],
+  } as unknown as RunFile;
+  assert.equal(toCsv(run), 'run,benchmark,mode,placement,repetition,started_at,metric,value,unit,error\n' +
+    'r1,iperf3,model,none,1,t,throughput,9.5,Gbit/s,\n' +
+    'r1,iperf3,direct,none,1,t,,,,"refused, ""really"""\n');
+});

@@ -1,0 +1,47 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { loadTestbed, parseTestbed, TestbedFileError } from '../../extension/core/testbed/load';
+import { addressPlan } from '../../extension/core/testbed/testbed';
+
+test('no file: the built-in namespace testbed on the benchmarking range', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hs-tb-'));
+  const tb = loadTestbed(dir);
+  assert.equal(tb.backend, 'netns');
+  assert.equal(tb.source, 'built-in default');
+  assert.deepEqual(tb.subnets, { client: '198.18.1.0/24', server: '198.18.2.0/24', direct: '198.18.3.0/24' });
+  fs.rmSync(dir, { recursive: true });
+});
+
+test('a valid file fills in defaults', () => {
+  const tb = parseTestbed('{ "name": "lab", "backend": "netns", "mode": "direct", "subnets": { "client": "198.19.1.0/24" } }', 'x.json');
+  assert.equal(tb.mode, 'direct');
+  assert.equal(tb.subnets.client, '198.19.1.0/24');
+  assert.equal(tb.subnets.server, '198.18.2.0/24');
+  assert.equal(addressPlan(tb).clientOnClientNet, '198.19.1.2');
+});
+
+test('errors name the JSON path and the line, and say how to fix', () => {
+  const text = '{\n  "name": "lab",\n  "backend": "vmware",\n  "subnets": {\n    "client": "10.0.0.0/8"\n  }\n}\n';
+  const err = (() => { try { parseTestbed(text, 'tb.json'); } catch (e) { return e; } })();
+  assert.ok(err instanceof TestbedFileError);
+  const byPath = Object.fromEntries(err.problems.map((p) => [p.jsonPath, p]));
+  assert.equal(byPath['/backend'].line, 3);
+  assert.match(byPath['/backend'].message, /"netns", "docker", "qemu", "ssh"/);
+  assert.equal(byPath['/subnets/client'].line, 5);
+  assert.match(err.message, /tb\.json:3:\d+ \/backend/);
+  assert.match(err.message, /delete it to use the built-in namespace testbed/);
+});
+
+test('JSON syntax errors carry a line too', () => {
+  assert.throws(() => parseTestbed('{\n  "name": "lab",,\n}', 'tb.json'), /tb\.json:2:\d+ \(document\): JSON syntax/);
+});
+
+test('overlapping subnets are refused', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hs-tb-'));
+  fs.writeFileSync(path.join(dir, 'hypershield.testbed.json'), JSON.stringify({ name: 'x', backend: 'netns', subnets: { client: '198.18.2.0/24' } }));
+  assert.throws(() => loadTestbed(dir), /must all differ/);
+  fs.rmSync(dir, { recursive: true });
+});
