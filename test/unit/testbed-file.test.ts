@@ -24,13 +24,15 @@ test('a valid file fills in defaults', () => {
 });
 
 test('errors name the JSON path and the line, and say how to fix', () => {
-  const text = '{\n  "name": "lab",\n  "backend": "vmware",\n  "subnets": {\n    "client": "10.0.0.0/8"\n  }\n}\n';
+  const text = '{\n  "name": "lab",\n  "backend": "vmware",\n  "subnets": {\n    "client": "10.0.0.0/8"\n  },\n  "hostz": {}\n}\n';
   const err = (() => { try { parseTestbed(text, 'tb.json'); } catch (e) { return e; } })();
   assert.ok(err instanceof TestbedFileError);
   const byPath = Object.fromEntries(err.problems.map((p) => [p.jsonPath, p]));
   assert.equal(byPath['/backend'].line, 3);
   assert.match(byPath['/backend'].message, /"netns", "docker", "qemu", "ssh"/);
   assert.equal(byPath['/subnets/client'].line, 5);
+  assert.equal(byPath['/hostz'].line, 7);
+  assert.match(byPath['/hostz'].message, /unknown property/);
   assert.match(err.message, /tb\.json:3:\d+ \/backend/);
   assert.match(err.message, /delete it to use the built-in namespace testbed/);
 });

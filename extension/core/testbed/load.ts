@@ -40,9 +40,14 @@ export function parseTestbed(text: string, file: string): Testbed {
   if (!validate(value)) {
     const problems = (validate.errors ?? []).map((e) => {
       const segments = e.instancePath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+      if (e.keyword === 'additionalProperties') {
+        // Point at the unknown property itself, not at the object that holds it.
+        const prop = (e.params as { additionalProperty: string }).additionalProperty;
+        const node = findNodeAtLocation(tree, [...segments, prop])?.parent ?? findNodeAtLocation(tree, segments) ?? tree;
+        return { jsonPath: `${e.instancePath}/${prop}`, ...lineCol(text, node.offset), message: 'unknown property (see the schema for the allowed ones)' };
+      }
       const node = findNodeAtLocation(tree, segments) ?? tree;
-      const extra = e.keyword === 'additionalProperties' ? ` "${(e.params as { additionalProperty: string }).additionalProperty}"`
-        : e.keyword === 'enum' ? `: ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}` : '';
+      const extra = e.keyword === 'enum' ? `: ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}` : '';
       return { jsonPath: e.instancePath, ...lineCol(text, node.offset), message: `${e.message ?? 'invalid'}${extra}` };
     });
     throw new TestbedFileError(file, problems);
