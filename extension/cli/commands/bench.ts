@@ -74,8 +74,7 @@ export const registerBenchCommands: Register = (program: Command, ctx) => {
       }
       const run = id ? store.read(id) : store.latest();
       if (!run) throw new Error(`No runs in ${store.dir}: run \`hypershield bench\` first.`);
-      const runs = o.compare ? [run, store.read(o.compare)] : [run];
-      if (o.html) writeOut(o.html, reportHtml(runs), c.out);
+      if (o.html) writeOut(o.html, reportHtml(run, o.compare ? store.read(o.compare) : undefined), c.out);
       if (o.csv) writeOut(o.csv, toCsv(run), c.out);
       if (!o.html && !o.csv) {
         c.out(`Run ${run.id} (${run.status}${run.reason ? `: ${run.reason}` : ''}), ${run.metadata.startedAt}, testbed ${run.metadata.testbed.name} (${run.metadata.testbed.backend})${run.metadata.emulated ? ', EMULATED hosts' : ''}`);

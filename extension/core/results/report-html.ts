@@ -1,8 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { BENCHMARKS } from '../bench/registry';
 import type { RunFile } from './run-file';
 
-/** Finds the bundled report renderer next to the CLI/extension bundle, or in dist/ when running from source. */
+/** Finds the bundled report renderer (it carries its own styles) next to the CLI/extension bundle, or in dist/ when running from source. */
 function rendererDir(): string {
   const candidates = [path.join(__dirname, 'webview'), path.join(__dirname, '..', '..', '..', 'dist', 'webview')];
   const found = candidates.find((d) => fs.existsSync(path.join(d, 'report.js')));
@@ -17,12 +18,12 @@ function scriptSafeJson(value: unknown): string {
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
-/** One self-contained HTML file: the run's data, the chart renderer and its styles, nothing fetched. */
-export function reportHtml(runs: RunFile[]): string {
+/** One self-contained HTML file: the run's data (and a run to compare with), the chart renderer, nothing fetched. */
+export function reportHtml(run: RunFile, compare?: RunFile): string {
+  const runs = compare ? [run, compare] : [run];
+  const data = { run, ...(compare ? { compare } : {}), headlines: Object.fromEntries(BENCHMARKS.map((b) => [b.id, b.headline])) };
   const dir = rendererDir();
   const js = fs.readFileSync(path.join(dir, 'report.js'), 'utf8').replace(/<\/script/gi, '<\\/script');
-  const cssFile = path.join(dir, 'report.css');
-  const css = fs.existsSync(cssFile) ? fs.readFileSync(cssFile, 'utf8') : '';
   const title = `HyperShield run ${runs.map((r) => r.id).join(' vs ')}`;
   return `<!DOCTYPE html>
 <html lang="en">
@@ -30,11 +31,10 @@ export function reportHtml(runs: RunFile[]): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(title)}</title>
-<style>${css}</style>
 </head>
 <body>
-<div id="app"></div>
-<script type="application/json" id="run-data">${scriptSafeJson(runs)}</script>
+<main id="report"></main>
+<script type="application/json" id="run-data">${scriptSafeJson(data)}</script>
 <script>${js}</script>
 </body>
 </html>
