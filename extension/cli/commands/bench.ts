@@ -11,6 +11,8 @@ import { PLACEMENTS, type Placement } from '../../core/results/run-file';
 import { MODES, type Mode } from '../../core/testbed/testbed';
 import { runDoctor, installMissing, type Feature } from '../../core/doctor';
 import { writeFileAtomic } from '../../core/util/atomic-file';
+import { preparePlacement as prepareModelPlacement } from '../../core/model/placement';
+import type { WorkOptions } from '../../core/backends/backend';
 import type { Register } from '../main';
 
 function list<T extends string>(value: string, allowed: readonly T[], option: string): T[] {
@@ -40,7 +42,8 @@ export const registerBenchCommands: Register = (program: Command, ctx) => {
       const backend = openTestbed(c.workspace);
       const store = new ResultsStore(c.workspace);
       const placements = o.placements ? list<Placement>(o.placements, PLACEMENTS, '--placements') : undefined;
-      const preparePlacement = undefined;
+      const modelDir = path.resolve(c.workspace, o.model);
+      const preparePlacement = placements ? (p: Placement, w: WorkOptions) => prepareModelPlacement(backend, modelDir, p, w) : undefined;
       const run = await runBenchmarks(backend, {
         benchmarks: list(o.benchmarks, BENCHMARKS.map((b) => b.id), '--benchmarks'),
         modes: list<Mode>(o.modes, MODES, '--modes'),
