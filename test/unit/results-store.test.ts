@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ResultsStore } from '../../extension/core/results/store';
 import { SCHEMA_VERSION, type RunFile } from '../../extension/core/results/run-file';
-import { toCsv } from '../../extension/core/results/table';
+import { compareTable, toCsv } from '../../extension/core/results/table';
 
 function skeleton(startedAt: string, pid?: number): Omit<RunFile, 'id'> {
   return {
@@ -43,4 +43,14 @@ test('CSV: one row per metric, quoted where needed', () => {
   assert.equal(toCsv(run), 'run,benchmark,mode,placement,repetition,started_at,metric,value,unit,error\n' +
     'r1,iperf3,model,none,1,t,throughput,9.5,Gbit/s,\n' +
     'r1,iperf3,direct,none,1,t,,,,"refused, ""really"""\n');
+});
+
+test('compare: medians of two runs side by side with their ratio', () => {
+  const entry = (median: number) => ({ benchmark: 'iperf3', placement: 'none', mode: 'model', metric: 'throughput', unit: 'Gbit/s', better: 'higher', stats: { median } });
+  const a = { id: 'a', summary: [entry(10)] } as unknown as RunFile;
+  const b = { id: 'b', summary: [entry(8)] } as unknown as RunFile;
+  const lines = compareTable(a, b).split('\n');
+  assert.match(lines[0], /^benchmark\s+placement\s+mode\s+metric\s+a\s+b\s+b\/a$/);
+  assert.match(lines[1], /^iperf3\s+none\s+model\s+throughput\s+10\.00 Gbit\/s\s+8\.000 Gbit\/s\s+0\.800$/);
+  assert.match(compareTable(a, { id: 'c', summary: [] } as unknown as RunFile), /share no benchmark/);
 });

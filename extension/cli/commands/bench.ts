@@ -5,7 +5,7 @@ import { openTestbed } from '../../core/backends/open';
 import { runBenchmarks } from '../../core/bench/runner';
 import { BENCHMARKS } from '../../core/bench/registry';
 import { ResultsStore } from '../../core/results/store';
-import { summaryTable, toCsv } from '../../core/results/table';
+import { compareTable, summaryTable, toCsv } from '../../core/results/table';
 import { reportHtml } from '../../core/results/report-html';
 import { PLACEMENTS, type Placement } from '../../core/results/run-file';
 import { MODES, type Mode } from '../../core/testbed/testbed';
@@ -64,7 +64,7 @@ export const registerBenchCommands: Register = (program: Command, ctx) => {
     .argument('[run]', 'run id or file')
     .option('--html <file>', 'write one self-contained HTML file with charts')
     .option('--csv <file>', 'write one row per measurement')
-    .option('--compare <run>', 'compare with another run (HTML)')
+    .option('--compare <run>', 'compare with another run (table, or both runs in the HTML report)')
     .option('--list', 'list all runs')
     .action((id: string | undefined, o: { html?: string; csv?: string; compare?: string; list?: boolean }) => {
       const c = ctx();
@@ -79,7 +79,8 @@ export const registerBenchCommands: Register = (program: Command, ctx) => {
       if (!run) throw new Error(`No runs in ${store.dir}: run \`hypershield bench\` first.`);
       if (o.html) writeOut(o.html, reportHtml(run, o.compare ? store.read(o.compare) : undefined), c.out);
       if (o.csv) writeOut(o.csv, toCsv(run), c.out);
-      if (!o.html && !o.csv) {
+      if (o.compare && !o.html) c.out(compareTable(run, store.read(o.compare)));
+      else if (!o.html && !o.csv) {
         c.out(`Run ${run.id} (${run.status}${run.reason ? `: ${run.reason}` : ''}), ${run.metadata.startedAt}, testbed ${run.metadata.testbed.name} (${run.metadata.testbed.backend})${run.metadata.emulated ? ', EMULATED hosts' : ''}`);
         c.out(summaryTable(run));
       }

@@ -1,5 +1,10 @@
 import type { RunFile, SummaryEntry } from './run-file';
 
+function columns(rows: string[][]): string {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
+}
+
 const fmt = (v: number) => (Math.abs(v) >= 100 ? v.toFixed(1) : Math.abs(v) >= 1 ? v.toFixed(2) : v.toFixed(3));
 
 /** The headline rows of a run: each benchmark's metrics, direct vs model, per placement. */
@@ -18,8 +23,7 @@ export function summaryTable(run: RunFile, metrics?: readonly string[]): string 
     rows.push([e.benchmark, e.placement, e.metric, cell(d), cell(m), String(Math.max(d?.stats.n ?? 0, m?.stats.n ?? 0)),
       m?.overheadPercent !== undefined ? `${m.overheadPercent >= 0 ? '+' : ''}${m.overheadPercent.toFixed(1)} %` : '-']);
   }
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((r) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
+  return columns(rows);
 }
 
 /** One CSV row per measured metric. */
@@ -32,4 +36,17 @@ export function toCsv(run: RunFile): string {
     for (const [name, v] of entries) lines.push([run.id, m.benchmark, m.mode, m.placement, m.repetition, m.startedAt, name, v.value, v.unit, ''].map(q).join(','));
   }
   return lines.join('\n') + '\n';
+}
+
+/** Median of every metric in two runs side by side, with b/a, for comparing placements, backends or builds. */
+export function compareTable(a: RunFile, b: RunFile): string {
+  const rows: string[][] = [['benchmark', 'placement', 'mode', 'metric', a.id, b.id, 'b/a']];
+  for (const ea of a.summary) {
+    const eb = b.summary.find((x) => x.benchmark === ea.benchmark && x.placement === ea.placement && x.mode === ea.mode && x.metric === ea.metric);
+    if (!eb) continue;
+    const ratio = ea.stats.median !== 0 ? (eb.stats.median / ea.stats.median).toFixed(3) : '-';
+    rows.push([ea.benchmark, ea.placement, ea.mode, ea.metric, `${fmt(ea.stats.median)} ${ea.unit}`, `${fmt(eb.stats.median)} ${eb.unit}`, ratio]);
+  }
+  if (rows.length === 1) return `Runs ${a.id} and ${b.id} share no benchmark, placement and mode to compare.`;
+  return columns(rows);
 }
