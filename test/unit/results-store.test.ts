@@ -51,6 +51,6 @@ test('compare: medians of two runs side by side with their ratio', () => {
   const b = { id: 'b', summary: [entry(8)] } as unknown as RunFile;
   const lines = compareTable(a, b).split('\n');
   assert.match(lines[0], /^benchmark\s+placement\s+mode\s+metric\s+a\s+b\s+b\/a$/);
-  assert.match(lines[1], /^iperf3\s+none\s+model\s+throughput\s+10\.00 Gbit\/s\s+8\.000 Gbit\/s\s+0\.800$/);
+  assert.match(lines[1], /^iperf3\s+none\s+model\s+throughput\s+10\.00 Gbit\/s\s+8\.00 Gbit\/s\s+0\.800$/);
   assert.match(compareTable(a, { id: 'c', summary: [] } as unknown as RunFile), /share no benchmark/);
 });
