@@ -1,1 +1,171 @@
-// Results panel: rendered by the results webview.
+// Browser side of the results panel. It receives a run from the extension, draws it, and sends back only
+// validated messages: the person's choices, commands (export, compare) and when the charts finished drawing.
+import '@vscode-elements/elements/dist/vscode-button/index.js';
+import '@vscode-elements/elements/dist/vscode-option/index.js';
+import '@vscode-elements/elements/dist/vscode-single-select/index.js';
+import type { Chart } from 'chart.js';
+import type { VscodeSingleSelect } from '@vscode-elements/elements/dist/vscode-single-select/vscode-single-select.js';
+import { readTheme } from '../shared/charts';
+import { isHostMessage, type HostMessage, type ReportData, type ViewState, type WebviewCommand, type WebviewMessage } from '../shared/protocol';
+import { ReportRenderer, el } from '../shared/render';
+import { benchmarksOf, headlineOf, metricsOf } from '../shared/run-data';
+
+interface PersistedState {
+  runId: string;
+  compareId?: string;
+  view: ViewState;
+}
+
+interface VsCodeApi {
+  postMessage(message: WebviewMessage): void;
+  getState(): PersistedState | undefined;
+  setState(state: PersistedState): void;
+}
+declare function acquireVsCodeApi(): VsCodeApi;
+
+const vscode = acquireVsCodeApi();
+const root = document.getElementById('app')!;
+const post = (m: WebviewMessage) => vscode.postMessage(m);
+const command = (c: WebviewCommand, ...args: unknown[]) => post({ type: 'command', command: c, args });
+
+window.addEventListener('error', (e) => post({ type: 'error', message: `${e.message} (${e.filename}:${e.lineno})` }));
+document.addEventListener('securitypolicyviolation', (e) => post({ type: 'error', message: `CSP violation: ${e.violatedDirective} blocked ${e.blockedURI}` }));
+
+function select(id: string, label: string, values: string[], selected: string | undefined, onChange: (v: string) => void): HTMLElement {
+  const s = el('vscode-single-select', { id }) as VscodeSingleSelect;
+  for (const v of values) s.append(el('vscode-option', { value: v, text: v, ...(v === selected ? { selected: '' } : {}) }));
+  s.addEventListener('change', () => onChange(s.value));
+  return el('span', {}, [el('label', { for: id, text: label }), document.createTextNode(' '), s]);
+}
+
+function button(text: string, onClick: () => void, secondary = true): HTMLElement {
+  const b = el('vscode-button', { text, ...(secondary ? { secondary: '' } : {}) });
+  b.addEventListener('click', onClick);
+  return b;
+}
+
+class ResultsView {
+  private data: ReportData | undefined;
+  private view: ViewState = {};
+  private readonly main: ReportRenderer;
+  private readonly detail: ReportRenderer;
+  private detailHost: HTMLElement | undefined;
+  /** One drawing pass: reported to the extension once every chart it created has drawn. */
+  private pass = { started: 0, rendered: 0, total: undefined as number | undefined };
+
+  constructor() {
+    const theme = readTheme();
+    const hooks = {
+      theme,
+      onRendered: () => {
+        this.pass.rendered += 1;
+        this.reportIfDrawn();
+      },
+      decorateCard: (card: HTMLElement, chart: Chart, name: string) => {
+        card.append(el('div', { class: 'hs-card-actions' }, [button('Save image', () => this.saveImage(chart, name))]));
+      },
+    };
+    this.main = new ReportRenderer(hooks);
+    this.detail = new ReportRenderer(hooks);
+  }
+
+  show(message: HostMessage): void {
+    this.pass = { started: performance.now(), rendered: 0, total: undefined };
+    this.data = message.data;
+    this.view = message.view;
+    this.main.destroyCharts();
+    this.detail.destroyCharts();
+    root.replaceChildren();
+    const { data } = this;
+    const benchmarks = benchmarksOf(data.run);
+    const benchmark = this.view.benchmark && benchmarks.includes(this.view.benchmark) ? this.view.benchmark : benchmarks[0];
+    const metric = benchmark && this.view.metric && metricsOf(data.run, benchmark).includes(this.view.metric) ? this.view.metric : benchmark && headlineOf(data, data.run, benchmark);
+    this.view = { benchmark, metric };
+    this.persist();
+
+    this.main.header(root, data);
+    root.append(this.toolbar());
+    this.main.overview(root, data);
+    this.main.headlines(root, data);
+    this.detailHost = el('div', { id: 'detail-host' });
+    root.append(this.detailHost);
+    this.renderDetail();
+    this.main.perf(root, data.run);
+    this.main.metadata(root, data);
+    this.pass.total = this.main.charts.length + this.detail.charts.length;
+    this.reportIfDrawn();
+  }
+
+  private reportIfDrawn(): void {
+    const { total, rendered, started } = this.pass;
+    if (total === undefined || rendered < total) return;
+    this.pass.total = undefined;
+    const now = performance.now();
+    post({ type: 'rendered', ms: Math.round(now - started), pageMs: Math.round(now), charts: total });
+  }
+
+  private toolbar(): HTMLElement {
+    const data = this.data!;
+    const benchmarks = benchmarksOf(data.run);
+    const bar = el('div', { class: 'hs-toolbar', role: 'toolbar' });
+    const metricSlot = el('span');
+    const fillMetrics = () => metricSlot.replaceChildren(select('metric', 'Metric', metricsOf(data.run, this.view.benchmark ?? ''), this.view.metric, (metric) => {
+      this.view = { ...this.view, metric };
+      this.changed();
+    }));
+    fillMetrics();
+    bar.append(
+      select('benchmark', 'Benchmark', benchmarks, this.view.benchmark, (benchmark) => {
+        this.view = { benchmark, metric: headlineOf(data, data.run, benchmark) };
+        fillMetrics();
+        this.changed();
+      }),
+      metricSlot,
+      el('span', { class: 'hs-spacer' }),
+      button('Export CSV', () => command('hypershield.results.export', data.run.id, 'csv')),
+      button('Export JSON', () => command('hypershield.results.export', data.run.id, 'json')),
+      button(data.compare ? 'Compare with another run' : 'Compare with…', () => command('hypershield.results.compare', data.run.id), false),
+    );
+    return bar;
+  }
+
+  private changed(): void {
+    this.persist();
+    post({ type: 'view', view: this.view });
+    this.pass = { started: performance.now(), rendered: 0, total: undefined };
+    this.renderDetail();
+    this.pass.total = this.detail.charts.length;
+    this.reportIfDrawn();
+  }
+
+  private renderDetail(): void {
+    this.detail.destroyCharts();
+    const host = this.detailHost!;
+    host.replaceChildren();
+    const { benchmark, metric } = this.view;
+    if (this.data && benchmark && metric) this.detail.detail(host, this.data, benchmark, metric);
+  }
+
+  private persist(): void {
+    if (this.data) vscode.setState({ runId: this.data.run.id, compareId: this.data.compare?.id, view: this.view });
+  }
+
+  private saveImage(chart: Chart, name: string): void {
+    command('hypershield.results.exportImage', this.data!.run.id, name, chart.toBase64Image('image/png', 1));
+  }
+}
+
+const view = new ResultsView();
+window.addEventListener('message', (e: MessageEvent<unknown>) => {
+  if (!isHostMessage(e.data)) {
+    post({ type: 'error', message: 'The results panel received a message it does not understand; it was ignored.' });
+    return;
+  }
+  try {
+    view.show(e.data);
+  } catch (err) {
+    root.replaceChildren(el('p', { class: 'hs-error', text: `Cannot draw this run: ${(err as Error).message}` }));
+    post({ type: 'error', message: `render failed: ${(err as Error).stack ?? String(err)}` });
+  }
+});
+post({ type: 'ready' });

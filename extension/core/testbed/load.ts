@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import Ajv from 'ajv';
+import Ajv, { type ValidateFunction } from 'ajv';
 import { findNodeAtLocation, getNodeValue, parseTree, printParseErrorCode, type ParseError } from 'jsonc-parser';
 import schema from '../../../schemas/testbed.schema.json';
 import { DEFAULT_SUBNETS, TESTBED_FILE, defaultTestbed, type Testbed } from './testbed';
@@ -22,7 +22,9 @@ export class TestbedFileError extends Error {
   }
 }
 
-const validate = new Ajv({ allErrors: true, useDefaults: false }).compile(schema);
+// Compiled on first use: compiling costs tens of milliseconds that activation and `--help` should not pay.
+let compiled: ValidateFunction | undefined;
+const validator = (): ValidateFunction => (compiled ??= new Ajv({ allErrors: true }).compile(schema));
 
 function lineCol(text: string, offset: number): { line: number; column: number } {
   const before = text.slice(0, offset).split('\n');
@@ -37,6 +39,7 @@ export function parseTestbed(text: string, file: string): Testbed {
     throw new TestbedFileError(file, errors.map((e) => ({ jsonPath: '', ...lineCol(text, e.offset), message: `JSON syntax: ${printParseErrorCode(e.error)}` })));
   }
   const value: unknown = getNodeValue(tree);
+  const validate = validator();
   if (!validate(value)) {
     const problems = (validate.errors ?? []).map((e) => {
       const segments = e.instancePath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));

@@ -1,0 +1,69 @@
+import * as vscode from 'vscode';
+import { BENCHMARKS } from '../../core/bench/registry';
+import { PLACEMENTS, type Placement, type RunFile } from '../../core/results/run-file';
+import { MODES, type Mode } from '../../core/testbed/testbed';
+import { benchDefaults, openResultsAfterRun } from '../config';
+import { findModelProjects } from '../model-projects';
+import type { Services } from '../services';
+import { TASK_TYPE, type BenchTaskDefinition } from '../tasks/jobs';
+import { runTask } from '../tasks/task-provider';
+import type { CommandSpec } from './registry';
+
+/** Options of "Run Benchmarks" when called with arguments (tests, keybindings, other extensions). */
+export type BenchOptions = Omit<BenchTaskDefinition, 'type' | 'task'>;
+
+async function pickMany<T extends string>(title: string, items: Array<{ id: T; description?: string }>, preselected: readonly string[]): Promise<T[] | undefined> {
+  const picks = await vscode.window.showQuickPick(items.map((i) => ({ label: i.id, description: i.description, picked: preselected.includes(i.id), id: i.id })), { title, canPickMany: true });
+  return picks?.map((p) => p.id);
+}
+
+/** Options passed by a caller, as opposed to a tree node from a menu (which leads to asking). */
+function isBenchOptions(x: unknown): x is BenchOptions {
+  return typeof x === 'object' && x !== null && Array.isArray((x as BenchOptions).benchmarks);
+}
+
+/** Asks for benchmarks, modes, placements and repetitions; undefined when the person backs out. */
+async function askPlan(): Promise<BenchOptions | undefined> {
+  const d = benchDefaults();
+  const benchmarks = await pickMany('Run Benchmarks (1/4): which benchmarks?', BENCHMARKS.map((b) => ({ id: b.id, description: b.title })), d.benchmarks);
+  if (!benchmarks?.length) return undefined;
+  const modes = await pickMany<Mode>('Run Benchmarks (2/4): which modes?', MODES.map((m) => ({ id: m, description: m === 'model' ? 'through the model host' : 'straight to the server (baseline)' })), d.modes);
+  if (!modes?.length) return undefined;
+  const placements = await pickMany<Placement>('Run Benchmarks (3/4): placements to deploy in turn (pick none to measure what is deployed now)',
+    PLACEMENTS.map((p) => ({ id: p, description: p === 'none' ? 'no model on the path' : `${p} model` })), []);
+  if (!placements) return undefined;
+  let model: string | undefined;
+  if (placements.some((p) => p !== 'none')) {
+    const projects = await findModelProjects();
+    if (!projects.length) throw new Error('Benchmarking placements needs a model project in the workspace: run "HyperShield: New Security Model" first.');
+    const pick = projects.length === 1 ? projects[0] : (await vscode.window.showQuickPick(projects.map((p) => ({ label: vscode.workspace.asRelativePath(p.dir), project: p })), { title: 'Which model project?' }))?.project;
+    if (!pick) return undefined;
+    model = pick.dir;
+  }
+  const reps = await vscode.window.showInputBox({
+    title: 'Run Benchmarks (4/4): recorded repetitions per benchmark, mode and placement',
+    value: String(d.repetitions),
+    validateInput: (v) => (/^[1-9]\d{0,3}$/.test(v.trim()) ? undefined : 'A whole number from 1 to 9999'),
+  });
+  if (!reps) return undefined;
+  return { benchmarks, modes, ...(placements.length ? { placements, model } : {}), repetitions: Number(reps) };
+}
+
+export function benchCommands(s: Services): CommandSpec[] {
+  return [{
+    id: 'hypershield.bench.run',
+    run: async (options?: unknown): Promise<RunFile | undefined> => {
+      const opts = isBenchOptions(options) ? options : await askPlan();
+      if (!opts) return undefined;
+      const def: BenchTaskDefinition = { type: TASK_TYPE, task: 'bench', ...opts };
+      const outcome = await runTask(s.tasks, 'HyperShield: running benchmarks', s.tasks.bench(def));
+      s.workbench.refreshRuns();
+      if (outcome.error) throw outcome.error;
+      const run = outcome.value;
+      if (!run) return undefined;
+      if (run.status === 'complete' && openResultsAfterRun()) await s.panels.open(run.id);
+      else if (run.status !== 'complete') void vscode.window.showWarningMessage(`HyperShield: run ${run.id} is ${run.status}${run.reason ? ` (${run.reason})` : ''}; what finished is saved.`);
+      return run;
+    },
+  }];
+}

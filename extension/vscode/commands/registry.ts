@@ -1,0 +1,64 @@
+import * as vscode from 'vscode';
+import { errorMessage } from '../log';
+
+export interface CommandSpec {
+  id: string;
+  run: (...args: unknown[]) => unknown;
+  /** Present only on commands a webview may run: checks the arguments a webview sent. */
+  webviewArgs?: (args: unknown[]) => boolean;
+}
+
+/**
+ * The one table of commands. The palette, tree menus, welcome-view links, the status bar and webviews all reach a
+ * handler through its registered id. Failures are logged and shown once, with a way to the log; cancellation is quiet.
+ */
+export class CommandRegistry implements vscode.Disposable {
+  private readonly specs = new Map<string, CommandSpec>();
+  private readonly registrations: vscode.Disposable[] = [];
+  /** The last failure, for callers that invoke commands programmatically (tests, scripts). */
+  lastError: Error | undefined;
+
+  constructor(private readonly log: vscode.LogOutputChannel) {}
+
+  add(specs: readonly CommandSpec[]): void {
+    for (const spec of specs) {
+      if (this.specs.has(spec.id)) throw new Error(`Command ${spec.id} is registered twice`);
+      this.specs.set(spec.id, spec);
+      this.registrations.push(vscode.commands.registerCommand(spec.id, (...args: unknown[]) => this.invoke(spec, args)));
+    }
+  }
+
+  get ids(): string[] {
+    return [...this.specs.keys()];
+  }
+
+  private async invoke(spec: CommandSpec, args: unknown[]): Promise<unknown> {
+    try {
+      return await spec.run(...args);
+    } catch (err) {
+      if (err instanceof vscode.CancellationError || (err as Error).name === 'AbortError') {
+        this.log.info(`${spec.id}: cancelled`);
+        return undefined;
+      }
+      const message = errorMessage(err);
+      this.lastError = err instanceof Error ? err : new Error(message);
+      this.log.error(`${spec.id} failed: ${(err as Error).stack ?? message}`);
+      void vscode.window.showErrorMessage(`HyperShield: ${message}`, 'Show Logs').then((pick) => {
+        if (pick) this.log.show();
+      });
+      return undefined;
+    }
+  }
+
+  /** Runs a command on behalf of a webview, only when the command allows it and the arguments pass its check. */
+  async runFromWebview(id: string, args: unknown[]): Promise<unknown> {
+    const spec = this.specs.get(id);
+    if (!spec?.webviewArgs) throw new Error(`A webview asked for ${id}, which webviews may not run`);
+    if (!spec.webviewArgs(args)) throw new Error(`A webview called ${id} with invalid arguments`);
+    return vscode.commands.executeCommand(id, ...args);
+  }
+
+  dispose(): void {
+    for (const r of this.registrations.splice(0)) r.dispose();
+  }
+}

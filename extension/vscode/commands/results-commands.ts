@@ -1,0 +1,126 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { toCsv } from '../../core/results/table';
+import { setContext } from '../context-keys';
+import type { Services } from '../services';
+import type { RunNode } from '../tree/runs-tree';
+import type { CommandSpec } from './registry';
+
+const PNG_DATA_URL = /^data:image\/png;base64,[A-Za-z0-9+/=]+$/;
+const MAX_IMAGE_BYTES = 20 * 1024 * 1024;
+const RUN_ID = /^[\w.-]{1,100}$/;
+
+function isRunNode(arg: unknown): arg is RunNode {
+  const node = arg as RunNode | undefined;
+  return typeof node === 'object' && node !== null && (node.kind === 'run' || node.kind === 'figure');
+}
+
+/** A run id from a string (palette, webview) or a Runs tree node (menus). */
+function runIdOf(arg: unknown): string | undefined {
+  if (typeof arg === 'string') return arg;
+  return isRunNode(arg) ? arg.run.id : undefined;
+}
+
+function targetOf(arg: unknown): vscode.Uri | undefined {
+  if (arg instanceof vscode.Uri) return arg;
+  return typeof arg === 'string' && path.isAbsolute(arg) ? vscode.Uri.file(arg) : undefined;
+}
+
+export function resultsCommands(s: Services): CommandSpec[] {
+  const { workbench, panels, runsTree, log } = s;
+
+  async function pickRun(title: string, exclude?: string): Promise<string | undefined> {
+    const runs = workbench.runs().filter((r) => r.id !== exclude);
+    if (runs.length === 0) throw new Error('There are no runs yet: run benchmarks first.');
+    const pick = await vscode.window.showQuickPick(runs.map((r) => ({
+      label: r.id, description: `${r.run.status} · ${r.run.metadata.plan.benchmarks.join(', ')}`, detail: r.run.metadata.startedAt, id: r.id,
+    })), { title, matchOnDescription: true });
+    return pick?.id;
+  }
+
+  async function saveTarget(arg: unknown, defaultName: string, filters: Record<string, string[]>): Promise<vscode.Uri | undefined> {
+    return targetOf(arg) ?? vscode.window.showSaveDialog({ defaultUri: vscode.Uri.file(path.join(workbench.requireFolder(), defaultName)), filters });
+  }
+
+  function write(uri: vscode.Uri, data: string | Buffer): string {
+    fs.mkdirSync(path.dirname(uri.fsPath), { recursive: true });
+    fs.writeFileSync(uri.fsPath, data);
+    log.info(`Wrote ${uri.fsPath}`);
+    return uri.fsPath;
+  }
+
+  return [
+    {
+      id: 'hypershield.results.open',
+      run: async (arg?: unknown) => {
+        const id = runIdOf(arg) ?? workbench.runs()[0]?.id ?? (await pickRun('Open which run?'));
+        if (!id) throw new Error('There are no runs yet: run benchmarks first.');
+        return panels.open(id);
+      },
+    },
+    {
+      id: 'hypershield.results.compare',
+      webviewArgs: (args) => args.length <= 1 && args.every((a) => typeof a === 'string' && RUN_ID.test(a)),
+      run: async (first?: unknown, second?: unknown) => {
+        const selected = runsTree.selectedForCompare;
+        let a: string | undefined;
+        let b: string | undefined;
+        if (isRunNode(first) && selected && selected !== first.run.id) {
+          // "Compare with Selected" on a run: the selected run is A, the clicked one B.
+          [a, b] = [selected, first.run.id];
+        } else {
+          a = runIdOf(first) ?? selected ?? (await pickRun('Compare: first run (A)'));
+          b = runIdOf(second);
+        }
+        if (!a) return undefined;
+        b ??= await pickRun(`Compare ${a} with which run (B)?`, a);
+        if (!b) return undefined;
+        return panels.open(a, b);
+      },
+    },
+    {
+      id: 'hypershield.results.selectForCompare',
+      run: (arg?: unknown) => {
+        const id = runIdOf(arg);
+        if (!id) throw new Error('Select for Compare needs a run from the Runs view.');
+        runsTree.selectedForCompare = id;
+        setContext('hypershield.compareSelected', true);
+        runsTree.refresh();
+        return id;
+      },
+    },
+    {
+      id: 'hypershield.results.export',
+      webviewArgs: (args) => args.length === 2 && typeof args[0] === 'string' && RUN_ID.test(args[0]) && (args[1] === 'csv' || args[1] === 'json'),
+      run: async (runArg?: unknown, formatArg?: unknown, target?: unknown) => {
+        const id = runIdOf(runArg) ?? (await pickRun('Export which run?'));
+        if (!id) return undefined;
+        const format = formatArg === 'csv' || formatArg === 'json' ? formatArg
+          : (await vscode.window.showQuickPick(['csv', 'json'], { title: `Export run ${id} as` }));
+        if (!format) return undefined;
+        const run = workbench.store.read(id);
+        const uri = await saveTarget(target, `${id}.${format}`, format === 'csv' ? { CSV: ['csv'] } : { JSON: ['json'] });
+        if (!uri) return undefined;
+        return write(uri, format === 'csv' ? toCsv(run) : JSON.stringify(run, null, 2) + '\n');
+      },
+    },
+    {
+      id: 'hypershield.results.exportImage',
+      webviewArgs: (args) => args.length === 3 && typeof args[0] === 'string' && RUN_ID.test(args[0]) && typeof args[1] === 'string' &&
+        /^[\w.-]{1,120}$/.test(args[1]) && typeof args[2] === 'string' && args[2].length < MAX_IMAGE_BYTES * 1.4 && PNG_DATA_URL.test(args[2]),
+      run: async (runId?: unknown, name?: unknown, dataUrl?: unknown, target?: unknown) => {
+        if (typeof dataUrl !== 'string' || !PNG_DATA_URL.test(dataUrl)) throw new Error('Save Chart Image is run from a results panel\'s "Save image" button.');
+        const uri = await saveTarget(target, `${String(runId)}-${String(name)}.png`, { 'PNG image': ['png'] });
+        if (!uri) return undefined;
+        return write(uri, Buffer.from(dataUrl.slice(dataUrl.indexOf(',') + 1), 'base64'));
+      },
+    },
+    {
+      id: 'hypershield.runs.refresh',
+      run: () => {
+        workbench.refreshRuns();
+      },
+    },
+  ];
+}

@@ -1,0 +1,34 @@
+import { BENCHMARKS } from '../core/bench/registry';
+import type { RunFile, SummaryEntry } from '../core/results/run-file';
+
+function headlineMetric(benchmark: string): string | undefined {
+  return BENCHMARKS.find((b) => b.id === benchmark)?.headline;
+}
+
+const fmt = (v: number) => (Math.abs(v) >= 100 ? v.toFixed(0) : Number(v.toPrecision(3)).toString());
+const pct = (v: number) => `${v > 0 ? '+' : ''}${v.toFixed(1)} %`;
+
+/** Headline summary entries of a benchmark in one placement: direct and model medians. */
+function headlineEntries(run: RunFile, benchmark: string, placement: string): { direct?: SummaryEntry; model?: SummaryEntry } {
+  const metric = headlineMetric(benchmark);
+  const pick = (mode: string) => run.summary.find((s) => s.benchmark === benchmark && s.placement === placement && s.mode === mode && s.metric === metric);
+  return { direct: pick('direct'), model: pick('model') };
+}
+
+/** "direct 9.41 · model 9.12 Gbit/s (+3.1 %)" for one benchmark and placement. */
+export function headlineText(run: RunFile, benchmark: string, placement: string): string {
+  const { direct, model } = headlineEntries(run, benchmark, placement);
+  const unit = (direct ?? model)?.unit ?? '';
+  const parts = [direct && `direct ${fmt(direct.stats.median)}`, model && `model ${fmt(model.stats.median)}`].filter(Boolean);
+  if (parts.length === 0) return 'no results';
+  const overhead = model?.overheadPercent !== undefined ? ` (${pct(model.overheadPercent)})` : '';
+  return `${parts.join(' · ')} ${unit}${overhead}`;
+}
+
+/** The one figure that sums a run up: its first benchmark's headline in its first placement. */
+export function runHeadline(run: RunFile): string {
+  if (run.status === 'running') return `running: ${run.results.length} measurements so far`;
+  const first = run.results.find((m) => !m.error);
+  if (!first) return run.status === 'complete' ? 'no results' : `${run.status}${run.reason ? `: ${run.reason}` : ''}`;
+  return `${first.benchmark} ${first.placement}: ${headlineText(run, first.benchmark, first.placement)}`;
+}

@@ -1,0 +1,178 @@
+import * as vscode from 'vscode';
+import { BENCHMARKS } from '../../core/bench/registry';
+import type { RunFile } from '../../core/results/run-file';
+import { isViewState, isWebviewMessage, type HostMessage, type ReportData, type ViewState, type WebviewMessage } from '../../../webview/shared/protocol';
+import type { Workbench } from '../workbench';
+import { resultsHtml } from './webview-html';
+
+const RESULTS_VIEW_TYPE = 'hypershield.results';
+
+export interface Rendered {
+  /** Drawing time in the webview. */
+  ms: number;
+  /** Time since the webview's page started loading. */
+  pageMs: number;
+  charts: number;
+}
+
+/** Runs a command a webview asked for; the registry checks the command and its arguments. */
+type WebviewCommandRunner = (command: string, args: unknown[]) => Promise<unknown>;
+
+interface PanelDeps {
+  extensionUri: vscode.Uri;
+  workbench: Workbench;
+  log: vscode.LogOutputChannel;
+  memento: vscode.Memento;
+  runCommand: WebviewCommandRunner;
+}
+
+/** What the webview keeps with vscode.setState, and what VS Code hands back to restore a panel after a reload. */
+interface PersistedState {
+  runId: string;
+  compareId?: string;
+  view?: ViewState;
+}
+
+function isPersistedState(x: unknown): x is PersistedState {
+  const s = x as PersistedState | undefined;
+  return typeof s === 'object' && s !== null && typeof s.runId === 'string' &&
+    (s.compareId === undefined || typeof s.compareId === 'string') && (s.view === undefined || isViewState(s.view));
+}
+
+const headlines = (): Record<string, string> => Object.fromEntries(BENCHMARKS.map((b) => [b.id, b.headline]));
+
+/** Report data for one run, or two runs compared; read fresh from the run files each time. */
+function reportData(workbench: Workbench, runId: string, compareId?: string): ReportData {
+  const store = workbench.store;
+  const run: RunFile = store.read(runId);
+  return { run, compare: compareId ? store.read(compareId) : undefined, headlines: headlines() };
+}
+
+/** One results panel: a run (or a pair of runs) and the person's choices in it, kept per run in workspace state. */
+class ResultsPanel {
+  private waiters: Array<{ resolve: (r: Rendered) => void; reject: (e: Error) => void }> = [];
+  private readonly disposables: vscode.Disposable[] = [];
+
+  constructor(readonly panel: vscode.WebviewPanel, readonly runId: string, readonly compareId: string | undefined, private readonly deps: PanelDeps, onDispose: () => void) {
+    panel.webview.options = { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(deps.extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(deps.extensionUri, 'media')] };
+    panel.iconPath = vscode.Uri.joinPath(deps.extensionUri, 'media', 'hypershield.svg');
+    panel.webview.html = resultsHtml(panel.webview, deps.extensionUri, panel.title);
+    this.disposables.push(
+      panel.webview.onDidReceiveMessage((m: unknown) => this.receive(m)),
+      panel.onDidDispose(() => {
+        for (const w of this.waiters.splice(0)) w.reject(new Error(`The results panel of ${this.key} was closed before it finished drawing.`));
+        for (const d of this.disposables) d.dispose();
+        onDispose();
+      }),
+    );
+  }
+
+  get key(): string {
+    return panelKey(this.runId, this.compareId);
+  }
+
+  private get stateKey(): string {
+    return `hypershield.resultsView.${this.key}`;
+  }
+
+  /** Resolves when the webview reports that every chart has drawn. */
+  whenRendered(): Promise<Rendered> {
+    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+  }
+
+  /** Sends the run (re-read from its file) to the webview; the webview draws it and reports back. */
+  async send(): Promise<void> {
+    let data: ReportData;
+    try {
+      data = reportData(this.deps.workbench, this.runId, this.compareId);
+    } catch (err) {
+      for (const w of this.waiters.splice(0)) w.reject(err as Error);
+      throw err;
+    }
+    const message: HostMessage = { type: 'show', data, view: this.deps.memento.get<ViewState>(this.stateKey) ?? {} };
+    await this.panel.webview.postMessage(message);
+  }
+
+  private receive(raw: unknown): void {
+    if (!isWebviewMessage(raw)) {
+      this.deps.log.warn(`Results panel ${this.key}: ignored an invalid message from the webview: ${JSON.stringify(raw)?.slice(0, 200)}`);
+      return;
+    }
+    const m: WebviewMessage = raw;
+    switch (m.type) {
+      case 'ready':
+        this.send().catch((err: Error) => {
+          this.deps.log.error(`Results panel ${this.key}: ${err.message}`);
+          void vscode.window.showErrorMessage(`HyperShield: cannot show run ${this.key}: ${err.message}`);
+        });
+        break;
+      case 'rendered':
+        this.deps.log.info(`Results panel ${this.key}: ${m.charts} charts drawn in ${m.ms} ms (${m.pageMs} ms after the page started loading)`);
+        for (const w of this.waiters.splice(0)) w.resolve({ ms: m.ms, pageMs: m.pageMs, charts: m.charts });
+        break;
+      case 'view':
+        void this.deps.memento.update(this.stateKey, m.view);
+        break;
+      case 'command':
+        this.deps.runCommand(m.command, m.args).catch((err: Error) => this.deps.log.error(`Results panel ${this.key}: ${m.command} failed: ${err.message}`));
+        break;
+      case 'error':
+        this.deps.log.error(`Results panel ${this.key}: ${m.message}`);
+        break;
+    }
+  }
+}
+
+function panelKey(runId: string, compareId?: string): string {
+  return compareId ? `${runId}..${compareId}` : runId;
+}
+
+/** The results panels: one per run or pair of runs, restored after a window reload. */
+export class ResultsPanels implements vscode.Disposable {
+  private readonly panels = new Map<string, ResultsPanel>();
+  private readonly registration: vscode.Disposable;
+
+  constructor(private readonly deps: PanelDeps) {
+    this.registration = vscode.window.registerWebviewPanelSerializer(RESULTS_VIEW_TYPE, {
+      deserializeWebviewPanel: async (panel, state: unknown) => {
+        if (!isPersistedState(state)) {
+          panel.dispose();
+          return;
+        }
+        this.attach(panel, state.runId, state.compareId);
+      },
+    });
+  }
+
+  /**
+   * Shows a run (or compares two), beside the active C editor when there is one, and resolves when every chart has
+   * drawn, with the time the webview took.
+   */
+  async open(runId: string, compareId?: string): Promise<Rendered> {
+    // Fail early, with the store's message, when a run file is missing or unreadable.
+    reportData(this.deps.workbench, runId, compareId);
+    const existing = this.panels.get(panelKey(runId, compareId));
+    if (existing) {
+      const rendered = existing.whenRendered();
+      existing.panel.reveal();
+      await existing.send();
+      return rendered;
+    }
+    const beside = vscode.window.activeTextEditor?.document.languageId === 'c';
+    const title = compareId ? `Compare ${runId} / ${compareId}` : `Run ${runId}`;
+    const panel = vscode.window.createWebviewPanel(RESULTS_VIEW_TYPE, title, { viewColumn: beside ? vscode.ViewColumn.Beside : vscode.ViewColumn.Active, preserveFocus: beside });
+    return this.attach(panel, runId, compareId).whenRendered();
+  }
+
+  private attach(panel: vscode.WebviewPanel, runId: string, compareId: string | undefined): ResultsPanel {
+    const key = panelKey(runId, compareId);
+    const p = new ResultsPanel(panel, runId, compareId, this.deps, () => this.panels.delete(key));
+    this.panels.set(key, p);
+    return p;
+  }
+
+  dispose(): void {
+    this.registration.dispose();
+    for (const p of [...this.panels.values()]) p.panel.dispose();
+  }
+}

@@ -1,0 +1,69 @@
+#!/usr/bin/env node
+// Figures of the VS Code extension, measured in a real VS Code (code-server) and Chromium: bundle and .vsix sizes,
+// activation time, and the time to draw the results panel for a synthetic run of 10 benchmarks x 2 modes x
+// 4 placements x 5 repetitions (400 measurements). Prints figures next to their goals; asserts nothing.
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { build } from 'esbuild';
+import { serverDirs, startCodeServer } from '../test/vscode/code-server.mjs';
+import { OUT, ROOT, buildForTests, launchBrowser, packageVsix, runInExtensionHost, syntheticRuns, tempBase } from '../test/vscode/harness.mjs';
+
+const kib = (bytes) => `${(bytes / 1024).toFixed(1)} KiB`;
+const size = (rel) => fs.statSync(path.join(ROOT, rel)).size;
+const row = (label, value, goal = '') => process.stdout.write(`${label.padEnd(52)} ${String(value).padEnd(26)} ${goal}\n`);
+
+await buildForTests({ production: true });
+await build({ entryPoints: [path.join(ROOT, 'test', 'vscode', 'bench-entry.ts')], outfile: path.join(OUT, 'bench.js'), bundle: true, platform: 'node', format: 'cjs', target: 'node20', external: ['vscode'], logLevel: 'warning' });
+const vsix = packageVsix();
+
+const { syntheticRun } = await syntheticRuns();
+const run = syntheticRun({ id: 'bench-10x2x4x5', benchmarks: 10, modes: ['direct', 'model'], placements: ['none', 'user', 'ebpf', 'kernel'], repetitions: 5 });
+const base = tempBase('hs-bench-vscode-');
+const browser = await launchBrowser();
+let server;
+try {
+  const runFile = path.join(base, `${run.id}.json`);
+  fs.writeFileSync(runFile, JSON.stringify(run));
+  const ws = path.join(base, 'ws');
+  fs.mkdirSync(ws);
+  const figures = path.join(base, 'figures.json');
+  server = await startCodeServer({ dirs: serverDirs(path.join(base, 'server')), env: { HS_BENCH_OUT: figures, HS_BENCH_RUN: runFile } });
+  const code = await runInExtensionHost(browser, server, { workspace: ws, extensionPath: ROOT, testsEntry: path.join(OUT, 'bench'), timeoutMs: 120_000 });
+  if (code !== 0 || !fs.existsSync(figures)) throw new Error(`the measurement in VS Code failed (exit ${code})`);
+  const f = JSON.parse(fs.readFileSync(figures, 'utf8'));
+
+  // The same run as a self-contained HTML report (written by the CLI), opened straight in Chromium.
+  const reportWs = path.join(base, 'report-ws');
+  fs.mkdirSync(path.join(reportWs, '.hypershield', 'results'), { recursive: true });
+  fs.copyFileSync(runFile, path.join(reportWs, '.hypershield', 'results', `${run.id}.json`));
+  const reportFile = path.join(base, 'report.html');
+  execFileSync(process.execPath, [path.join(ROOT, 'dist', 'cli.js'), '--workspace', reportWs, 'report', run.id, '--html', reportFile], { stdio: 'pipe' });
+  const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  const t = Date.now();
+  await page.goto(`file://${reportFile}`);
+  await page.waitForSelector('body[data-rendered="true"]', { timeout: 30_000 });
+  const reportMs = Date.now() - t;
+  const reportCharts = await page.locator('canvas').count();
+  await page.close();
+
+  process.stdout.write(`\nHyperShield VS Code extension (${run.results.length} measurements in the synthetic run)\n\n`);
+  row('bundle dist/extension.js', kib(size('dist/extension.js')));
+  row('bundle dist/webview/results.js (panel)', kib(size('dist/webview/results.js')));
+  row('bundle dist/webview/report.js (HTML report)', kib(size('dist/webview/report.js')));
+  row('bundle dist/cli.js', kib(size('dist/cli.js')));
+  row('.vsix', kib(fs.statSync(vsix).size), 'goal < 5 MB');
+  row('activation: load + activate()', `${f.activationMs.toFixed(1)} ms`, 'goal < 200 ms');
+  row('activation: activate() body', `${f.activateBodyMs.toFixed(1)} ms`);
+  const [cold, warm, reopened, reopenedWarm] = f.renders;
+  row('results panel, new panel: command to charts drawn', `${cold.wallMs.toFixed(0)} ms (${cold.charts} charts)`, 'goal < 500 ms');
+  row('results panel, new panel: drawing in the webview', `${cold.webviewMs} ms (page loaded ${cold.pageMs - cold.webviewMs} ms before)`);
+  row('results panel, redraw of an open panel', `${warm.wallMs.toFixed(0)} ms (webview ${warm.webviewMs} ms)`);
+  row('results panel, reopened after closing', `${reopened.wallMs.toFixed(0)} ms (webview ${reopened.webviewMs} ms)`);
+  row('results panel, redraw after reopening', `${reopenedWarm.wallMs.toFixed(0)} ms (webview ${reopenedWarm.webviewMs} ms)`);
+  row('HTML report in Chromium: load to charts drawn', `${reportMs} ms (${reportCharts} charts)`);
+} finally {
+  await server?.stop();
+  await browser.close();
+  fs.rmSync(base, { recursive: true, force: true });
+}

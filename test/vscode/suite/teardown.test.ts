@@ -1,0 +1,33 @@
+import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { api, exec, TESTBED, waitFor, workspaceFolder } from './helpers';
+
+describe('teardown', () => {
+  it('brings the testbed down; the tree empties and the namespaces are gone', async () => {
+    await exec('hypershield.testbed.down');
+    assert.deepEqual(await (await api()).testbedTree.getChildren(), []);
+    const namespaces = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
+    assert.doesNotMatch(namespaces, new RegExp(`hs-${TESTBED}-`));
+  });
+
+  it('shows testbed description errors at their line, and clears them when fixed', async () => {
+    const file = path.join(workspaceFolder(), 'hypershield.testbed.json');
+    const original = fs.readFileSync(file, 'utf8');
+    const uri = vscode.Uri.file(file);
+    try {
+      fs.writeFileSync(file, original.replace('"backend": "netns"', '"backend": "bogus"'));
+      const diags = await waitFor('testbed diagnostics', () => {
+        const d = vscode.languages.getDiagnostics(uri);
+        return d.length ? d : undefined;
+      });
+      assert.match(diags[0].message, /\/backend/);
+      assert.equal(diags[0].range.start.line, original.split('\n').findIndex((l) => l.includes('"backend"')));
+    } finally {
+      fs.writeFileSync(file, original);
+    }
+    await waitFor('the diagnostics to clear', () => vscode.languages.getDiagnostics(uri).length === 0);
+  });
+});

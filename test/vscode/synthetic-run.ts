@@ -1,0 +1,96 @@
+// Deterministic run files for the results views: any number of benchmarks, modes, placements and repetitions,
+// with per-interval series and perf counters, summarised by the core's own statistics.
+import { SCHEMA_VERSION, type Measurement, type Placement, type RunFile } from '../../extension/core/results/run-file';
+import { summarize } from '../../extension/core/results/summary';
+import type { Mode } from '../../extension/core/testbed/testbed';
+
+export interface SyntheticOptions {
+  id: string;
+  benchmarks: number;
+  modes: Mode[];
+  placements: Placement[];
+  repetitions: number;
+  /** Seconds of per-interval series per measurement. */
+  seriesPoints?: number;
+  /** Scales every throughput, to make a second run that differs. */
+  scale?: number;
+  startedAt?: string;
+}
+
+/** A small deterministic pseudo-random generator (mulberry32), so fixtures are identical on every machine. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const PLACEMENT_COST: Record<Placement, number> = { none: 0.01, user: 0.18, ebpf: 0.02, kernel: 0.06 };
+
+function benchmarkIds(n: number): string[] {
+  return Array.from({ length: n }, (_, i) => (i === 0 ? 'iperf3' : i === 1 ? 'ping' : `synthetic-${i + 1}`));
+}
+
+export function syntheticRun(o: SyntheticOptions): RunFile {
+  const rnd = random(o.id.split('').reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7));
+  const start = Date.parse(o.startedAt ?? '2026-11-22T10:00:00Z');
+  const results: Measurement[] = [];
+  const benchmarks = benchmarkIds(o.benchmarks);
+  let t = start;
+  for (const placement of o.placements) {
+    for (let repetition = 1; repetition <= o.repetitions; repetition++) {
+      for (const benchmark of benchmarks) {
+        for (const mode of o.modes) {
+          const cost = mode === 'model' ? PLACEMENT_COST[placement] : 0;
+          const noise = 1 + (rnd() - 0.5) * 0.08;
+          const startedAt = new Date((t += 11_000)).toISOString();
+          if (benchmark === 'ping') {
+            const rtt = 0.05 * (1 + cost * 3) * noise;
+            results.push({
+              benchmark, mode, placement, repetition, startedAt, durationMs: 1000, raw: '',
+              metrics: { loss: { value: 0, unit: '%', better: 'lower' }, rttAvg: { value: rtt, unit: 'ms', better: 'lower' } },
+              series: { rtt: { unit: 'ms', points: Array.from({ length: o.seriesPoints ?? 10 }, (_, i) => [i * 0.2, rtt * (1 + (rnd() - 0.5) * 0.2)]) } },
+            });
+            continue;
+          }
+          const throughput = 18 * (o.scale ?? 1) * (1 - cost) * noise;
+          const metrics: Measurement['metrics'] = {
+            throughput: { value: throughput, unit: 'Gbit/s', better: 'higher' },
+            retransmits: { value: Math.round(rnd() * 40), unit: 'segments', better: 'lower' },
+          };
+          if (mode === 'model') {
+            metrics['perf.task-clock'] = { value: 9000 * (1 + cost) * noise, unit: 'msec', better: 'lower' };
+            metrics['perf.context-switches'] = { value: Math.round(20000 * (1 + cost) * noise), unit: 'count', better: 'lower' };
+          }
+          results.push({
+            benchmark, mode, placement, repetition, startedAt, durationMs: 10_000, raw: '', metrics,
+            series: { throughput: { unit: 'Gbit/s', points: Array.from({ length: o.seriesPoints ?? 10 }, (_, i) => [i + 1, throughput * (1 + (rnd() - 0.5) * 0.1)]) } },
+          });
+        }
+      }
+    }
+  }
+  return {
+    schemaVersion: SCHEMA_VERSION,
+    id: o.id,
+    status: 'complete',
+    metadata: {
+      tool: { name: 'hypershield', version: '0.1.0' },
+      node: 'v20.0.0',
+      workspace: '/tmp/synthetic',
+      testbed: { name: 'synthetic', backend: 'netns', mode: 'model', subnets: { client: '198.18.1.0/24', server: '198.18.2.0/24', direct: '198.18.3.0/24' }, hosts: {}, model: {}, source: 'built-in default' },
+      hosts: [],
+      emulated: false,
+      models: [],
+      plan: { benchmarks, modes: o.modes, placements: o.placements, repetitions: o.repetitions, warmup: 1, durationS: 10 },
+      startedAt: new Date(start).toISOString(),
+      endedAt: new Date(t).toISOString(),
+    },
+    results,
+    summary: summarize(results),
+  };
+}

@@ -1,0 +1,153 @@
+// UI tests: a person's view of the installed extension in a real VS Code (code-server) driven by Chromium.
+// Each test leaves a screenshot in test-artifacts/vscode/.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ARTIFACTS, TESTBED } from './harness.mjs';
+
+const WEBVIEW = (page) => page.frameLocator('iframe.webview.ready >> visible=true').frameLocator('iframe#active-frame');
+
+async function palette(page, title) {
+  // A freshly started workbench may not list extension commands yet: retry.
+  for (let attempt = 1; ; attempt++) {
+    await page.keyboard.press('F1');
+    const input = page.locator('.quick-input-widget .quick-input-box input');
+    await input.waitFor({ state: 'visible', timeout: 10_000 });
+    await input.fill(`>${title}`);
+    const row = page.locator('.quick-input-widget .monaco-list-row', { hasText: title }).first();
+    try {
+      await row.waitFor({ state: 'visible', timeout: 5_000 });
+      await input.press('Enter');
+      return;
+    } catch (err) {
+      await page.keyboard.press('Escape');
+      if (attempt >= 4) throw new Error(`The command palette does not offer "${title}": ${err.message}`);
+    }
+  }
+}
+
+/** Picks a quick-pick entry by typing its text. */
+async function quickPick(page, text) {
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  await input.waitFor({ state: 'visible', timeout: 10_000 });
+  await input.fill(text);
+  await page.locator('.quick-input-widget .monaco-list-row', { hasText: text }).first().waitFor({ state: 'visible', timeout: 5_000 });
+  await input.press('Enter');
+}
+
+function viewPane(page, title) {
+  return page.locator('.pane', { has: page.locator('.pane-header', { hasText: title }) });
+}
+
+function welcomeButton(page, view, text) {
+  return viewPane(page, view).locator('.welcome-view-content a.monaco-button', { hasText: text });
+}
+
+async function treeLabels(page, title) {
+  return viewPane(page, title).locator('div.monaco-list-row[role=treeitem] .label-name').allInnerTexts();
+}
+
+async function waitForLabels(page, title, wanted, timeout = 30_000) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const labels = await treeLabels(page, title);
+    if (wanted.every((w) => labels.includes(w))) return labels;
+    if (Date.now() > deadline) throw new Error(`The ${title} view shows [${labels.join(', ')}], not all of [${wanted.join(', ')}]`);
+    await page.waitForTimeout(200);
+  }
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: path.join(ARTIFACTS, name) });
+}
+
+/** Canvas descriptions (title and legend) in the visible results panel, once its charts have drawn. */
+async function chartDescriptions(page, min) {
+  const frame = WEBVIEW(page);
+  await frame.locator('canvas[aria-label*="Legend:"]').nth(min - 1).waitFor({ state: 'attached', timeout: 30_000 });
+  return frame.locator('canvas').evaluateAll((cs) => cs.map((c) => c.getAttribute('aria-label')));
+}
+
+export const uiTests = [
+  ['the activity bar opens the HyperShield sidebar, with a welcome view while the testbed is down', async ({ page }) => {
+    await page.locator('.activitybar .action-item a[aria-label^="HyperShield"]').click();
+    await page.locator('[id="workbench.view.extension.hypershield"]').waitFor({ state: 'visible', timeout: 20_000 });
+    await welcomeButton(page, 'Testbed', 'Bring Testbed Up').waitFor({ state: 'visible', timeout: 20_000 });
+    await viewPane(page, 'Testbed').locator('.welcome-view-content', { hasText: 'described in hypershield.testbed.json is down' }).waitFor({ state: 'visible', timeout: 10_000 });
+    await viewPane(page, 'Runs').locator('div.monaco-list-row[role=treeitem]').first().waitFor({ state: 'visible', timeout: 10_000 });
+    await shot(page, '01-welcome-testbed-down.png');
+  }],
+
+  ['"Bring Testbed Up" from the palette fills the Testbed tree', async ({ page }) => {
+    await palette(page, 'HyperShield: Bring Testbed Up');
+    const labels = await waitForLabels(page, 'Testbed', [TESTBED, 'mode', 'client', 'model', 'server']);
+    if (!labels.includes('addresses')) throw new Error(`the model host's facts are not shown: ${labels.join(', ')}`);
+    await page.locator('.statusbar-item', { hasText: `${TESTBED}: up` }).first().waitFor({ state: 'visible', timeout: 10_000 });
+    await shot(page, '02-testbed-up.png');
+  }],
+
+  ['the Runs view lists the runs, newest first, with headline figures', async ({ page }) => {
+    const rows = viewPane(page, 'Runs').locator('div.monaco-list-row[role=treeitem]');
+    await rows.first().waitFor({ state: 'visible', timeout: 10_000 });
+    const descriptions = await viewPane(page, 'Runs').locator('div.monaco-list-row[role=treeitem] .label-description').allInnerTexts();
+    if (descriptions.length < 2 || !/^iperf3 none: direct [\d.]+ · model [\d.]+ Gbit\/s \([+-][\d.]+ %\)$/.test(descriptions[0])) {
+      throw new Error(`unexpected Runs view: ${descriptions.join(' | ')}`);
+    }
+  }],
+
+  ['"Open Results" draws the charts of the newest run', async ({ page }) => {
+    await palette(page, 'HyperShield: Open Results');
+    const labels = await chartDescriptions(page, 4);
+    if (!labels.some((l) => /^Model path vs direct.*Legend: none, user/.test(l))) throw new Error(`no overhead chart: ${labels.join(' | ')}`);
+    if (!labels.some((l) => /^iperf3: throughput.*Legend: Repetitions, Median, Interquartile range/.test(l))) throw new Error(`no throughput spread chart: ${labels.join(' | ')}`);
+    if (!labels.some((l) => /^ping: rttAvg/.test(l))) throw new Error(`no latency chart: ${labels.join(' | ')}`);
+    if (!labels.some((l) => /per-interval/.test(l))) throw new Error(`no per-interval series: ${labels.join(' | ')}`);
+    const toolbar = await WEBVIEW(page).locator('vscode-button').allInnerTexts();
+    if (!toolbar.includes('Export CSV')) throw new Error(`toolbar buttons: ${toolbar.join(', ')}`);
+    await shot(page, '03-results-panel.png');
+  }],
+
+  ['"Save image" on a chart writes a PNG through the save dialog', async ({ page, workspace }) => {
+    const target = path.join(workspace, 'synthetic-b-overhead.png');
+    await WEBVIEW(page).locator('figure[data-chart="overhead"] vscode-button', { hasText: 'Save image' }).click();
+    const input = page.locator('.quick-input-widget .quick-input-box input');
+    await input.waitFor({ state: 'visible', timeout: 10_000 });
+    await input.fill(target);
+    await input.press('Enter');
+    const deadline = Date.now() + 10_000;
+    while (!fs.existsSync(target) && Date.now() < deadline) await page.waitForTimeout(100);
+    const head = fs.existsSync(target) ? fs.readFileSync(target).subarray(0, 8).toString('hex') : 'missing';
+    if (head !== '89504e470d0a1a0a') throw new Error(`${target}: expected a PNG, found ${head}`);
+  }],
+
+  ['choosing another metric redraws the detail and survives closing and reopening the panel', async ({ page }) => {
+    const frame = WEBVIEW(page);
+    await frame.locator('#metric').evaluate((select) => {
+      select.value = 'retransmits';
+      select.dispatchEvent(new Event('change'));
+    });
+    await frame.locator('canvas[aria-label^="iperf3: retransmits"]').waitFor({ state: 'attached', timeout: 10_000 });
+    await palette(page, 'View: Close All Editors');
+    await page.locator('iframe.webview.ready').first().waitFor({ state: 'detached', timeout: 10_000 });
+    await palette(page, 'HyperShield: Open Results');
+    await WEBVIEW(page).locator('canvas[aria-label^="iperf3: retransmits"]').waitFor({ state: 'attached', timeout: 20_000 });
+  }],
+
+  ['"Compare Two Runs" shows both runs side by side', async ({ page }) => {
+    await palette(page, 'HyperShield: Compare Two Runs');
+    await quickPick(page, 'synthetic-a');
+    await quickPick(page, 'synthetic-b');
+    const frame = WEBVIEW(page);
+    await frame.locator('h1', { hasText: 'compared with' }).waitFor({ state: 'visible', timeout: 20_000 });
+    const labels = await chartDescriptions(page, 3);
+    if (!labels.some((l) => /Legend: A · none/.test(l))) throw new Error(`no A/B overhead chart: ${labels.join(' | ')}`);
+    const rows = await frame.locator('#overview table tbody tr').count();
+    if (rows < 4) throw new Error(`compare table has ${rows} rows`);
+    await shot(page, '04-compare-runs.png');
+  }],
+
+  ['"Bring Testbed Down" empties the tree and the welcome view returns', async ({ page }) => {
+    await palette(page, 'HyperShield: Bring Testbed Down');
+    await welcomeButton(page, 'Testbed', 'Bring Testbed Up').waitFor({ state: 'visible', timeout: 30_000 });
+    await shot(page, '05-testbed-down.png');
+  }],
+];
