@@ -47,6 +47,8 @@ export interface Host {
   upload(localPath: string, remotePath: string, opts?: { signal?: AbortSignal }): Promise<void>;
   download(remotePath: string, localPath: string, opts?: { signal?: AbortSignal }): Promise<void>;
   status(): Promise<HostStatus>;
+  /** The command line, run on this machine, of an interactive shell on the host (for terminals). */
+  shellArgv(): string[];
 }
 
 export class HostCommandError extends Error {

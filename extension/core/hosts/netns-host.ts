@@ -26,6 +26,10 @@ export class NetnsHost implements Host {
     await this.upload(remotePath, localPath);
   }
 
+  shellArgv(): string[] {
+    return ['ip', 'netns', 'exec', this.namespace, 'bash', '-i'];
+  }
+
   async status(): Promise<HostStatus> {
     const list = await execLocal(['ip', '-j', 'netns', 'list']);
     const names = list.code === 0 && list.stdout.trim() ? (JSON.parse(list.stdout) as Array<{ name: string }>).map((n) => n.name) : [];

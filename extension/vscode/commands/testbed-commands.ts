@@ -3,7 +3,6 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { installMissing, runDoctor, type Finding } from '../../core/doctor';
 import { ROLES, type Host, type Role } from '../../core/hosts/host';
-import { NetnsHost } from '../../core/hosts/netns-host';
 import { MODES, TESTBED_FILE, type Mode } from '../../core/testbed/testbed';
 import { withCancellableProgress } from '../progress';
 import type { Services } from '../services';
@@ -33,8 +32,8 @@ function oneAtATime(): <A extends unknown[], T>(name: string, work: (...args: A)
 
 /** The terminal command line of a host: a shell inside it. */
 function shellOf(host: Host): { shellPath: string; shellArgs: string[] } {
-  if (host instanceof NetnsHost) return { shellPath: 'ip', shellArgs: ['netns', 'exec', host.namespace, 'bash', '-i'] };
-  throw new Error(`Opening a terminal on a ${host.kind} host is not supported yet (${host.label}).`);
+  const [shellPath, ...shellArgs] = host.shellArgv();
+  return { shellPath, shellArgs };
 }
 
 function roleOf(arg: unknown): Role | undefined {
