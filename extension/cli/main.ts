@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { createContext, type CliContext } from './context';
 import { registerTestbedCommands } from './commands/testbed';
+import { registerModelCommands } from './commands/model';
 import { registerBenchCommands } from './commands/bench';
 import { VERSION } from '../core/version';
 
@@ -15,7 +16,7 @@ const program = new Command('hypershield')
 let context: CliContext | undefined;
 const ctx = (): CliContext => (context ??= createContext(program.opts<{ workspace: string }>().workspace));
 
-for (const register of [registerTestbedCommands, registerBenchCommands]) register(program, ctx);
+for (const register of [registerTestbedCommands, registerBenchCommands, registerModelCommands]) register(program, ctx);
 
 program.exitOverride();
 program.parseAsync(process.argv).then(

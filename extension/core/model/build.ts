@@ -1,0 +1,129 @@
+// `hypershield build`: compiles a model project for one placement and turns the output into diagnostics.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Backend, Progress } from '../backends/backend';
+import { run } from '../hosts/host';
+import type { Diagnostic, DiagnosticSource } from './diagnostics/diagnostic';
+import { parseBuildOutput, type Toolchain } from './diagnostics/build-output';
+import type { PathMapping } from './diagnostics/path-map';
+import { buildMachineFor, localBuildMachine, type BuildMachine } from './build-machine';
+import { resolveKernelHeaders, type KernelHeaders } from './kernel-headers';
+import { fileSha256, sourceHash } from './source-hash';
+import type { ModelPlacement } from './templates';
+
+/** What each placement's build produces, relative to the project. */
+export const ARTIFACTS: Readonly<Record<ModelPlacement, string>> = {
+  user: 'build/user_space_model',
+  ebpf: 'build/ebpf_model.o',
+  kernel: 'build/kernel_space.ko',
+};
+
+const TOOLCHAINS: Readonly<Record<ModelPlacement, Toolchain>> = { user: 'gcc', ebpf: 'clang', kernel: 'kbuild' };
+const MAKE_SOURCE: Readonly<Record<ModelPlacement, DiagnosticSource>> = { user: 'gcc', ebpf: 'clang', kernel: 'kbuild' };
+
+/** ASCII quotes and untranslated messages; kbuild unexports LC_ALL, so LANG matters too. */
+const BUILD_ENV = { LANG: 'C', LC_ALL: 'C' };
+
+export interface BuildOptions {
+  /** Kernel builds: the release to build for instead of the model host's own (`uname -r` there). */
+  kernelRelease?: string;
+  /** Kernel builds: where fetched headers packages are kept (default ~/.cache/hypershield/kernel-headers). */
+  headersCache?: string;
+  signal?: AbortSignal;
+  progress?: Progress;
+  /** Every chunk the build prints (stdout and stderr), as it comes. */
+  onOutput?: (chunk: string) => void;
+  /** User space and eBPF: where to compile (default: the model host's toolchain, see buildMachineFor). */
+  machine?: BuildMachine;
+}
+
+export interface BuildResult {
+  ok: boolean;
+  placement: ModelPlacement;
+  dir: string;
+  /** Absolute local paths of what the build produced (empty when it failed). */
+  artifacts: string[];
+  diagnostics: Diagnostic[];
+  log: string;
+  /** sha256 of the artifact; set when the build succeeded. */
+  buildId?: string;
+  /** sha256 over the project's sources, see sourceHash(). */
+  sourceHash: string;
+  durationMs: number;
+  /** Kernel builds: the headers used. */
+  kernel?: KernelHeaders;
+}
+
+/** The model host's kernel release, asked on the host itself. */
+export async function modelKernelRelease(backend: Backend, signal?: AbortSignal): Promise<string> {
+  const host = backend.host('model');
+  try {
+    return (await run(host, ['uname', '-r'], { signal, timeoutMs: 15_000 })).trim();
+  } catch (err) {
+    throw new Error(`Cannot determine the kernel release of the model host ${host.label}: ${(err as Error).message}\n` +
+      'Bring the testbed up (`hypershield up`), or name the release to build for with --kernel-release REL.');
+  }
+}
+
+/**
+ * Builds dir for placement. User-space and eBPF models are built with the model host's toolchain; kernel modules on
+ * this machine against the headers of the model host's exact kernel release. Never throws for compile errors:
+ * they come back as diagnostics with ok = false. Throws when cancelled or when no build can start.
+ */
+export async function buildModel(backend: Backend, dir: string, placement: ModelPlacement, opts: BuildOptions = {}): Promise<BuildResult> {
+  const started = Date.now();
+  const modelDir = path.resolve(dir);
+  if (!fs.existsSync(path.join(modelDir, 'Makefile'))) {
+    throw new Error(`${modelDir} is not a model project (it has no Makefile); create one with \`hypershield new ${dir}\`.`);
+  }
+  const hash = sourceHash(modelDir);
+  let machine: BuildMachine;
+  let target: string[];
+  let kernel: KernelHeaders | undefined;
+  if (placement === 'kernel') {
+    const release = opts.kernelRelease ?? (await modelKernelRelease(backend, opts.signal));
+    const configured = backend.testbed.model.kernelHeaders;
+    kernel = await resolveKernelHeaders(release, {
+      configured: configured ? { dir: path.resolve(path.dirname(backend.testbed.source), configured), file: backend.testbed.source } : undefined,
+      cacheDir: opts.headersCache,
+      signal: opts.signal,
+      progress: opts.progress,
+    });
+    machine = localBuildMachine(modelDir);
+    target = ['kernel', `KDIR=${kernel.dir}`, 'KCFLAGS=-fdiagnostics-format=json'];
+  } else {
+    machine = opts.machine ?? buildMachineFor(backend, modelDir);
+    target = [placement];
+  }
+  opts.progress?.report(`Building the ${placement} model in ${modelDir} on ${machine.label}${kernel ? ` for kernel ${kernel.release} (${kernel.origin} headers ${kernel.dir})` : ''}`);
+  await machine.sync(opts.signal);
+  // The log keeps the order a terminal shows; the parsers get each stream whole, so lines never interleave.
+  let log = '';
+  const collect = (chunk: string) => { log += chunk; opts.onOutput?.(chunk); };
+  const result = await machine.exec(['make', '-C', machine.dir, ...target], { env: BUILD_ENV, signal: opts.signal, onStdout: collect, onStderr: collect });
+  opts.signal?.throwIfAborted();
+  const mapping: PathMapping = { modelDir, buildDir: machine.dir, cwd: kernel?.dir ?? machine.dir };
+  let ok = result.code === 0;
+  const diagnostics = parseBuildOutput(`${result.stdout}\n${result.stderr}`, mapping, TOOLCHAINS[placement], ok, MAKE_SOURCE[placement]);
+  const artifact = path.join(modelDir, ARTIFACTS[placement]);
+  if (ok) {
+    await machine.fetch(ARTIFACTS[placement], opts.signal);
+    if (!fs.existsSync(artifact)) {
+      ok = false;
+      diagnostics.push({ file: path.join(modelDir, 'Makefile'), line: 1, column: 1, severity: 'error', source: MAKE_SOURCE[placement],
+        message: `\`make ${placement}\` succeeded but did not produce ${ARTIFACTS[placement]}; the Makefile must build it.`, related: [] });
+    }
+  }
+  return {
+    ok,
+    placement,
+    dir: modelDir,
+    artifacts: ok ? [artifact] : [],
+    diagnostics,
+    log,
+    ...(ok ? { buildId: fileSha256(artifact) } : {}),
+    sourceHash: hash,
+    durationMs: Date.now() - started,
+    ...(kernel ? { kernel } : {}),
+  };
+}

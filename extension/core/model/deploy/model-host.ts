@@ -1,0 +1,83 @@
+// What every placement's deploy code works with: the model host, reached only through the Host interface.
+import type { ModelInterfaces, Progress } from '../../backends/backend';
+import type { Host } from '../../hosts/host';
+import type { Diagnostic } from '../diagnostics/diagnostic';
+import type { RunDir } from './run-dir';
+import type { UndoPlan } from './undo-plan';
+
+/** How the example policy of the templates is configured (the same for every placement). */
+export interface ModelConfig {
+  /** Payload bytes to look for, as hex ("" matches nothing). */
+  pattern: string;
+  /** What a match does to the packet and its flow. */
+  action: 'drop' | 'accept';
+  /** Seconds after which an idle flow is forgotten. */
+  flowTimeoutS: number;
+  /** User space: NFQUEUE queues (one thread each). */
+  queues: number;
+}
+
+/** The example drop rule: packets carrying "HSDROP" are dropped, and so is the rest of their flow. */
+export const DEFAULT_MODEL_CONFIG: ModelConfig = { pattern: Buffer.from('HSDROP').toString('hex'), action: 'drop', flowTimeoutS: 30, queues: 1 };
+
+/** The counters every template keeps (the names of the user-space model's stats file). */
+export interface ModelCounters {
+  packets: number;
+  bytes: number;
+  accepted: number;
+  dropped: number;
+  patternMatches: number;
+}
+
+export interface ModelHost {
+  host: Host;
+  dir: RunDir;
+  testbed: string;
+  interfaces: ModelInterfaces;
+  signal?: AbortSignal;
+}
+
+export interface LoadContext extends ModelHost {
+  plan: UndoPlan;
+  /** The model project on this machine (load diagnostics point into it). */
+  modelDir: string;
+  /** The built artifact on this machine. */
+  artifact: string;
+  config: ModelConfig;
+  progress?: Progress;
+  /** Kernel builds: the release the module was built for. */
+  builtFor?: string;
+}
+
+/** A thrown error that carries diagnostics (e.g. why a kernel module did not load). */
+export class DeployError extends Error {
+  constructor(message: string, readonly diagnostics: Diagnostic[] = []) {
+    super(message);
+    this.name = 'DeployError';
+  }
+}
+
+export interface Loaded {
+  /** What the state file should remember about the deployment. */
+  detail: Record<string, string>;
+  /** What the host said while loading (e.g. the kernel's notes about a module). */
+  diagnostics: Diagnostic[];
+}
+
+/** How one placement is loaded, observed and checked on the model host. */
+export interface PlacementDeployer {
+  /** Throws, before anything is changed, when the host cannot run this placement, saying why and what to do. */
+  preflight(m: ModelHost): Promise<void>;
+  /** Loads the model, recording an undo step before each change. */
+  load(ctx: LoadContext): Promise<Loaded>;
+  counters(m: ModelHost): Promise<ModelCounters>;
+  /** What of this placement is still in place on the host (empty when nothing). */
+  leftovers(m: ModelHost): Promise<string[]>;
+}
+
+export function validateConfig(c: ModelConfig): void {
+  if (!/^(?:[0-9a-fA-F]{2}){0,64}$/.test(c.pattern)) throw new Error(`The pattern must be hex bytes, at most 64 of them (e.g. ${DEFAULT_MODEL_CONFIG.pattern} for "HSDROP"); got "${c.pattern}".`);
+  if (c.action !== 'drop' && c.action !== 'accept') throw new Error(`The action must be drop or accept; got "${String(c.action)}".`);
+  if (!Number.isInteger(c.flowTimeoutS) || c.flowTimeoutS < 1 || c.flowTimeoutS > 86400) throw new Error(`The flow timeout must be 1..86400 seconds; got ${c.flowTimeoutS}.`);
+  if (!Number.isInteger(c.queues) || c.queues < 1 || c.queues > 64) throw new Error(`The number of queues must be 1..64; got ${c.queues}.`);
+}
