@@ -1,0 +1,1056 @@
+// SPDX-License-Identifier: MIT
+/*
+ * user_space_model.c - HyperShield inline user-space security model (NFQUEUE).
+ *
+ * The model host sends forwarded packets to this program with
+ *
+ *   iptables -I FORWARD -j NFQUEUE --queue-balance B:B+N-1 --queue-bypass
+ *   (for a single queue: --queue-num B --queue-bypass)
+ *
+ * and this program answers every packet with ACCEPT or DROP. One thread per
+ * queue, each with its own netlink socket and its own flow table, so the fast
+ * path takes no locks. --queue-balance hashes on the address pair, so both
+ * directions of a connection always land in the same queue (same thread).
+ *
+ * Command line (the HyperShield deployer relies on it; keep it stable):
+ *
+ *   user_space_model --queue-num BASE --queues N --stats FILE
+ *                    [--pattern HEX] [--action drop|accept]
+ *                    [--flow-timeout SECONDS] [--copy-range BYTES]
+ *
+ * Protocol with the deployer:
+ *   - prints exactly one line "ready" on stdout once all queues are bound;
+ *   - writes FILE (JSON, atomically: temporary file + rename) once a second
+ *     and once more on exit;
+ *   - SIGTERM / SIGINT: unbind the queues, write the final stats, exit 0;
+ *   - bad arguments: message on stderr naming the argument, exit 2;
+ *   - runtime failure (cannot bind a queue, ...): message on stderr, exit 1.
+ *
+ * YOUR LOGIC GOES INTO hs_policy_decide() below (search for "POLICY").
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <linux/if_ether.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "packet_queue.h"
+
+#define PROG "user_space_model"
+
+/* Tunables (compile-time; the command line is a fixed contract). */
+#ifndef HS_FLOW_CAPACITY
+#define HS_FLOW_CAPACITY 65536u	/* flows per queue thread, power of two */
+#endif
+#ifndef HS_QUEUE_MAXLEN
+#define HS_QUEUE_MAXLEN 16384u	/* packets waiting in the kernel per queue */
+#endif
+#ifndef HS_RCVBUF_BYTES
+#define HS_RCVBUF_BYTES (8 * 1024 * 1024)
+#endif
+#define HS_MAX_QUEUES 64
+#define HS_MAX_PATTERN 256
+#define HS_GC_INTERVAL_MS 1000
+#define HS_RECV_TIMEOUT_MS 200
+
+/* ------------------------------------------------------------------------ */
+/* Configuration (read-only once the threads run)                            */
+/* ------------------------------------------------------------------------ */
+
+struct hs_config {
+	unsigned int queue_num;
+	unsigned int queues;
+	const char *stats_path;
+	uint8_t pattern[HS_MAX_PATTERN];
+	size_t pattern_len;		/* 0: no pattern, nothing matches */
+	int action;			/* HS_VERDICT_DROP or HS_VERDICT_ACCEPT */
+	unsigned int flow_timeout_s;
+	unsigned int copy_range;
+};
+
+static struct hs_config g_cfg = {
+	.queue_num = 0,
+	.queues = 1,
+	.action = HS_VERDICT_DROP,
+	.flow_timeout_s = 30,
+	.copy_range = 128,
+};
+
+static volatile int g_stop;	/* set by the main thread, read by workers */
+
+/* ------------------------------------------------------------------------ */
+/* Parsed packet and flow table                                              */
+/* ------------------------------------------------------------------------ */
+
+/* What the policy sees of one packet. Pointers point into the copied bytes;
+ * only the first copy_range bytes of the packet (from the IP header on) are
+ * available, so payload_len can be smaller than the real payload. */
+struct hs_packet {
+	const uint8_t *l3;		/* IP header */
+	uint32_t l3_len;		/* copied bytes from l3 on */
+	uint32_t wire_len;		/* full packet length (GSO: aggregate) */
+	uint8_t family;			/* 4 or 6, 0 if not IP */
+	uint8_t proto;			/* IPPROTO_TCP, IPPROTO_UDP, ... */
+	uint8_t tcp_flags;		/* TCP flags byte, 0 otherwise */
+	bool fragment;			/* non-first fragment: no L4 header */
+	const uint8_t *saddr, *daddr;	/* 4 or 16 bytes, network order */
+	uint16_t sport, dport;		/* host order, 0 if none */
+	const uint8_t *payload;		/* L4 payload (copied part) */
+	uint32_t payload_len;		/* copied payload bytes */
+	uint32_t indev, outdev;		/* ifindexes (0 if unknown) */
+	uint8_t hook;			/* netfilter hook (NF_INET_FORWARD ...) */
+};
+
+/* Direction-independent 5-tuple: the (address, port) pair that compares
+ * lower is stored first, so both directions of a connection share a flow. */
+struct hs_flow_key {
+	uint8_t addr_lo[16];
+	uint8_t addr_hi[16];
+	uint16_t port_lo;
+	uint16_t port_hi;
+	uint8_t proto;
+	uint8_t family;
+	uint16_t zero;			/* keeps the key free of padding */
+};
+
+enum hs_flow_state {
+	HS_FLOW_NEW = 0,
+	HS_FLOW_MATCHED,		/* pattern seen, action accept */
+	HS_FLOW_BLOCKED,		/* pattern seen, action drop */
+};
+
+#define HS_NIL UINT32_MAX
+
+struct hs_flow {
+	struct hs_flow_key key;
+	uint32_t next;			/* bucket chain or free list */
+	uint32_t hash;
+	uint64_t last_seen_ms;
+	uint64_t packets;
+	uint64_t bytes;
+	uint8_t state;			/* enum hs_flow_state */
+	uint8_t user_u8[7];		/* free for your policy */
+	uint64_t user_u64[2];		/* free for your policy */
+};
+
+struct hs_flow_table {
+	struct hs_flow *pool;		/* HS_FLOW_CAPACITY entries */
+	uint32_t *buckets;		/* HS_FLOW_CAPACITY heads */
+	uint32_t free_head;
+	uint32_t active;
+	uint64_t last_gc_ms;
+	uint64_t last_full_gc_ms;
+};
+
+/* ------------------------------------------------------------------------ */
+/* Counters                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/* Keep names in sync with the stats JSON, the kernel module's
+ * /proc/net/hypershield and the eBPF counter map. */
+#define HS_COUNTERS(X)                                                       \
+	X(packets)          /* packets seen by the policy */                 \
+	X(bytes)            /* their full length (GSO aggregates counted whole) */ \
+	X(accepted)                                                          \
+	X(dropped)                                                           \
+	X(pattern_matches)                                                   \
+	X(flows_active)     /* gauge */                                      \
+	X(flows_created)                                                     \
+	X(flows_expired)                                                     \
+	X(flows_table_full) /* packets whose flow could not be tracked */    \
+	X(batches)          /* receive bursts (recvmmsg calls with data) */  \
+	X(verdict_msgs)                                                      \
+	X(verdict_sends)                                                     \
+	X(enobufs)                                                           \
+	X(recv_errors)                                                       \
+	X(send_errors)                                                       \
+	X(nl_errors)                                                         \
+	X(bypassed)         /* passed without inspection (fail-open) */
+
+struct hs_counters {
+#define X(name) uint64_t name;
+	HS_COUNTERS(X)
+#undef X
+};
+
+struct hs_worker {
+	unsigned int index;
+	pthread_t thread;
+	bool started;
+	struct hs_pq q;
+	struct hs_flow_table ft;
+	struct hs_counters ctr;		/* private to the worker thread */
+	/* Published copy for the stats writer (relaxed atomics). */
+	struct hs_counters pub __attribute__((aligned(64)));
+} __attribute__((aligned(64)));
+
+static struct hs_worker *g_workers;
+
+/* ------------------------------------------------------------------------ */
+/* Helpers                                                                   */
+/* ------------------------------------------------------------------------ */
+
+static uint64_t now_ms(clockid_t clk)
+{
+	struct timespec ts;
+
+	clock_gettime(clk, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static inline uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	x ^= x >> 33;
+	return x;
+}
+
+static uint32_t flow_hash(const struct hs_flow_key *k)
+{
+	uint64_t w[5];
+	uint64_t h = 0x9e3779b97f4a7c15ULL;
+
+	_Static_assert(sizeof(*k) == sizeof(w), "flow key is 40 bytes");
+	memcpy(w, k, sizeof(w));
+	for (int i = 0; i < 5; i++)
+		h = mix64(h ^ w[i]);
+	return (uint32_t)h;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Flow table (one per worker thread: no locking)                            */
+/* ------------------------------------------------------------------------ */
+
+static int ft_init(struct hs_flow_table *ft)
+{
+	_Static_assert((HS_FLOW_CAPACITY & (HS_FLOW_CAPACITY - 1)) == 0,
+		       "HS_FLOW_CAPACITY must be a power of two");
+	memset(ft, 0, sizeof(*ft));
+	ft->pool = calloc(HS_FLOW_CAPACITY, sizeof(*ft->pool));
+	ft->buckets = malloc(HS_FLOW_CAPACITY * sizeof(*ft->buckets));
+	if (!ft->pool || !ft->buckets)
+		return -1;
+	for (uint32_t i = 0; i < HS_FLOW_CAPACITY; i++) {
+		ft->buckets[i] = HS_NIL;
+		ft->pool[i].next = i + 1 < HS_FLOW_CAPACITY ? i + 1 : HS_NIL;
+	}
+	ft->free_head = 0;
+	return 0;
+}
+
+static void ft_free(struct hs_flow_table *ft)
+{
+	free(ft->pool);
+	free(ft->buckets);
+	ft->pool = NULL;
+	ft->buckets = NULL;
+}
+
+/* Remove every flow idle for longer than the timeout. */
+static void ft_gc(struct hs_worker *w, uint64_t now)
+{
+	struct hs_flow_table *ft = &w->ft;
+	uint64_t timeout = (uint64_t)g_cfg.flow_timeout_s * 1000u;
+
+	for (uint32_t b = 0; b < HS_FLOW_CAPACITY; b++) {
+		uint32_t *link = &ft->buckets[b];
+
+		while (*link != HS_NIL) {
+			struct hs_flow *f = &ft->pool[*link];
+
+			if (now - f->last_seen_ms > timeout) {
+				uint32_t idx = *link;
+
+				*link = f->next;
+				f->next = ft->free_head;
+				ft->free_head = idx;
+				ft->active--;
+				w->ctr.flows_expired++;
+			} else {
+				link = &f->next;
+			}
+		}
+	}
+	ft->last_gc_ms = now;
+	w->ctr.flows_active = ft->active;
+}
+
+/* Find the flow of key, creating it if needed. Returns NULL when the table
+ * is full even after removing expired flows (the packet is still decided,
+ * only without flow state; counted as flows_table_full). */
+static struct hs_flow *ft_lookup(struct hs_worker *w,
+				 const struct hs_flow_key *key, uint64_t now)
+{
+	struct hs_flow_table *ft = &w->ft;
+	uint64_t timeout = (uint64_t)g_cfg.flow_timeout_s * 1000u;
+	uint32_t h = flow_hash(key);
+	uint32_t *head = &ft->buckets[h & (HS_FLOW_CAPACITY - 1)];
+	uint32_t *link = head;
+
+	while (*link != HS_NIL) {
+		struct hs_flow *f = &ft->pool[*link];
+
+		if (f->hash == h && memcmp(&f->key, key, sizeof(*key)) == 0) {
+			if (now - f->last_seen_ms > timeout) {
+				/* Expired but not yet collected: start over. */
+				w->ctr.flows_expired++;
+				w->ctr.flows_created++;
+				memset(&f->last_seen_ms, 0,
+				       sizeof(*f) - offsetof(struct hs_flow,
+							     last_seen_ms));
+			}
+			return f;
+		}
+		link = &f->next;
+	}
+	if (ft->free_head == HS_NIL && now - ft->last_full_gc_ms >= 100) {
+		/* Full: collect now, at most ten times a second. */
+		ft->last_full_gc_ms = now;
+		ft_gc(w, now);
+	}
+	if (ft->free_head == HS_NIL) {
+		w->ctr.flows_table_full++;
+		return NULL;
+	}
+	uint32_t idx = ft->free_head;
+	struct hs_flow *f = &ft->pool[idx];
+
+	ft->free_head = f->next;
+	memset(f, 0, sizeof(*f));
+	f->key = *key;
+	f->hash = h;
+	f->next = *head;
+	*head = idx;
+	ft->active++;
+	w->ctr.flows_created++;
+	w->ctr.flows_active = ft->active;
+	return f;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Packet parsing                                                            */
+/* ------------------------------------------------------------------------ */
+
+/* Fill p from the copied bytes. Returns false if this is not an IP packet
+ * we understand (the policy still sees it, with family 0). */
+static bool parse_packet(const struct hs_pq_packet *qp, struct hs_packet *p)
+{
+	const uint8_t *d = qp->data;
+	uint32_t len = qp->data_len;
+	uint32_t l4off, ip_end;
+
+	memset(p, 0, sizeof(*p));
+	p->l3 = d;
+	p->l3_len = len;
+	p->wire_len = qp->orig_len;
+	p->indev = qp->indev;
+	p->outdev = qp->outdev;
+	p->hook = qp->hook;
+	if (!d || len < 1)
+		return false;
+
+	if ((d[0] >> 4) == 4) {
+		uint32_t ihl = (uint32_t)(d[0] & 0x0f) * 4;
+		uint32_t tot = ((uint32_t)d[2] << 8) | d[3];
+		uint16_t frag = (uint16_t)(((uint32_t)d[6] << 8) | d[7]);
+
+		if (len < 20 || ihl < 20 || ihl > len)
+			return false;
+		p->family = 4;
+		p->proto = d[9];
+		p->saddr = d + 12;
+		p->daddr = d + 16;
+		p->fragment = (frag & 0x1fff) != 0;
+		l4off = ihl;
+		/* tot_len is 0 for BIG TCP aggregates over 64 KiB. */
+		ip_end = tot >= ihl ? tot : qp->orig_len;
+	} else if ((d[0] >> 4) == 6) {
+		uint32_t plen = ((uint32_t)d[4] << 8) | d[5];
+
+		if (len < 40)
+			return false;
+		p->family = 6;
+		p->proto = d[6];	/* extension headers are not walked */
+		p->saddr = d + 8;
+		p->daddr = d + 24;
+		l4off = 40;
+		ip_end = plen ? 40 + plen : qp->orig_len;
+	} else {
+		return false;
+	}
+	if (ip_end > len)
+		ip_end = len;	/* only the copied part is visible */
+	if (p->fragment || l4off > ip_end)
+		return true;
+
+	const uint8_t *l4 = d + l4off;
+	uint32_t l4len = ip_end - l4off;
+	uint32_t hdr = 0;
+
+	switch (p->proto) {
+	case IPPROTO_TCP:
+		if (l4len < 20)
+			return true;
+		hdr = (uint32_t)(l4[12] >> 4) * 4;
+		if (hdr < 20)
+			return true;
+		p->tcp_flags = l4[13];
+		break;
+	case IPPROTO_UDP:
+		hdr = 8;
+		if (l4len < hdr)
+			return true;
+		break;
+	default:
+		return true;
+	}
+	p->sport = (uint16_t)(((uint32_t)l4[0] << 8) | l4[1]);
+	p->dport = (uint16_t)(((uint32_t)l4[2] << 8) | l4[3]);
+	if (hdr <= l4len) {
+		p->payload = l4 + hdr;
+		p->payload_len = l4len - hdr;
+	}
+	return true;
+}
+
+static void make_flow_key(const struct hs_packet *p, struct hs_flow_key *k)
+{
+	size_t alen = p->family == 4 ? 4 : 16;
+	uint8_t a[16] = { 0 }, b[16] = { 0 };
+	int c;
+
+	memcpy(a, p->saddr, alen);
+	memcpy(b, p->daddr, alen);
+	c = memcmp(a, b, sizeof(a));
+	if (c == 0)
+		c = (p->sport > p->dport) - (p->sport < p->dport);
+	memset(k, 0, sizeof(*k));
+	if (c <= 0) {
+		memcpy(k->addr_lo, a, 16);
+		memcpy(k->addr_hi, b, 16);
+		k->port_lo = p->sport;
+		k->port_hi = p->dport;
+	} else {
+		memcpy(k->addr_lo, b, 16);
+		memcpy(k->addr_hi, a, 16);
+		k->port_lo = p->dport;
+		k->port_hi = p->sport;
+	}
+	k->proto = p->proto;
+	k->family = p->family;
+}
+
+/* ======================================================================== */
+/*                                                                          */
+/*   POLICY: put your own logic here.                                       */
+/*                                                                          */
+/*   hs_policy_decide() is called once for every queued packet, on the      */
+/*   thread that owns the packet's queue. Return HS_VERDICT_ACCEPT or       */
+/*   HS_VERDICT_DROP.                                                       */
+/*                                                                          */
+/*   pkt   parsed view of the packet (see struct hs_packet). Only the first */
+/*         --copy-range bytes, counted from the IP header, are visible:     */
+/*         raise --copy-range if you need to look deeper (costs copying).   */
+/*         With GSO, one "packet" can be a 64 KiB TCP aggregate: the bytes  */
+/*         you see are the start of it, pkt->wire_len is its full length.   */
+/*   flow  the connection's entry in this thread's flow table (shared by    */
+/*         both directions), or NULL (not TCP/UDP/ICMP over IP, or table    */
+/*         full). flow->state, flow->user_u8[] and flow->user_u64[] are     */
+/*         yours; packets/bytes/last_seen_ms are maintained for you.        */
+/*   w     the worker: w->ctr holds the counters (single writer, no atomics */
+/*         needed). Add a counter by extending HS_COUNTERS above; it shows  */
+/*         up in the stats file automatically.                              */
+/*                                                                          */
+/*   Rules of the fast path: no blocking calls, no printf per packet, no    */
+/*   malloc per packet, no locks (state is per thread by design). Keep it   */
+/*   cheap: every nanosecond here is overhead you will measure.             */
+/*                                                                          */
+/*   Example policy: if the payload contains --pattern, count a match and   */
+/*   apply --action. With "drop", the whole flow (both directions) is then  */
+/*   blocked until it has been idle for --flow-timeout seconds.             */
+/*                                                                          */
+/* ======================================================================== */
+static int hs_policy_decide(struct hs_worker *w, const struct hs_packet *pkt,
+			    struct hs_flow *flow)
+{
+	if (flow && flow->state == HS_FLOW_BLOCKED)
+		return HS_VERDICT_DROP;
+
+	if (g_cfg.pattern_len && pkt->payload_len >= g_cfg.pattern_len &&
+	    memmem(pkt->payload, pkt->payload_len, g_cfg.pattern,
+		   g_cfg.pattern_len)) {
+		w->ctr.pattern_matches++;
+		if (g_cfg.action == HS_VERDICT_DROP) {
+			if (flow)
+				flow->state = HS_FLOW_BLOCKED;
+			return HS_VERDICT_DROP;
+		}
+		if (flow)
+			flow->state = HS_FLOW_MATCHED;
+	}
+	return HS_VERDICT_ACCEPT;
+}
+/* ======================================================================== */
+/*   END OF POLICY                                                          */
+/* ======================================================================== */
+
+static void handle_packet(struct hs_worker *w, struct hs_pq_packet *qp,
+			  uint64_t now)
+{
+	struct hs_packet pkt;
+	struct hs_flow *flow = NULL;
+	int verdict;
+
+	w->ctr.packets++;
+	w->ctr.bytes += qp->orig_len;
+	if (parse_packet(qp, &pkt) && pkt.family) {
+		struct hs_flow_key key;
+
+		make_flow_key(&pkt, &key);
+		flow = ft_lookup(w, &key, now);
+		if (flow) {
+			flow->last_seen_ms = now;
+			flow->packets++;
+			flow->bytes += qp->orig_len;
+		}
+	}
+	verdict = hs_policy_decide(w, &pkt, flow);
+	if (verdict == HS_VERDICT_DROP) {
+		qp->verdict = HS_VERDICT_DROP;
+		w->ctr.dropped++;
+	} else {
+		qp->verdict = HS_VERDICT_ACCEPT;
+		w->ctr.accepted++;
+	}
+}
+
+/* Copy the private counters to the published ones. */
+static void publish(struct hs_worker *w)
+{
+	const struct hs_pq_counters *qc = &w->q.ctr;
+
+	w->ctr.batches = qc->batches;
+	w->ctr.verdict_msgs = qc->verdict_msgs;
+	w->ctr.verdict_sends = qc->verdict_sends;
+	w->ctr.enobufs = qc->enobufs;
+	w->ctr.recv_errors = qc->recv_errors;
+	w->ctr.send_errors = qc->send_errors;
+	w->ctr.nl_errors = qc->nl_errors;
+	w->ctr.bypassed = qc->bypassed;
+	w->ctr.flows_active = w->ft.active;
+#define X(name) __atomic_store_n(&w->pub.name, w->ctr.name, __ATOMIC_RELAXED);
+	HS_COUNTERS(X)
+#undef X
+}
+
+static void process_burst(struct hs_worker *w, int n)
+{
+	uint64_t now = now_ms(CLOCK_MONOTONIC_COARSE);
+
+	for (int i = 0; i < n; i++)
+		handle_packet(w, &w->q.pkts[i], now);
+	(void)hs_pq_send_verdicts(&w->q);
+}
+
+static void *worker_main(void *arg)
+{
+	struct hs_worker *w = arg;
+	char name[16];
+	uint64_t last_err_log = 0;
+
+	snprintf(name, sizeof(name), "hs-queue-%u", w->q.cfg.queue_num);
+	pthread_setname_np(pthread_self(), name);
+
+	while (!__atomic_load_n(&g_stop, __ATOMIC_RELAXED)) {
+		/* Blocks until at least one packet is there (or the receive
+		 * timeout passes), then takes what is queued, up to a burst.
+		 * No busy polling: on small machines the CPU it would burn is
+		 * the CPU the forwarding itself needs (measured). */
+		int n = hs_pq_recv_burst(&w->q, 0);
+		uint64_t now;
+
+		if (n > 0) {
+			process_burst(w, n);
+		} else if (n < 0) {
+			now = now_ms(CLOCK_MONOTONIC);
+			if (now - last_err_log >= 10000) {
+				fprintf(stderr, PROG ": queue %u: receive: %s\n",
+					w->q.cfg.queue_num, strerror(errno));
+				last_err_log = now;
+			}
+			usleep(10000);
+		}
+		now = now_ms(CLOCK_MONOTONIC_COARSE);
+		if (now - w->ft.last_gc_ms >= HS_GC_INTERVAL_MS)
+			ft_gc(w, now);
+		publish(w);
+	}
+	/* Shutdown: decide what is already queued, then stop. */
+	for (int rounds = 0; rounds < 64; rounds++) {
+		int n = hs_pq_recv_burst(&w->q, 1);
+
+		if (n <= 0)
+			break;
+		process_burst(w, n);
+	}
+	publish(w);
+	return NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Stats file                                                                */
+/* ------------------------------------------------------------------------ */
+
+struct strbuf {
+	char *buf;
+	size_t len, cap;
+	bool oom;
+};
+
+static void sb_printf(struct strbuf *sb, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void sb_printf(struct strbuf *sb, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (sb->oom)
+		return;
+	for (;;) {
+		size_t room = sb->cap - sb->len;
+
+		va_start(ap, fmt);
+		n = vsnprintf(sb->buf + sb->len, room, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			sb->oom = true;
+			return;
+		}
+		if ((size_t)n < room) {
+			sb->len += (size_t)n;
+			return;
+		}
+		size_t ncap = sb->cap * 2 + (size_t)n + 64;
+		char *nb = realloc(sb->buf, ncap);
+
+		if (!nb) {
+			sb->oom = true;
+			return;
+		}
+		sb->buf = nb;
+		sb->cap = ncap;
+	}
+}
+
+static void sb_counters(struct strbuf *sb, const struct hs_counters *c,
+			const char *indent)
+{
+#define X(name) sb_printf(sb, "%s\"" #name "\": %" PRIu64 ",\n", indent, c->name);
+	HS_COUNTERS(X)
+#undef X
+}
+
+static void read_published(const struct hs_worker *w, struct hs_counters *c)
+{
+#define X(name) c->name = __atomic_load_n(&w->pub.name, __ATOMIC_RELAXED);
+	HS_COUNTERS(X)
+#undef X
+}
+
+static int write_stats(uint64_t start_ms, bool running)
+{
+	static bool warned;
+	struct strbuf sb = { 0 };
+	struct hs_counters total = { 0 }, per[HS_MAX_QUEUES];
+	struct timespec rt;
+	char tmp[PATH_MAX];
+	int fd, rc = -1;
+
+	for (unsigned int i = 0; i < g_cfg.queues; i++) {
+		read_published(&g_workers[i], &per[i]);
+#define X(name) total.name += per[i].name;
+		HS_COUNTERS(X)
+#undef X
+	}
+	clock_gettime(CLOCK_REALTIME, &rt);
+	sb_printf(&sb, "{\n");
+	sb_printf(&sb, "  \"schema\": \"hypershield.model-stats.v1\",\n");
+	sb_printf(&sb, "  \"model\": \"user_space\",\n");
+	sb_printf(&sb, "  \"pid\": %ld,\n", (long)getpid());
+	sb_printf(&sb, "  \"running\": %s,\n", running ? "true" : "false");
+	sb_printf(&sb, "  \"time_unix_ms\": %" PRIu64 ",\n",
+		  (uint64_t)rt.tv_sec * 1000u + (uint64_t)rt.tv_nsec / 1000000u);
+	sb_printf(&sb, "  \"uptime_ms\": %" PRIu64 ",\n",
+		  now_ms(CLOCK_MONOTONIC) - start_ms);
+	sb_printf(&sb,
+		  "  \"config\": {\"queue_num\": %u, \"queues\": %u, "
+		  "\"copy_range\": %u, \"flow_timeout\": %u, \"action\": \"%s\", "
+		  "\"pattern_len\": %zu, \"flow_capacity_per_queue\": %u},\n",
+		  g_cfg.queue_num, g_cfg.queues, g_cfg.copy_range,
+		  g_cfg.flow_timeout_s,
+		  g_cfg.action == HS_VERDICT_DROP ? "drop" : "accept",
+		  g_cfg.pattern_len, (unsigned int)HS_FLOW_CAPACITY);
+	sb_counters(&sb, &total, "  ");
+	sb_printf(&sb, "  \"per_queue\": [");
+	for (unsigned int i = 0; i < g_cfg.queues; i++) {
+		struct hs_pq_kernel_stats ks;
+		unsigned int qn = g_cfg.queue_num + i;
+
+		sb_printf(&sb, "%s\n    {\n      \"queue\": %u,\n",
+			  i ? "," : "", qn);
+		sb_counters(&sb, &per[i], "      ");
+		/* After the queues are unbound (final write) the kernel no
+		 * longer lists them: report the last values read. */
+		static struct hs_pq_kernel_stats last_ks[HS_MAX_QUEUES];
+		static bool have_ks[HS_MAX_QUEUES];
+
+		if (hs_pq_kernel_stats((uint16_t)qn, &ks) == 0) {
+			last_ks[i] = ks;
+			have_ks[i] = true;
+		} else if (have_ks[i]) {
+			ks = last_ks[i];
+		}
+		if (have_ks[i])
+			sb_printf(&sb,
+				  "      \"kernel\": {\"queue_total\": %u, "
+				  "\"queue_dropped\": %u, \"user_dropped\": %u, "
+				  "\"id_sequence\": %u}\n    }",
+				  ks.queue_total, ks.queue_dropped,
+				  ks.user_dropped, ks.id_sequence);
+		else
+			sb_printf(&sb, "      \"kernel\": null\n    }");
+	}
+	sb_printf(&sb, "\n  ]\n}\n");
+	if (sb.oom)
+		goto out;
+
+	/* Atomic replace: readers see the old or the new file, never half. */
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", g_cfg.stats_path,
+		     (long)getpid()) >= (int)sizeof(tmp))
+		goto out;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		goto out;
+	size_t off = 0;
+
+	while (off < sb.len) {
+		ssize_t n = write(fd, sb.buf + off, sb.len - off);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		off += (size_t)n;
+	}
+	if (close(fd) == 0 && off == sb.len && rename(tmp, g_cfg.stats_path) == 0)
+		rc = 0;
+	else
+		unlink(tmp);
+out:
+	if (rc != 0 && !warned) {
+		fprintf(stderr, PROG ": cannot write stats file %s: %s\n",
+			g_cfg.stats_path, sb.oom ? "out of memory" : strerror(errno));
+		warned = true;
+	}
+	free(sb.buf);
+	return rc;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Command line                                                              */
+/* ------------------------------------------------------------------------ */
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+"Usage: " PROG " --queue-num BASE --queues N --stats FILE [options]\n"
+"\n"
+"Inline NFQUEUE security model: one thread per queue BASE..BASE+N-1.\n"
+"Send traffic to it with, e.g.:\n"
+"  iptables -I FORWARD -j NFQUEUE --queue-balance BASE:BASE+N-1 --queue-bypass\n"
+"\n"
+"  --queue-num BASE        first queue number (default 0)\n"
+"  --queues N              number of queues/threads, 1..%d (default 1)\n"
+"  --stats FILE            write JSON counters to FILE every second (required)\n"
+"  --pattern HEX           payload bytes to look for, e.g. 4849444531 (default:\n"
+"                          none, nothing matches); up to %d bytes\n"
+"  --action drop|accept    what to do with a matching packet and its flow\n"
+"                          (default drop)\n"
+"  --flow-timeout SECONDS  forget flows idle this long, 1..86400 (default 30)\n"
+"  --copy-range BYTES      bytes copied per packet from the IP header on,\n"
+"                          1..65535 (default 128)\n"
+"  --help                  show this help\n"
+"\n"
+"Prints \"ready\" on stdout once all queues are bound. SIGTERM/SIGINT: unbind,\n"
+"write final stats, exit 0. Exit 2: bad arguments; exit 1: runtime failure.\n",
+		HS_MAX_QUEUES, HS_MAX_PATTERN);
+}
+
+static void __attribute__((noreturn, format(printf, 1, 2)))
+arg_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, PROG ": ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry '" PROG " --help'.\n");
+	exit(2);
+}
+
+static unsigned long parse_uint(const char *opt, const char *s,
+				unsigned long min, unsigned long max)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+		arg_error("invalid value for %s: '%s' (expected an integer %lu..%lu)",
+			  opt, s ? s : "", min, max);
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		arg_error("invalid value for %s: '%s' (expected an integer %lu..%lu)",
+			  opt, s, min, max);
+	return v;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static void parse_pattern(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		s += 2;
+		n -= 2;
+	}
+	if (n == 0 || n % 2 || n / 2 > HS_MAX_PATTERN)
+		arg_error("invalid value for --pattern: expected an even number of "
+			  "hex digits, 1..%d bytes (e.g. 4849444531)", HS_MAX_PATTERN);
+	for (size_t i = 0; i < n; i += 2) {
+		int hi = hexval(s[i]), lo = hexval(s[i + 1]);
+
+		if (hi < 0 || lo < 0)
+			arg_error("invalid value for --pattern: '%c%c' is not a hex byte",
+				  s[i], s[i + 1]);
+		g_cfg.pattern[i / 2] = (uint8_t)(hi << 4 | lo);
+	}
+	g_cfg.pattern_len = n / 2;
+}
+
+static void parse_args(int argc, char **argv)
+{
+	enum { O_QNUM = 1, O_QUEUES, O_STATS, O_PATTERN, O_ACTION, O_TIMEOUT,
+	       O_COPY, O_HELP };
+	static const struct option opts[] = {
+		{ "queue-num", required_argument, NULL, O_QNUM },
+		{ "queues", required_argument, NULL, O_QUEUES },
+		{ "stats", required_argument, NULL, O_STATS },
+		{ "pattern", required_argument, NULL, O_PATTERN },
+		{ "action", required_argument, NULL, O_ACTION },
+		{ "flow-timeout", required_argument, NULL, O_TIMEOUT },
+		{ "copy-range", required_argument, NULL, O_COPY },
+		{ "help", no_argument, NULL, O_HELP },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	opterr = 0;
+	/* "+:" : stop at the first non-option, report missing values as ':'. */
+	while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
+		switch (c) {
+		case O_QNUM:
+			g_cfg.queue_num = (unsigned int)parse_uint("--queue-num",
+								   optarg, 0, 65535);
+			break;
+		case O_QUEUES:
+			g_cfg.queues = (unsigned int)parse_uint("--queues", optarg,
+								1, HS_MAX_QUEUES);
+			break;
+		case O_STATS:
+			if (!*optarg)
+				arg_error("invalid value for --stats: empty path");
+			g_cfg.stats_path = optarg;
+			break;
+		case O_PATTERN:
+			parse_pattern(optarg);
+			break;
+		case O_ACTION:
+			if (strcmp(optarg, "drop") == 0)
+				g_cfg.action = HS_VERDICT_DROP;
+			else if (strcmp(optarg, "accept") == 0)
+				g_cfg.action = HS_VERDICT_ACCEPT;
+			else
+				arg_error("invalid value for --action: '%s' (expected drop or accept)",
+					  optarg);
+			break;
+		case O_TIMEOUT:
+			g_cfg.flow_timeout_s = (unsigned int)parse_uint(
+				"--flow-timeout", optarg, 1, 86400);
+			break;
+		case O_COPY:
+			g_cfg.copy_range = (unsigned int)parse_uint("--copy-range",
+								    optarg, 1, 65535);
+			break;
+		case 'h':
+		case O_HELP:
+			usage(stdout);
+			exit(0);
+		case ':':
+			arg_error("missing value for %s", argv[optind - 1]);
+		default:
+			arg_error("unknown argument '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		arg_error("unexpected argument '%s'", argv[optind]);
+	if (!g_cfg.stats_path)
+		arg_error("missing required argument --stats FILE");
+	if (g_cfg.queue_num + g_cfg.queues - 1 > 65535)
+		arg_error("invalid value for --queues: queues %u..%u exceed 65535",
+			  g_cfg.queue_num, g_cfg.queue_num + g_cfg.queues - 1);
+}
+
+/* ------------------------------------------------------------------------ */
+/* main                                                                      */
+/* ------------------------------------------------------------------------ */
+
+static void close_all(void)
+{
+	for (unsigned int i = 0; i < g_cfg.queues; i++) {
+		hs_pq_close(&g_workers[i].q);
+		ft_free(&g_workers[i].ft);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	sigset_t sigs;
+	uint64_t start_ms = now_ms(CLOCK_MONOTONIC);
+	char err[256];
+	int rc = 0;
+
+	parse_args(argc, argv);
+
+	/* Signals are handled synchronously by the main thread only. */
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+
+	g_workers = aligned_alloc(64, sizeof(*g_workers) * HS_MAX_QUEUES);
+	if (!g_workers) {
+		fprintf(stderr, PROG ": out of memory\n");
+		return 1;
+	}
+	memset(g_workers, 0, sizeof(*g_workers) * HS_MAX_QUEUES);
+
+	for (unsigned int i = 0; i < g_cfg.queues; i++) {
+		struct hs_worker *w = &g_workers[i];
+		struct hs_pq_config qc = {
+			.queue_num = (uint16_t)(g_cfg.queue_num + i),
+			.copy_range = g_cfg.copy_range,
+			.queue_maxlen = HS_QUEUE_MAXLEN,
+			.rcvbuf_bytes = HS_RCVBUF_BYTES,
+			.burst = HS_PQ_MAX_BURST,
+			.recv_timeout_ms = HS_RECV_TIMEOUT_MS,
+		};
+
+		w->index = i;
+		if (ft_init(&w->ft) < 0) {
+			fprintf(stderr, PROG ": out of memory for flow table\n");
+			g_cfg.queues = i + 1;
+			close_all();
+			return 1;
+		}
+		if (hs_pq_open(&w->q, &qc, err, sizeof(err)) < 0) {
+			fprintf(stderr, PROG ": %s\n", err);
+			g_cfg.queues = i + 1;
+			close_all();
+			return 1;
+		}
+		w->ft.last_gc_ms = now_ms(CLOCK_MONOTONIC_COARSE);
+	}
+	if (write_stats(start_ms, true) != 0) {
+		close_all();
+		return 1;
+	}
+	for (unsigned int i = 0; i < g_cfg.queues; i++) {
+		int e = pthread_create(&g_workers[i].thread, NULL, worker_main,
+				       &g_workers[i]);
+
+		if (e) {
+			fprintf(stderr, PROG ": cannot start thread: %s\n",
+				strerror(e));
+			__atomic_store_n(&g_stop, 1, __ATOMIC_RELAXED);
+			rc = 1;
+			break;
+		}
+		g_workers[i].started = true;
+	}
+	if (rc == 0) {
+		fputs("ready\n", stdout);
+		fflush(stdout);
+	}
+
+	while (rc == 0) {
+		/* Wake up at the next full second of uptime. */
+		uint64_t up = now_ms(CLOCK_MONOTONIC) - start_ms;
+		uint64_t wait = 1000 - up % 1000;
+		struct timespec ts = { .tv_sec = 0,
+				       .tv_nsec = (long)(wait * 1000000u) };
+		int sig = sigtimedwait(&sigs, NULL, &ts);
+
+		if (sig == SIGINT || sig == SIGTERM) {
+			break;
+		} else if (sig == SIGHUP) {
+			continue;	/* ignored: keep running */
+		}
+		write_stats(start_ms, true);
+	}
+
+	__atomic_store_n(&g_stop, 1, __ATOMIC_RELAXED);
+	for (unsigned int i = 0; i < g_cfg.queues; i++)
+		if (g_workers[i].started)
+			pthread_join(g_workers[i].thread, NULL);
+	/* Counters are final now; this write also records the kernel's queue
+	 * counters, which disappear when the queues are unbound. */
+	write_stats(start_ms, false);
+	close_all();
+	if (write_stats(start_ms, false) != 0)
+		rc = 1;
+	free(g_workers);
+	return rc;
+}
