@@ -30,7 +30,8 @@ export class Workbench implements vscode.Disposable {
   private readonly runsEmitter = new vscode.EventEmitter<RunListing[]>();
   private testbedTimer: NodeJS.Timeout | undefined;
   private runsTimer: NodeJS.Timeout | undefined;
-  private statusPromise: Promise<TestbedView> | undefined;
+  private reading: Promise<TestbedView> | undefined;
+  private nextRead: Promise<TestbedView> | undefined;
   private current: TestbedView = { kind: 'none' };
   private runList: RunListing[] | undefined;
 
@@ -84,15 +85,22 @@ export class Workbench implements vscode.Disposable {
     this.testbedTimer = setTimeout(() => void this.readTestbed(), REFRESH_DEBOUNCE_MS);
   }
 
-  /** Reads the status now and tells the views; concurrent callers share one read. */
+  /**
+   * Reads the status and tells the views. A read already under way may have started before the caller's change, so
+   * callers get the next read, started after it; callers arriving meanwhile share that one.
+   */
   readTestbed(): Promise<TestbedView> {
-    this.statusPromise ??= this.computeTestbed().then((view) => {
-      this.statusPromise = undefined;
-      this.current = view;
-      this.statusEmitter.fire(view);
-      return view;
+    this.nextRead ??= (this.reading ?? Promise.resolve()).then(() => {
+      this.nextRead = undefined;
+      const read = this.computeTestbed().then((view) => {
+        this.current = view;
+        this.statusEmitter.fire(view);
+        return view;
+      });
+      this.reading = read;
+      return read;
     });
-    return this.statusPromise;
+    return this.nextRead;
   }
 
   private async computeTestbed(): Promise<TestbedView> {
