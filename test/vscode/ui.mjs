@@ -111,10 +111,17 @@ export const uiTests = [
     await WEBVIEW(page).locator('figure[data-chart="overhead"] vscode-button', { hasText: 'Save image' }).click();
     const input = page.locator('.quick-input-widget .quick-input-box input');
     await input.waitFor({ state: 'visible', timeout: 10_000 });
-    await input.fill(target);
-    await input.press('Enter');
-    const deadline = Date.now() + 10_000;
-    while (!fs.existsSync(target) && Date.now() < deadline) await page.waitForTimeout(100);
+    // The simple file dialog fills in its default path asynchronously and may overwrite what was typed: type
+    // until the value sticks, and press Enter again while the dialog is still open.
+    const deadline = Date.now() + 20_000;
+    while (!fs.existsSync(target) && Date.now() < deadline) {
+      if (await input.isVisible()) {
+        await input.fill(target);
+        await page.waitForTimeout(300);
+        if ((await input.inputValue()) === target) await input.press('Enter');
+      }
+      for (let i = 0; i < 20 && !fs.existsSync(target); i++) await page.waitForTimeout(100);
+    }
     const head = fs.existsSync(target) ? fs.readFileSync(target).subarray(0, 8).toString('hex') : 'missing';
     if (head !== '89504e470d0a1a0a') throw new Error(`${target}: expected a PNG, found ${head}`);
   }],
