@@ -14,6 +14,7 @@ import { scaffoldModel } from '../extension/core/model/scaffold';
 import { ResultsStore } from '../extension/core/results/store';
 import type { Placement, RunFile } from '../extension/core/results/run-file';
 import { describe } from '../extension/core/results/stats';
+import { findEntry } from '../extension/core/results/summary';
 
 const REPS = Number(process.env.REPS ?? 5);
 const DURATION_S = Number(process.env.DURATION ?? 5);
@@ -32,7 +33,7 @@ async function main(): Promise<void> {
       preparePlacement: (p, w) => preparePlacement(backend, modelDir, p, w),
       progress: { report: (m) => process.stderr.write(`${m}\n`) },
     });
-    const model = (p: Placement) => run.summary.find((s) => s.placement === p && s.mode === 'model' && s.metric === 'throughput')!.stats;
+    const model = (p: Placement) => findEntry(run.summary, { benchmark: 'iperf3', placement: p, mode: 'model', metric: 'throughput' })!.stats;
     const base = model('none');
     const basePaired = pairedRatio(run, 'none');
     console.log(`plain forwarding through the model host: ${base.median.toFixed(2)} Gbit/s (median of ${base.n}, IQR ${base.iqr.toFixed(2)}); model/direct ${basePaired.toFixed(3)}`);

@@ -1,5 +1,7 @@
 import { BENCHMARKS } from '../core/bench/registry';
-import type { RunFile, SummaryEntry } from '../core/results/run-file';
+import type { Placement, RunFile, SummaryEntry } from '../core/results/run-file';
+import { findEntry } from '../core/results/summary';
+import type { Mode } from '../core/testbed/testbed';
 
 function headlineMetric(benchmark: string): string | undefined {
   return BENCHMARKS.find((b) => b.id === benchmark)?.headline;
@@ -11,7 +13,8 @@ const pct = (v: number) => `${v > 0 ? '+' : ''}${v.toFixed(1)} %`;
 /** Headline summary entries of a benchmark in one placement: direct and model medians. */
 function headlineEntries(run: RunFile, benchmark: string, placement: string): { direct?: SummaryEntry; model?: SummaryEntry } {
   const metric = headlineMetric(benchmark);
-  const pick = (mode: string) => run.summary.find((s) => s.benchmark === benchmark && s.placement === placement && s.mode === mode && s.metric === metric);
+  if (!metric) return {};
+  const pick = (mode: Mode) => findEntry(run.summary, { benchmark, placement: placement as Placement, mode, metric });
   return { direct: pick('direct'), model: pick('model') };
 }
 

@@ -3,6 +3,7 @@
 import type { Better, Measurement, Placement, RunFile, SummaryEntry } from '../../extension/core/results/run-file';
 import type { Mode } from '../../extension/core/testbed/testbed';
 import type { ReportData } from './protocol';
+import { findEntry } from '../../extension/core/results/summary';
 
 const PLACEMENT_ORDER: readonly string[] = ['none', 'user', 'ebpf', 'kernel'];
 const MODE_ORDER: readonly string[] = ['direct', 'model'];
@@ -46,8 +47,8 @@ export function headlineOf(data: Pick<ReportData, 'headlines'>, run: RunFile, be
   return preferred && metrics.includes(preferred) ? preferred : metrics[0];
 }
 
-function summaryOf(run: RunFile, benchmark: string, metric: string, mode: string, placement: string): SummaryEntry | undefined {
-  return run.summary.find((s) => s.benchmark === benchmark && s.metric === metric && s.mode === mode && s.placement === placement);
+function summaryOf(run: RunFile, benchmark: string, metric: string, mode: Mode, placement: Placement): SummaryEntry | undefined {
+  return findEntry(run.summary, { benchmark, metric, mode, placement });
 }
 
 /** One group per mode x placement with every repetition's value and the summary's median and quartiles. */

@@ -1,5 +1,6 @@
 import { run, type Host } from '../hosts/host';
 import type { StopServer } from './benchmark';
+import { pollUntil, sleep } from '../util/poll';
 
 export interface DaemonSpec {
   /** Program name as /proc/PID/comm shows it; a pid file is trusted only when it names this program. */
@@ -23,17 +24,18 @@ export async function startDaemon(host: Host, spec: DaemonSpec): Promise<StopSer
   await run(host, ['mkdir', '-p', spec.runDir]);
   await stopByPidFile(host, spec.name, pidFile);
   await run(host, spec.argv(pidFile, logFile), { signal: spec.signal, timeoutMs: 10_000 });
-  const deadline = Date.now() + (spec.readyTimeoutMs ?? 5000);
-  for (;;) {
+  await pollUntil(async () => {
     const ss = await host.exec(['ss', '-Hltn', `sport = :${spec.port}`], { signal: spec.signal });
-    if (ss.code === 0 && ss.stdout.trim()) break;
-    if (spec.signal?.aborted) throw new Error(`Cancelled while starting ${spec.name} on ${host.label}`);
-    if (Date.now() > deadline) {
+    return ss.code === 0 && ss.stdout.trim() ? true : undefined;
+  }, {
+    timeoutMs: spec.readyTimeoutMs ?? 5000,
+    intervalMs: 50,
+    signal: spec.signal,
+    onTimeout: async () => {
       const log = await host.exec(['tail', '-n', '5', logFile]);
-      throw new Error(`${spec.name} did not start listening on port ${spec.port} on ${host.label}: ${log.stdout.trim() || 'no log output'}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
+      return new Error(`${spec.name} did not start listening on port ${spec.port} on ${host.label}: ${log.stdout.trim() || 'no log output'}`);
+    },
+  });
   return () => stopByPidFile(host, spec.name, pidFile);
 }
 
@@ -43,7 +45,7 @@ async function stopByPidFile(host: Host, name: string, pidFile: string): Promise
     const comm = (await host.exec(['cat', `/proc/${pid}/comm`])).stdout.trim();
     if (comm === name) {
       await host.exec(['kill', pid]);
-      for (let i = 0; i < 40 && (await host.exec(['kill', '-0', pid])).code === 0; i++) await new Promise((r) => setTimeout(r, 50));
+      for (let i = 0; i < 40 && (await host.exec(['kill', '-0', pid])).code === 0; i++) await sleep(50);
       await host.exec(['kill', '-9', pid]);
     }
   }

@@ -1,6 +1,13 @@
 import type { Measurement, SummaryEntry } from './run-file';
 import { describe, overheadPercent } from './stats';
 
+export type EntryKey = Pick<SummaryEntry, 'benchmark' | 'placement' | 'mode' | 'metric'>;
+
+/** The summary entry of one benchmark, placement, mode and metric. */
+export function findEntry(summary: readonly SummaryEntry[], key: EntryKey): SummaryEntry | undefined {
+  return summary.find((e) => e.benchmark === key.benchmark && e.placement === key.placement && e.mode === key.mode && e.metric === key.metric);
+}
+
 /** Per benchmark x mode x placement x metric statistics, with the model-vs-direct overhead on model entries. */
 export function summarize(results: readonly Measurement[]): SummaryEntry[] {
   const groups = new Map<string, { entry: Omit<SummaryEntry, 'stats'>; values: number[] }>();
@@ -17,7 +24,7 @@ export function summarize(results: readonly Measurement[]): SummaryEntry[] {
   const entries: SummaryEntry[] = [...groups.values()].map((g) => ({ ...g.entry, stats: describe(g.values) }));
   for (const e of entries) {
     if (e.mode !== 'model') continue;
-    const base = entries.find((d) => d.mode === 'direct' && d.benchmark === e.benchmark && d.placement === e.placement && d.metric === e.metric);
+    const base = findEntry(entries, { ...e, mode: 'direct' });
     if (base) {
       const o = overheadPercent(base.stats.median, e.stats.median, e.better);
       if (o !== undefined) e.overheadPercent = o;

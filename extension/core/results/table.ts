@@ -1,4 +1,5 @@
 import type { RunFile, SummaryEntry } from './run-file';
+import { findEntry } from './summary';
 
 function columns(rows: string[][]): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
@@ -10,15 +11,14 @@ const fmt = (v: number) => (Math.abs(v) >= 100 ? v.toFixed(1) : Math.abs(v) >= 1
 /** The headline rows of a run: each benchmark's metrics, direct vs model, per placement. */
 export function summaryTable(run: RunFile, metrics?: readonly string[]): string {
   const rows: string[][] = [['benchmark', 'placement', 'metric', 'direct median [IQR]', 'model median [IQR]', 'n', 'overhead']];
-  const direct = (e: SummaryEntry) => run.summary.find((d) => d.mode === 'direct' && d.benchmark === e.benchmark && d.placement === e.placement && d.metric === e.metric);
   const keys = new Set<string>();
   for (const e of run.summary) {
     if (metrics && !metrics.includes(e.metric)) continue;
     const key = `${e.benchmark}|${e.placement}|${e.metric}`;
     if (keys.has(key)) continue;
     keys.add(key);
-    const d = e.mode === 'direct' ? e : direct(e);
-    const m = run.summary.find((x) => x.mode === 'model' && x.benchmark === e.benchmark && x.placement === e.placement && x.metric === e.metric);
+    const d = findEntry(run.summary, { ...e, mode: 'direct' });
+    const m = findEntry(run.summary, { ...e, mode: 'model' });
     const cell = (x?: SummaryEntry) => (x ? `${fmt(x.stats.median)} [${fmt(x.stats.iqr)}] ${x.unit}` : '-');
     rows.push([e.benchmark, e.placement, e.metric, cell(d), cell(m), String(Math.max(d?.stats.n ?? 0, m?.stats.n ?? 0)),
       m?.overheadPercent !== undefined ? `${m.overheadPercent >= 0 ? '+' : ''}${m.overheadPercent.toFixed(1)} %` : '-']);
@@ -42,7 +42,7 @@ export function toCsv(run: RunFile): string {
 export function compareTable(a: RunFile, b: RunFile): string {
   const rows: string[][] = [['benchmark', 'placement', 'mode', 'metric', a.id, b.id, 'b/a']];
   for (const ea of a.summary) {
-    const eb = b.summary.find((x) => x.benchmark === ea.benchmark && x.placement === ea.placement && x.mode === ea.mode && x.metric === ea.metric);
+    const eb = findEntry(b.summary, ea);
     if (!eb) continue;
     const ratio = ea.stats.median !== 0 ? (eb.stats.median / ea.stats.median).toFixed(3) : '-';
     rows.push([ea.benchmark, ea.placement, ea.mode, ea.metric, `${fmt(ea.stats.median)} ${ea.unit}`, `${fmt(eb.stats.median)} ${eb.unit}`, ratio]);

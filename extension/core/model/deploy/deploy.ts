@@ -16,6 +16,7 @@ import { runDirFor } from './run-dir';
 import { UndoPlan } from './undo-plan';
 import { userSpaceDeployer } from './user-space';
 import { DEFAULT_WATCHDOG_SECONDS, armWatchdog, commandRoundTrip, confirmWatchdog, disarmWatchdog } from './watchdog';
+import { pollUntil } from '../../util/poll';
 
 const DEPLOYERS: Readonly<Record<ModelPlacement, PlacementDeployer>> = {
   user: userSpaceDeployer,
@@ -57,24 +58,24 @@ async function verifyProcessing(backend: Backend, deployer: PlacementDeployer, m
   const before = await deployer.counters(m);
   const target = serverAddress(backend.testbed);
   await backend.host('client').exec(['ping', '-n', '-q', '-c', '3', '-i', '0.2', '-W', '1', target], { signal: m.signal, timeoutMs: 15_000 });
-  const deadline = Date.now() + 3000;
-  for (;;) {
+  return pollUntil(async () => {
     const after = await deployer.counters(m);
-    if (after.packets > before.packets) return `counted ${after.packets - before.packets} packets of a ping from the client to ${target} through the model`;
-    if (Date.now() > deadline) {
-      throw new DeployError(`The model is loaded on ${m.host.label} but counted none of the ping packets sent from the client to ${target} through it; traffic does not reach it.`);
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
+    return after.packets > before.packets ? `counted ${after.packets - before.packets} packets of a ping from the client to ${target} through the model` : undefined;
+  }, {
+    timeoutMs: 3000,
+    intervalMs: 200,
+    signal: m.signal,
+    onTimeout: () => new DeployError(`The model is loaded on ${m.host.label} but counted none of the ping packets sent from the client to ${target} through it; traffic does not reach it.`),
+  });
 }
 
 /** Waits until the watchdog's rollback has removed the run folder. */
 async function waitForWatchdogRollback(m: ModelHost, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while ((await m.host.exec(['test', '-e', m.dir.root], { timeoutMs: 10_000 })).code === 0) {
-    if (Date.now() > deadline) throw new Error(`The watchdog on ${m.host.label} started a rollback that has not finished after ${timeoutMs / 1000} s; look at ${m.dir.root} there.`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  await pollUntil(async () => ((await m.host.exec(['test', '-e', m.dir.root], { timeoutMs: 10_000 })).code === 0 ? undefined : true), {
+    timeoutMs,
+    intervalMs: 200,
+    onTimeout: () => new Error(`The watchdog on ${m.host.label} started a rollback that has not finished after ${timeoutMs / 1000} s; look at ${m.dir.root} there.`),
+  });
 }
 
 /** Runs the host's undo plan, removes the run folder and checks that nothing of any placement is left. */

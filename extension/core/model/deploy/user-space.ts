@@ -2,6 +2,7 @@
 import * as path from 'node:path';
 import { run, type Host } from '../../hosts/host';
 import { DeployError, type ModelCounters, type ModelHost, type PlacementDeployer } from './model-host';
+import { pollUntil } from '../../util/poll';
 
 const PROGRAM = 'user_space_model';
 const QUEUE_BASE = 0;
@@ -58,18 +59,20 @@ async function isRunning(host: Host, pidFile: string, program: string): Promise<
 
 /** Waits for the "ready" line and the first stats file. */
 async function waitReady(m: ModelHost, p: ReturnType<typeof paths>): Promise<void> {
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  for (;;) {
+  let output = '';
+  await pollUntil(async () => {
     const log = await m.host.exec(['cat', p.log], { signal: m.signal, timeoutMs: 10_000 });
+    output = log.stdout.trim() || '(no output)';
     const stats = await m.host.exec(['test', '-s', p.stats], { signal: m.signal, timeoutMs: 10_000 });
-    if (/^ready$/m.test(log.stdout) && stats.code === 0) return;
-    if (!(await isRunning(m.host, p.pid, p.program))) {
-      throw new DeployError(`${PROGRAM} exited on ${m.host.label} before it was ready:\n${log.stdout.trim() || '(no output)'}`);
-    }
-    m.signal?.throwIfAborted();
-    if (Date.now() > deadline) throw new DeployError(`${PROGRAM} did not print "ready" and write its stats within ${READY_TIMEOUT_MS / 1000} s on ${m.host.label}:\n${log.stdout.trim() || '(no output)'}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+    if (/^ready$/m.test(log.stdout) && stats.code === 0) return true;
+    if (!(await isRunning(m.host, p.pid, p.program))) throw new DeployError(`${PROGRAM} exited on ${m.host.label} before it was ready:\n${output}`);
+    return undefined;
+  }, {
+    timeoutMs: READY_TIMEOUT_MS,
+    intervalMs: 50,
+    signal: m.signal,
+    onTimeout: () => new DeployError(`${PROGRAM} did not print "ready" and write its stats within ${READY_TIMEOUT_MS / 1000} s on ${m.host.label}:\n${output}`),
+  });
 }
 
 export const userSpaceDeployer: PlacementDeployer = {
