@@ -5,6 +5,7 @@ import { spawn, execFileSync } from 'node:child_process';
 import { CLI, namespaces, tempWorkspace } from '../helpers/workspace';
 import { runBenchmarks } from '../../extension/core/bench/runner';
 import { ResultsStore } from '../../extension/core/results/store';
+import { pollUntil } from '../../extension/core/util/poll';
 
 const serverPids = (name: string) => execFileSync('ip', ['netns', 'pids', `hs-${name}-server`], { encoding: 'utf8' }).trim();
 
@@ -62,7 +63,9 @@ describe('benchmark runs on a real namespace testbed', () => {
     // tsx runs the CLI in a child process: kill the whole group like a crash would.
     process.kill(-child.pid!, 'SIGKILL');
     await new Promise((r) => child.on('close', r));
-    const run = new ResultsStore(ws.dir).latest()!;
+    // The pipes close as the killed process starts exiting, a moment before the kernel marks it dead.
+    const run = await pollUntil(async () => { const r = new ResultsStore(ws.dir).latest()!; return r.status === 'running' ? undefined : r; },
+      { timeoutMs: 5000, intervalMs: 50, onTimeout: () => new Error('a run whose writer died still reads as running after 5 s') });
     assert.equal(run.status, 'incomplete', 'a run whose writer died reads as incomplete');
     execFileSync(CLI[0], [CLI[1], '-w', ws.dir, 'down']);
     assert.deepEqual(namespaces('hs-tbench-'), []);

@@ -23,7 +23,10 @@ describe('namespace testbed', () => {
       ['model', 'running', ['198.18.1.1/24', '198.18.2.1/24']],
       ['server', 'running', ['198.18.2.2/24', '198.18.3.2/24']],
     ]);
-    for (const role of ['client', 'model', 'server']) assert.equal(ns(`hs-tnet-${role}`, 'ip', 'route', 'show', 'default'), '');
+    for (const role of ['client', 'model', 'server']) {
+      assert.equal(ns(`hs-tnet-${role}`, 'ip', 'route', 'show', 'default'), '');
+      assert.equal(ns(`hs-tnet-${role}`, 'ip', '-6', 'addr', 'show'), '', 'IPv4 only: no IPv6 chatter on the measured links');
+    }
   });
 
   test('model mode crosses the model host both ways; direct mode does not; switching keeps the hosts', async () => {
