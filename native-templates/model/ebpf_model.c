@@ -194,34 +194,54 @@ static __always_inline void ctr_add(__u32 idx, __u64 v)
 }
 
 struct scan_ctx {
-	const __u8 *buf;		/* scratch, avail valid bytes */
+	const struct hs_scratch *s;	/* the payload bytes */
 	const struct hs_config *cfg;
-	__u32 avail;
+	__u64 first;		/* pattern[0] in each of the 8 bytes */
+	__u32 last;		/* last offset the pattern can start at */
 	__u32 plen;
 	int found;
 };
 
-/* bpf_loop() callback: does the pattern start at offset i? The verifier
- * checks this function once, whatever the number of iterations. */
-static long scan_at(__u32 i, void *data)
+/* Does the pattern start at offset p? The caller has checked p <= last. */
+static __always_inline int pattern_at(const struct scan_ctx *c, __u32 p)
 {
-	struct scan_ctx *c = data;
-	const __u8 *buf = c->buf;
-	const __u8 *pat = c->cfg->pattern;
-	__u32 plen = c->plen;
-
-	if (i + plen > c->avail)
-		return 1;			/* stop */
-	if (buf[i & (HS_SCAN_BYTES - 1)] != pat[0])
-		return 0;			/* next offset */
 	for (__u32 j = 1; j < HS_MAX_PATTERN; j++) {
-		if (j >= plen)
+		if (j >= c->plen)
 			break;
-		if (buf[(i + j) & (HS_SCAN_BYTES - 1)] != pat[j])
+		if (c->s->buf[(p + j) & (HS_SCAN_BYTES - 1)] != c->cfg->pattern[j])
 			return 0;
 	}
-	c->found = 1;
 	return 1;
+}
+
+/* bpf_loop() callback for the 8 payload bytes at offset 8 * i: finds the
+ * bytes equal to the pattern's first byte a word at a time, and compares
+ * the whole pattern only there. A callback per byte would cost an indirect
+ * call per byte, most of the program's time on a 64 KiB GSO packet. */
+static long scan_word(__u32 i, void *data)
+{
+	const __u64 ones = 0x0101010101010101ULL;
+	const __u64 highs = 0x8080808080808080ULL;
+	struct scan_ctx *c = data;
+	__u32 base = (i * 8) & (HS_SCAN_BYTES - 8);
+	__u64 v = *(const __u64 *)&c->s->buf[base] ^ c->first;
+	/* 0x80 in each zero byte of v, i.e. each byte equal to pattern[0]
+	 * (and possibly above one: the compare below sorts those out). */
+	__u64 hits = (v - ones) & ~v & highs;
+
+	if (!hits)
+		return 0;			/* next word */
+	for (__u32 b = 0; b < 8; b++) {
+		__u32 p = base + b;
+
+		if (p > c->last)
+			return 1;		/* stop: past the last start */
+		if ((hits >> (b * 8)) & 0x80 && pattern_at(c, p)) {
+			c->found = 1;
+			return 1;
+		}
+	}
+	return 0;
 }
 
 /* Does the payload at [off, off + len) contain the configured pattern?
@@ -250,14 +270,15 @@ static __always_inline int payload_matches(struct __sk_buff *skb, __u32 off,
 		return 0;
 
 	struct scan_ctx c = {
-		.buf = s->buf,
+		.s = s,
 		.cfg = cfg,
-		.avail = len,
+		.first = cfg->pattern[0] * 0x0101010101010101ULL,
+		.last = len - plen,
 		.plen = plen,
 		.found = 0,
 	};
 
-	bpf_loop(len - plen + 1, scan_at, &c, 0);
+	bpf_loop(c.last / 8 + 1, scan_word, &c, 0);
 	return c.found;
 }
 
