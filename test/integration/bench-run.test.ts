@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn, spawnSync, execFileSync, type SpawnSyncReturns } from 'node:child_process';
 import { CLI, namespaces, tempWorkspace } from '../helpers/workspace';
 import { runBenchmarks } from '../../extension/core/bench/runner';
 import { ResultsStore } from '../../extension/core/results/store';
@@ -38,12 +38,19 @@ describe('benchmark runs on a real namespace testbed', () => {
     assert.equal(ws.backend().state.read()!.mode, 'model', 'mode restored');
   });
 
-  test('Ctrl-C keeps what finished, marks the run incomplete and leaves the testbed as it was', async () => {
+  test('another command cannot switch the mode under a running bench; Ctrl-C keeps what finished, marks the run incomplete and leaves the testbed as it was', async () => {
     const child = spawn(CLI[0], [CLI[1], '-w', ws.dir, 'bench', '--benchmarks', 'ping', '--duration', '2', '--reps', '5', '--warmup', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
-    child.stderr.on('data', (d) => { err += d; if (err.includes('(3/10)') && !child.killed) child.kill('SIGINT'); });
+    let refused: SpawnSyncReturns<string> | undefined;
+    child.stderr.on('data', (d) => {
+      err += d;
+      if (!refused && err.includes('(1/10)')) refused = spawnSync(CLI[0], [CLI[1], '-w', ws.dir, 'mode', 'direct'], { encoding: 'utf8' });
+      if (err.includes('(3/10)') && !child.killed) child.kill('SIGINT');
+    });
     const code = await new Promise((r) => child.on('close', r));
     assert.equal(code, 130, err);
+    assert.notEqual(refused?.status, 0);
+    assert.match(refused!.stderr, /Testbed tbench is busy: bench \(process \d+, since .*\) is still running\. Wait for it to finish or stop it, then mode direct again\./);
     const run = new ResultsStore(ws.dir).latest()!;
     assert.equal(run.status, 'incomplete');
     assert.equal(run.reason, 'interrupted');

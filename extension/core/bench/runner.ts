@@ -1,4 +1,5 @@
 import type { Backend, WorkOptions } from '../backends/backend';
+import { exclusive } from '../testbed/lock';
 import { serverAddress, type Mode } from '../testbed/testbed';
 import { SCHEMA_VERSION, type Measurement, type ModelInfo, type Placement, type RunFile } from '../results/run-file';
 import type { ResultsStore } from '../results/store';
@@ -39,6 +40,10 @@ const WARMUP_MAX_S = 2;
  * keeps what finished.
  */
 export async function runBenchmarks(backend: Backend, plan: RunPlan, opts: RunOptions): Promise<RunFile> {
+  return exclusive(backend.testbed.name, 'bench', () => runPlan(backend, plan, opts));
+}
+
+async function runPlan(backend: Backend, plan: RunPlan, opts: RunOptions): Promise<RunFile> {
   const { signal, progress } = opts;
   const benchmarks = plan.benchmarks.map(benchmarkById);
   validatePlan(plan);

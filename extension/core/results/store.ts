@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readJson, writeFileAtomic } from '../util/atomic-file';
+import { processAlive } from '../util/pid';
 import { SCHEMA_VERSION, type RunFile } from './run-file';
 
 export interface RunListing {
@@ -79,24 +80,10 @@ export class ResultsStore {
 /** A "running" file whose writer is gone was interrupted hard (kill -9): report it as incomplete. */
 function settle(run: RunFile, file: string): RunFile {
   if (run.schemaVersion > SCHEMA_VERSION) throw new Error(`${file} has schemaVersion ${run.schemaVersion}; this workbench reads up to ${SCHEMA_VERSION}: update it.`);
-  if (run.status === 'running' && !(run.pid && isAlive(run.pid))) {
+  if (run.status === 'running' && !(run.pid && processAlive(run.pid))) {
     return { ...run, status: 'incomplete', reason: run.reason ?? 'the process writing this run ended without finishing it' };
   }
   return run;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  // A killed process whose parent has not reaped it yet still answers signal 0.
-  try {
-    return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
 }
 
 function newRunId(d: Date): string {

@@ -4,6 +4,7 @@
 import * as path from 'node:path';
 import type { Backend, WorkOptions } from '../../backends/backend';
 import { run, type Host } from '../../hosts/host';
+import { exclusive } from '../../testbed/lock';
 import type { DeployedModel } from '../../testbed/state';
 import { serverAddress } from '../../testbed/testbed';
 import { buildModel, type BuildOptions, type BuildResult } from '../build';
@@ -95,6 +96,10 @@ async function rollBack(m: ModelHost): Promise<string[]> {
  * diagnostics when the build or the load failed) and leaves nothing behind when any step fails.
  */
 export async function deployModel(backend: Backend, dir: string, placement: ModelPlacement, opts: DeployOptions = {}): Promise<DeployResult> {
+  return exclusive(backend.testbed.name, 'deploy', () => deploy(backend, dir, placement, opts));
+}
+
+async function deploy(backend: Backend, dir: string, placement: ModelPlacement, opts: DeployOptions): Promise<DeployResult> {
   requireUp(backend);
   const config: ModelConfig = { ...DEFAULT_MODEL_CONFIG, ...opts.config };
   validateConfig(config);
@@ -154,6 +159,10 @@ export async function deployModel(backend: Backend, dir: string, placement: Mode
  * then checks that no rule, filter, process or module of any placement is left. Safe when nothing is deployed.
  */
 export async function undeployModel(backend: Backend, opts: WorkOptions = {}): Promise<{ removed: boolean }> {
+  return exclusive(backend.testbed.name, 'undeploy', () => undeploy(backend, opts));
+}
+
+async function undeploy(backend: Backend, opts: WorkOptions): Promise<{ removed: boolean }> {
   const m = modelHost(backend, opts.signal);
   const clearState = () => { if (backend.state.read()?.deployed) backend.state.update((s) => { delete s.deployed; }); };
   const status = await m.host.status().catch(() => undefined);
