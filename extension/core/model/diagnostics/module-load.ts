@@ -35,6 +35,7 @@ export function parseModuleLoad(insmodOutput: string, kernelLog: string, name: s
     }
     const msg = line.slice(name.length + 2);
     let m: RegExpExecArray | null;
+    // Kernels without modversions check the version magic string; Debian's check symbol versions first (captured).
     if ((m = /^version magic '([^']*)' should be '([^']*)'/.exec(msg))) {
       add('error', `Version magic mismatch: the module was built for "${m[1].trim()}" but the kernel is "${m[2].trim()}"; rebuild it against the headers of the model host's kernel.`);
     } else if ((m = /^disagrees about version of symbol (\w+)/.exec(msg))) {
