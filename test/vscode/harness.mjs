@@ -30,9 +30,13 @@ export async function syntheticRuns() {
 }
 
 /** A fresh workspace with the tests' testbed description and, optionally, run files. */
-export function makeWorkspace(base, name, runs = []) {
+export function makeWorkspace(base, name, runs = [], settings = undefined) {
   const ws = path.join(base, name);
   fs.mkdirSync(path.join(ws, '.hypershield', 'results'), { recursive: true });
+  if (settings) {
+    fs.mkdirSync(path.join(ws, '.vscode'));
+    fs.writeFileSync(path.join(ws, '.vscode', 'settings.json'), JSON.stringify(settings, null, 2) + '\n');
+  }
   fs.writeFileSync(path.join(ws, 'hypershield.testbed.json'), JSON.stringify({ name: TESTBED, backend: 'netns', mode: 'model' }, null, 2) + '\n');
   for (const run of runs) fs.writeFileSync(path.join(ws, '.hypershield', 'results', `${run.id}.json`), JSON.stringify(run, null, 2) + '\n');
   return ws;

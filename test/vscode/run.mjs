@@ -68,7 +68,8 @@ try {
     const dirs = serverDirs(path.join(base, 'server-ui'));
     installVsix(vsix, dirs);
     record(`packages a ${(fs.statSync(vsix).size / 1024).toFixed(0)} KiB .vsix and installs it into code-server`, 'passed', Date.now() - t0);
-    const ws = makeWorkspace(base, 'ws-ui', fixtures);
+    // Short benchmarks for "Run Benchmarks", which takes duration and warm-up from the settings.
+    const ws = makeWorkspace(base, 'ws-ui', fixtures, { 'hypershield.bench.durationSeconds': 1, 'hypershield.bench.warmup': 0 });
     cleanups.push(() => testbedDown(ws));
     const server = await startCodeServer({ dirs, log: verbose ? (l) => process.stderr.write(`[code-server] ${l}\n`) : undefined });
     cleanups.push(() => server.stop());

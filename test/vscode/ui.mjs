@@ -42,6 +42,27 @@ function welcomeButton(page, view, text) {
   return viewPane(page, view).locator('.welcome-view-content a.monaco-button', { hasText: text });
 }
 
+/** Ticks or unticks one item of the multi-select quick pick titled `title`. */
+async function toggleQuickPickItem(page, title, label) {
+  const widget = page.locator('.quick-input-widget');
+  await widget.locator('.quick-input-title', { hasText: title }).waitFor({ state: 'visible', timeout: 20_000 });
+  await widget.locator(`.monaco-list-row .monaco-checkbox[aria-label="${label}"]`).click();
+}
+
+/** Accepts the quick input titled `title`: checks that exactly `checked` are ticked (multi-select), or types `value`. */
+async function acceptQuickInput(page, title, checked, value) {
+  const widget = page.locator('.quick-input-widget');
+  await widget.locator('.quick-input-title', { hasText: title }).waitFor({ state: 'visible', timeout: 20_000 });
+  if (checked) {
+    await widget.locator('.monaco-list-row').first().waitFor({ state: 'visible', timeout: 5_000 });
+    const ticked = await widget.locator('.monaco-list-row[aria-checked=true] .monaco-checkbox').evaluateAll((boxes) => boxes.map((b) => b.getAttribute('aria-label')));
+    if (ticked.join(',') !== checked.join(',')) throw new Error(`${title}: ticked ${ticked.join(', ') || 'nothing'}, expected ${checked.join(', ') || 'nothing'}`);
+  }
+  const input = widget.locator('.quick-input-box input');
+  if (value !== undefined) await input.fill(value);
+  await input.press('Enter');
+}
+
 async function treeLabels(page, title) {
   return viewPane(page, title).locator('div.monaco-list-row[role=treeitem] .label-name').allInnerTexts();
 }
@@ -152,9 +173,30 @@ export const uiTests = [
     await shot(page, '04-compare-runs.png');
   }],
 
+  ['"Run Benchmarks" asks for the plan step by step, runs it as a task and shows the new run', async ({ page }) => {
+    await palette(page, 'HyperShield: Run Benchmarks');
+    await toggleQuickPickItem(page, 'Run Benchmarks (1/4)', 'iperf3');
+    await acceptQuickInput(page, 'Run Benchmarks (1/4)', ['ping']);
+    await acceptQuickInput(page, 'Run Benchmarks (2/4)', ['direct', 'model']);
+    await acceptQuickInput(page, 'Run Benchmarks (3/4)', []);
+    await acceptQuickInput(page, 'Run Benchmarks (4/4)', undefined, '2');
+    // 2 repetitions x 2 modes x 1 s of ping, then the new run heads the Runs view and the panel shows it alone.
+    const first = viewPane(page, 'Runs').locator('div.monaco-list-row[role=treeitem] .label-description').first();
+    const ping = /^ping none: direct [\d.]+ · model [\d.]+ ms/;
+    let headline = '';
+    for (const deadline = Date.now() + 60_000; !ping.test(headline) && Date.now() < deadline; await page.waitForTimeout(250)) {
+      headline = await first.innerText().catch(() => '');
+    }
+    if (!ping.test(headline)) throw new Error(`the new run is not first in the Runs view: ${headline}`);
+    const frame = WEBVIEW(page);
+    await frame.locator('canvas[aria-label^="ping: rttAvg"]').waitFor({ state: 'attached', timeout: 20_000 });
+    await frame.locator('canvas[aria-label^="iperf3"]').first().waitFor({ state: 'detached', timeout: 20_000 });
+    await shot(page, '05-bench-run.png');
+  }],
+
   ['"Bring Testbed Down" empties the tree and the welcome view returns', async ({ page }) => {
     await palette(page, 'HyperShield: Bring Testbed Down');
     await welcomeButton(page, 'Testbed', 'Bring Testbed Up').waitFor({ state: 'visible', timeout: 30_000 });
-    await shot(page, '05-testbed-down.png');
+    await shot(page, '06-testbed-down.png');
   }],
 ];
