@@ -263,12 +263,12 @@ static __always_inline int payload_matches(struct __sk_buff *skb, __u32 off,
 
 	if (plen == 0 || plen > HS_MAX_PATTERN || len < plen)
 		return 0;
-	/* Bounds against constants, so that older verifiers (which do not
-	 * learn from comparing two registers) know 1 <= len <= buffer size. */
 	if (len > HS_SCAN_BYTES)
 		len = HS_SCAN_BYTES;
-	if (len == 0)
-		return 0;
+	/* Still len, now 1..HS_SCAN_BYTES by arithmetic: older verifiers
+	 * (Debian 12's 6.1) lose the bounds the compares above give, and
+	 * reject the read into the scratch buffer as possibly 0 bytes. */
+	len = ((len - 1) & (HS_SCAN_BYTES - 1)) + 1;
 	s = bpf_map_lookup_elem(&hs_scratch, &zero);
 	if (!s)
 		return 0;
