@@ -23,7 +23,14 @@ function kernelImage(release: string): string {
   if (fs.existsSync(image)) return image;
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'hs-kernel-'));
   try {
-    execFileSync('apt-get', ['download', `linux-image-${release}`], { cwd: work, stdio: 'pipe' });
+    const download = () => execFileSync('apt-get', ['download', `linux-image-${release}`], { cwd: work, stdio: 'pipe' });
+    try {
+      download();
+    } catch {
+      // A machine whose package lists were never fetched (or are stale) does not know the package yet.
+      execFileSync('apt-get', ['update', '-qq'], { stdio: 'pipe' });
+      download();
+    }
     const deb = fs.readdirSync(work).find((f) => f.endsWith('.deb'))!;
     execFileSync('dpkg-deb', ['-x', deb, 'root'], { cwd: work });
     fs.mkdirSync(dir, { recursive: true });
