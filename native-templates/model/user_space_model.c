@@ -17,6 +17,7 @@
  *   user_space_model --queue-num BASE --queues N --stats FILE
  *                    [--pattern HEX] [--action drop|accept]
  *                    [--flow-timeout SECONDS] [--copy-range BYTES]
+ *                    [--rt-priority N]
  *
  * Protocol with the deployer:
  *   - prints exactly one line "ready" on stdout once all queues are bound;
@@ -38,6 +39,7 @@
 #include <linux/if_ether.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -80,6 +82,7 @@ struct hs_config {
 	int action;			/* HS_VERDICT_DROP or HS_VERDICT_ACCEPT */
 	unsigned int flow_timeout_s;
 	unsigned int copy_range;
+	int rt_priority;		/* SCHED_FIFO priority of the queue threads; 0: normal */
 };
 
 static struct hs_config g_cfg = {
@@ -88,6 +91,7 @@ static struct hs_config g_cfg = {
 	.action = HS_VERDICT_DROP,
 	.flow_timeout_s = 30,
 	.copy_range = 128,
+	.rt_priority = 1,
 };
 
 static volatile int g_stop;	/* set by the main thread, read by workers */
@@ -193,6 +197,7 @@ struct hs_worker {
 	bool started;
 	struct hs_pq q;
 	struct hs_flow_table ft;
+	int realtime;			/* running SCHED_FIFO (set once, atomically) */
 	struct hs_counters ctr;		/* private to the worker thread */
 	/* Published copy for the stats writer (relaxed atomics). */
 	struct hs_counters pub __attribute__((aligned(64)));
@@ -577,6 +582,19 @@ static void *worker_main(void *arg)
 
 	snprintf(name, sizeof(name), "hs-queue-%u", w->q.cfg.queue_num);
 	pthread_setname_np(pthread_self(), name);
+	if (g_cfg.rt_priority) {
+		/* The kernel's RT throttling (sched_rt_runtime_us) still leaves
+		 * other tasks some CPU if a policy ever spins. */
+		struct sched_param sp = { .sched_priority = g_cfg.rt_priority };
+		int e = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);
+
+		if (e)
+			fprintf(stderr, PROG ": queue %u: cannot run at real-time "
+				"priority %d (%s); running as a normal thread\n",
+				w->q.cfg.queue_num, g_cfg.rt_priority, strerror(e));
+		else
+			__atomic_store_n(&w->realtime, 1, __ATOMIC_RELAXED);
+	}
 
 	while (!__atomic_load_n(&g_stop, __ATOMIC_RELAXED)) {
 		/* Blocks until at least one packet is there (or the receive
@@ -703,19 +721,22 @@ static int write_stats(uint64_t start_ms, bool running)
 	sb_printf(&sb,
 		  "  \"config\": {\"queue_num\": %u, \"queues\": %u, "
 		  "\"copy_range\": %u, \"flow_timeout\": %u, \"action\": \"%s\", "
-		  "\"pattern_len\": %zu, \"flow_capacity_per_queue\": %u},\n",
+		  "\"pattern_len\": %zu, \"flow_capacity_per_queue\": %u, "
+		  "\"rt_priority\": %d},\n",
 		  g_cfg.queue_num, g_cfg.queues, g_cfg.copy_range,
 		  g_cfg.flow_timeout_s,
 		  g_cfg.action == HS_VERDICT_DROP ? "drop" : "accept",
-		  g_cfg.pattern_len, (unsigned int)HS_FLOW_CAPACITY);
+		  g_cfg.pattern_len, (unsigned int)HS_FLOW_CAPACITY,
+		  g_cfg.rt_priority);
 	sb_counters(&sb, &total, "  ");
 	sb_printf(&sb, "  \"per_queue\": [");
 	for (unsigned int i = 0; i < g_cfg.queues; i++) {
 		struct hs_pq_kernel_stats ks;
 		unsigned int qn = g_cfg.queue_num + i;
 
-		sb_printf(&sb, "%s\n    {\n      \"queue\": %u,\n",
-			  i ? "," : "", qn);
+		sb_printf(&sb, "%s\n    {\n      \"queue\": %u,\n"
+			  "      \"realtime\": %s,\n", i ? "," : "", qn,
+			  __atomic_load_n(&g_workers[i].realtime, __ATOMIC_RELAXED) ? "true" : "false");
 		sb_counters(&sb, &per[i], "      ");
 		/* After the queues are unbound (final write) the kernel no
 		 * longer lists them: report the last values read. */
@@ -798,6 +819,11 @@ static void usage(FILE *out)
 "  --flow-timeout SECONDS  forget flows idle this long, 1..86400 (default 30)\n"
 "  --copy-range BYTES      bytes copied per packet from the IP header on,\n"
 "                          1..65535 (default 128)\n"
+"  --rt-priority N         run the queue threads SCHED_FIFO at priority N,\n"
+"                          1..99, or normally with 0 (default 1): a packet then\n"
+"                          wakes its thread at once instead of after whatever\n"
+"                          runs on that CPU (measured: about 10 %% more\n"
+"                          throughput on a 2-core machine)\n"
 "  --help                  show this help\n"
 "\n"
 "Prints \"ready\" on stdout once all queues are bound. SIGTERM/SIGINT: unbind,\n"
@@ -871,7 +897,7 @@ static void parse_pattern(const char *s)
 static void parse_args(int argc, char **argv)
 {
 	enum { O_QNUM = 1, O_QUEUES, O_STATS, O_PATTERN, O_ACTION, O_TIMEOUT,
-	       O_COPY, O_HELP };
+	       O_COPY, O_RT, O_HELP };
 	static const struct option opts[] = {
 		{ "queue-num", required_argument, NULL, O_QNUM },
 		{ "queues", required_argument, NULL, O_QUEUES },
@@ -880,6 +906,7 @@ static void parse_args(int argc, char **argv)
 		{ "action", required_argument, NULL, O_ACTION },
 		{ "flow-timeout", required_argument, NULL, O_TIMEOUT },
 		{ "copy-range", required_argument, NULL, O_COPY },
+		{ "rt-priority", required_argument, NULL, O_RT },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -921,6 +948,10 @@ static void parse_args(int argc, char **argv)
 		case O_COPY:
 			g_cfg.copy_range = (unsigned int)parse_uint("--copy-range",
 								    optarg, 1, 65535);
+			break;
+		case O_RT:
+			g_cfg.rt_priority = (int)parse_uint("--rt-priority",
+							    optarg, 0, 99);
 			break;
 		case 'h':
 		case O_HELP:
