@@ -77,5 +77,6 @@ describe('benchmark runs on a real namespace testbed', () => {
     execFileSync(CLI[0], [CLI[1], '-w', ws.dir, 'down']);
     assert.deepEqual(namespaces('hs-tbench-'), []);
     assert.equal(fs.existsSync(ws.backend().state.file), false);
+    assert.equal(fs.existsSync('/run/hypershield/tbench'), false, 'the dead iperf3 server\'s pid and log files are gone too');
   });
 });

@@ -92,7 +92,7 @@ describe('deploying models on a namespace testbed', () => {
   after(async () => {
     await undeployModel(backend()).catch(() => undefined);
     await ws.cleanup();
-    fs.rmSync(`/run/hypershield/${NAME}`, { recursive: true, force: true });
+    assert.equal(fs.existsSync(`/run/hypershield/${NAME}`), false, 'down removes the hosts\' files');
   });
 
   test('user space: traffic still flows, the example rule drops matching traffic, the counters show it', async () => {
@@ -102,6 +102,8 @@ describe('deploying models on a namespace testbed', () => {
     assert.deepEqual([deployed.placement, deployed.dir, deployed.sourceHash, deployed.buildId], ['user', dir, sourceHash(dir), fileSha256(path.join(dir, 'build', 'user_space_model'))]);
     assert.match(inNs('model', 'iptables', '-w', '-S', 'FORWARD').stdout, /--comment "?hypershield:tdeploy"? -j NFQUEUE --queue-num 0 --queue-bypass/);
     assert.ok(pings(), 'plain traffic crosses the model');
+    const stats = JSON.parse(fs.readFileSync(path.join(RUN_DIR, 'stats.json'), 'utf8')) as { per_queue: Array<{ realtime: boolean }> };
+    assert.deepEqual(stats.per_queue.map((q) => q.realtime), [true], 'the queue thread runs SCHED_FIFO');
     assert.deepEqual(await deliver(backend(), ['hello one', 'payload with HSDROP inside', 'hello two']), ['hello one', 'hello two']);
     const counters = await countersAfterDrop(backend());
     assert.ok(counters.dropped >= 1 && counters.patternMatches >= 1, JSON.stringify(counters));

@@ -1,7 +1,9 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { type Host, type Role, ROLES } from '../hosts/host';
 import { NetnsHost } from '../hosts/netns-host';
 import { execLocal, runLocal } from '../util/local-process';
-import { addressPlan, type Mode, type Testbed } from '../testbed/testbed';
+import { addressPlan, testbedRunDir, type Mode, type Testbed } from '../testbed/testbed';
 import type { StateStore } from '../testbed/state';
 import type { Backend, ModelInterfaces, WorkOptions } from './backend';
 import { hasNetAdmin } from '../util/privileges';
@@ -122,6 +124,10 @@ export class NetnsBackend implements Backend {
         throw new Error(`Could not remove namespace ${ns}: ${del.stderr.trim()}`);
       }
     }
+    // The hosts' files (daemon pid and log files, a deployed model's) describe processes that are gone now.
+    const runDir = testbedRunDir(this.testbed.name);
+    fs.rmSync(runDir, { recursive: true, force: true });
+    try { fs.rmdirSync(path.dirname(runDir)); } catch { /* another testbed's files are in it, or it is gone */ }
     this.state.remove();
   }
 

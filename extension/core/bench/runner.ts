@@ -1,6 +1,6 @@
 import type { Backend, WorkOptions } from '../backends/backend';
 import { exclusive } from '../testbed/lock';
-import { serverAddress, type Mode } from '../testbed/testbed';
+import { hostRunDir, serverAddress, type Mode } from '../testbed/testbed';
 import { SCHEMA_VERSION, type Measurement, type ModelInfo, type Placement, type RunFile } from '../results/run-file';
 import type { ResultsStore } from '../results/store';
 import { summarize } from '../results/summary';
@@ -94,7 +94,7 @@ async function runPlan(backend: Backend, plan: RunPlan, opts: RunOptions): Promi
     client: backend.host('client'),
     server: backend.host('server'),
     target: serverAddress(testbed),
-    runDir: `/run/hypershield/${testbed.name}/server`,
+    runDir: hostRunDir(testbed.name, 'server'),
     signal,
     onOutput: opts.onOutput,
   };

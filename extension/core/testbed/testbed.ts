@@ -63,3 +63,16 @@ export function addressPlan(tb: Pick<Testbed, 'subnets'>): AddressPlan {
 export function serverAddress(tb: Pick<Testbed, 'subnets'>): string {
   return addressPlan(tb).serverOnServerNet;
 }
+
+/**
+ * The folder on a host for one testbed's files (daemon pid and log files, the deployed model). /run is cleared at
+ * boot, together with the processes and modules the files describe.
+ */
+export function testbedRunDir(testbedName: string): string {
+  return `/run/hypershield/${testbedName}`;
+}
+
+/** The part of it for one role: namespace hosts share one file system. */
+export function hostRunDir(testbedName: string, role: Role): string {
+  return `${testbedRunDir(testbedName)}/${role}`;
+}
