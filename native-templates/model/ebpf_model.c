@@ -7,7 +7,8 @@
  * just counts) the packet and, with action drop, blocks its whole flow.
  * IPv4 only; everything else passes untouched (counted as "other").
  * Runs on tc ingress, needs no kernel module and works in network
- * namespaces and containers. Kernel >= 5.17 (bpf_loop).
+ * namespaces and containers. Kernel >= 5.12 (global functions that take
+ * pointers); tested on 6.1 (Debian 12) and 6.18.
  *
  * Build:   make ebpf          (clang -O2 -g -target bpf -> build/ebpf_model.o)
  *
@@ -91,7 +92,6 @@
 
 #define HS_MAX_PATTERN 64	/* bytes */
 #define HS_SCAN_BYTES 256	/* payload bytes scanned per packet (power of 2) */
-#define HS_SCAN_CHUNK 16	/* of them per bpf_loop() step (multiple of 8) */
 #define HS_MAX_FLOWS 65536
 #define HS_DEFAULT_TIMEOUT_S 30
 
@@ -172,7 +172,10 @@ struct {
  * tc programs run with bottom halves disabled, so a per-CPU buffer cannot
  * be used by two invocations at once. Not pinned: private per load. */
 struct hs_scratch {
-	__u8 buf[HS_SCAN_BYTES];
+	union {
+		__u8 buf[HS_SCAN_BYTES];
+		__u64 word[HS_SCAN_BYTES / 8];	/* whole loads, not 8 byte loads */
+	};
 };
 
 struct {
@@ -194,61 +197,22 @@ static __always_inline void ctr_add(__u32 idx, __u64 v)
 		*c += v;	/* per-CPU: no atomics needed */
 }
 
-struct scan_ctx {
-	const struct hs_scratch *s;	/* the payload bytes */
-	const struct hs_config *cfg;
-	__u64 first;		/* pattern[0] in each of the 8 bytes */
-	__u32 last;		/* last offset the pattern can start at */
-	__u32 plen;
-	int found;
-};
-
-/* Does the pattern start at offset p? The caller has checked p <= last. */
-static __always_inline int pattern_at(const struct scan_ctx *c, __u32 p)
+/* Does the pattern start at offset p of the scanned bytes, with p <= last
+ * (the last offset it can start at)? The caller has found pattern[0] there.
+ * A global function: the verifier checks it once, on its own, and not once
+ * for every place of the scan that calls it. */
+__noinline int hs_pattern_at(const struct hs_scratch *s,
+			     const struct hs_config *cfg, __u32 p, __u32 last)
 {
+	if (!s || !cfg || p > last)
+		return 0;
 	for (__u32 j = 1; j < HS_MAX_PATTERN; j++) {
-		if (j >= c->plen)
+		if (j >= cfg->pattern_len)
 			break;
-		if (c->s->buf[(p + j) & (HS_SCAN_BYTES - 1)] != c->cfg->pattern[j])
+		if (s->buf[(p + j) & (HS_SCAN_BYTES - 1)] != cfg->pattern[j])
 			return 0;
 	}
 	return 1;
-}
-
-/* bpf_loop() callback for the payload bytes [16 i, 16 i + 16): finds the
- * bytes equal to the pattern's first byte a word (8 bytes) at a time, and
- * compares the whole pattern only there. A callback per byte would cost an
- * indirect call per byte, most of the program's time on a 64 KiB GSO packet;
- * 16 bytes per callback took 20 % less time than 8 (measured), and more per
- * callback multiply the paths the verifier has to walk. */
-static long scan_chunk(__u32 i, void *data)
-{
-	const __u64 ones = 0x0101010101010101ULL;
-	const __u64 highs = 0x8080808080808080ULL;
-	struct scan_ctx *c = data;
-
-	for (__u32 w = 0; w < HS_SCAN_CHUNK / 8; w++) {
-		__u32 base = (i * HS_SCAN_CHUNK + w * 8) & (HS_SCAN_BYTES - 8);
-		__u64 v = *(const __u64 *)&c->s->buf[base] ^ c->first;
-		/* 0x80 in each zero byte of v, i.e. each byte equal to
-		 * pattern[0] (and maybe above one: pattern_at() sorts those
-		 * out). */
-		__u64 hits = (v - ones) & ~v & highs;
-
-		if (!hits)
-			continue;	/* next word */
-		for (__u32 b = 0; b < 8; b++) {
-			__u32 p = base + b;
-
-			if (p > c->last)
-				return 1;	/* stop: past the last start */
-			if ((hits >> (b * 8)) & 0x80 && pattern_at(c, p)) {
-				c->found = 1;
-				return 1;
-			}
-		}
-	}
-	return 0;
 }
 
 /* Does the payload at [off, off + len) contain the configured pattern?
@@ -276,17 +240,30 @@ static __always_inline int payload_matches(struct __sk_buff *skb, __u32 off,
 	if (bpf_skb_load_bytes(skb, off, s->buf, len) < 0)
 		return 0;
 
-	struct scan_ctx c = {
-		.s = s,
-		.cfg = cfg,
-		.first = cfg->pattern[0] * 0x0101010101010101ULL,
-		.last = len - plen,
-		.plen = plen,
-		.found = 0,
-	};
+	/* A word (8 bytes) at a time: v has a zero byte where the payload
+	 * equals pattern[0], and hits has bit 7 set in each such byte (and
+	 * perhaps in a byte above one: hs_pattern_at() sorts those out).
+	 * Open-coded, this scan takes less than half the time of one through
+	 * bpf_loop() with a callback per 16 bytes (measured), and the program
+	 * verifies in a quarter of the steps. */
+	const __u64 ones = 0x0101010101010101ULL;
+	const __u64 first = cfg->pattern[0] * ones;
+	__u32 last = len - plen;	/* last offset the pattern can start at */
 
-	bpf_loop(c.last / HS_SCAN_CHUNK + 1, scan_chunk, &c, 0);
-	return c.found;
+	for (__u32 w = 0; w < HS_SCAN_BYTES; w += 8) {
+		if (w > last)
+			break;
+		__u64 v = s->word[w / 8] ^ first;
+		__u64 hits = (v - ones) & ~v & (ones << 7);
+
+		if (!hits)
+			continue;
+		for (__u32 b = 0; b < 8; b++)
+			if ((hits >> (b * 8)) & 0x80 &&
+			    hs_pattern_at(s, cfg, w + b, last))
+				return 1;
+	}
+	return 0;
 }
 
 /* ======================================================================== */
