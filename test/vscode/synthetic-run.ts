@@ -31,6 +31,10 @@ function random(seed: number): () => number {
 
 const PLACEMENT_COST: Record<Placement, number> = { none: 0.01, user: 0.18, ebpf: 0.02, kernel: 0.06 };
 
+/** Stand-ins for the tools' raw outputs, as big as real ones: iperf3 -J prints about 8 KB for 10 s, ping 0.8 KB. */
+const RAW_THROUGHPUT = '{"intervals": []}'.padEnd(8000, ' ');
+const RAW_PING = 'PING'.padEnd(800, '.');
+
 function benchmarkIds(n: number): string[] {
   return Array.from({ length: n }, (_, i) => (i === 0 ? 'iperf3' : i === 1 ? 'ping' : `synthetic-${i + 1}`));
 }
@@ -51,7 +55,7 @@ export function syntheticRun(o: SyntheticOptions): RunFile {
           if (benchmark === 'ping') {
             const rtt = 0.05 * (1 + cost * 3) * noise;
             results.push({
-              benchmark, mode, placement, repetition, startedAt, durationMs: 1000, raw: '',
+              benchmark, mode, placement, repetition, startedAt, durationMs: 1000, raw: RAW_PING,
               metrics: { loss: { value: 0, unit: '%', better: 'lower' }, rttAvg: { value: rtt, unit: 'ms', better: 'lower' } },
               series: { rtt: { unit: 'ms', points: Array.from({ length: o.seriesPoints ?? 10 }, (_, i) => [i * 0.2, rtt * (1 + (rnd() - 0.5) * 0.2)]) } },
             });
@@ -67,7 +71,7 @@ export function syntheticRun(o: SyntheticOptions): RunFile {
             metrics['perf.context-switches'] = { value: Math.round(20000 * (1 + cost) * noise), unit: 'count', better: 'lower' };
           }
           results.push({
-            benchmark, mode, placement, repetition, startedAt, durationMs: 10_000, raw: '', metrics,
+            benchmark, mode, placement, repetition, startedAt, durationMs: 10_000, raw: RAW_THROUGHPUT, metrics,
             series: { throughput: { unit: 'Gbit/s', points: Array.from({ length: o.seriesPoints ?? 10 }, (_, i) => [i + 1, throughput * (1 + (rnd() - 0.5) * 0.1)]) } },
           });
         }

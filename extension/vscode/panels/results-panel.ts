@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { BENCHMARKS } from '../../core/bench/registry';
-import type { RunFile } from '../../core/results/run-file';
+import { withoutRawOutputs } from '../../core/results/run-file';
 import { isViewState, isWebviewMessage, type HostMessage, type ReportData, type ViewState, type WebviewMessage } from '../../../webview/shared/protocol';
 import type { Workbench } from '../workbench';
 import { resultsHtml } from './webview-html';
@@ -44,8 +44,8 @@ const headlines = (): Record<string, string> => Object.fromEntries(BENCHMARKS.ma
 /** Report data for one run, or two runs compared; read fresh from the run files each time. */
 function reportData(workbench: Workbench, runId: string, compareId?: string): ReportData {
   const store = workbench.store;
-  const run: RunFile = store.read(runId);
-  return { run, compare: compareId ? store.read(compareId) : undefined, headlines: headlines() };
+  const run = withoutRawOutputs(store.read(runId));
+  return { run, compare: compareId ? withoutRawOutputs(store.read(compareId)) : undefined, headlines: headlines() };
 }
 
 /** One results panel: a run (or a pair of runs) and the person's choices in it, kept per run in workspace state. */
