@@ -1,14 +1,9 @@
 // Messages between the results panel (extension host) and its webview. Both sides validate what they receive:
 // a webview is untrusted input for the extension, and the extension's data is checked before it is drawn.
+import type { ReportData } from '../../extension/core/results/report-data';
 import type { RunFile } from '../../extension/core/results/run-file';
 
-/** Everything a results view draws: a run, optionally a second run to compare with, and each benchmark's headline metric. */
-export interface ReportData {
-  run: RunFile;
-  compare?: RunFile;
-  /** Benchmark id -> the metric shown first (e.g. iperf3 -> throughput, ping -> rttAvg). */
-  headlines: Record<string, string>;
-}
+export type { ReportData };
 
 /** What the person picked in a panel; restored when the panel is shown again. */
 export interface ViewState {

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BENCHMARKS } from '../bench/registry';
-import { withoutRawOutputs, type RunFile } from './run-file';
+import { reportData } from './report-data';
+import type { RunFile } from './run-file';
 
 /** Finds the bundled report renderer (it carries its own styles) next to the CLI/extension bundle, or in dist/ when running from source. */
 function rendererDir(): string {
@@ -21,7 +21,6 @@ const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt
 /** One self-contained HTML file: the run's data (and a run to compare with), the chart renderer, nothing fetched. */
 export function reportHtml(run: RunFile, compare?: RunFile): string {
   const runs = compare ? [run, compare] : [run];
-  const data = { run: withoutRawOutputs(run), ...(compare ? { compare: withoutRawOutputs(compare) } : {}), headlines: Object.fromEntries(BENCHMARKS.map((b) => [b.id, b.headline])) };
   const dir = rendererDir();
   const js = fs.readFileSync(path.join(dir, 'report.js'), 'utf8').replace(/<\/script/gi, '<\\/script');
   const title = `HyperShield run ${runs.map((r) => r.id).join(' vs ')}`;
@@ -34,7 +33,7 @@ export function reportHtml(run: RunFile, compare?: RunFile): string {
 </head>
 <body>
 <main id="report"></main>
-<script type="application/json" id="run-data">${scriptSafeJson(data)}</script>
+<script type="application/json" id="run-data">${scriptSafeJson(reportData(run, compare))}</script>
 <script>${js}</script>
 </body>
 </html>

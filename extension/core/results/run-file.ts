@@ -102,11 +102,3 @@ export interface RunFile {
   results: Measurement[];
   summary: SummaryEntry[];
 }
-
-/**
- * The run as the results views receive it: without the tools' raw outputs, which no view draws and which are most of
- * a large run's bytes (a 10 s iperf3 run prints about 8 KB of JSON). The run file keeps them.
- */
-export function withoutRawOutputs(run: RunFile): RunFile {
-  return { ...run, results: run.results.map((m) => ({ ...m, raw: '' })) };
-}

@@ -1,6 +1,5 @@
 import * as vscode from 'vscode';
-import { BENCHMARKS } from '../../core/bench/registry';
-import { withoutRawOutputs } from '../../core/results/run-file';
+import { reportData } from '../../core/results/report-data';
 import { isViewState, isWebviewMessage, type HostMessage, type ReportData, type ViewState, type WebviewMessage } from '../../../webview/shared/protocol';
 import type { Workbench } from '../workbench';
 import { resultsHtml } from './webview-html';
@@ -39,21 +38,22 @@ function isPersistedState(x: unknown): x is PersistedState {
     (s.compareId === undefined || typeof s.compareId === 'string') && (s.view === undefined || isViewState(s.view));
 }
 
-const headlines = (): Record<string, string> => Object.fromEntries(BENCHMARKS.map((b) => [b.id, b.headline]));
-
 /** Report data for one run, or two runs compared; read fresh from the run files each time. */
-function reportData(workbench: Workbench, runId: string, compareId?: string): ReportData {
+function readReportData(workbench: Workbench, runId: string, compareId?: string): ReportData {
   const store = workbench.store;
-  const run = withoutRawOutputs(store.read(runId));
-  return { run, compare: compareId ? withoutRawOutputs(store.read(compareId)) : undefined, headlines: headlines() };
+  const run = store.read(runId);
+  return reportData(run, compareId ? store.read(compareId) : undefined);
 }
 
 /** One results panel: a run (or a pair of runs) and the person's choices in it, kept per run in workspace state. */
 class ResultsPanel {
   private waiters: Array<{ resolve: (r: Rendered) => void; reject: (e: Error) => void }> = [];
   private readonly disposables: vscode.Disposable[] = [];
+  /** Data read when the panel was opened, sent on the webview's first 'ready'; later ones re-read the files. */
+  private pending: ReportData | undefined;
 
-  constructor(readonly panel: vscode.WebviewPanel, readonly runId: string, readonly compareId: string | undefined, private readonly deps: PanelDeps, onDispose: () => void) {
+  constructor(readonly panel: vscode.WebviewPanel, readonly runId: string, readonly compareId: string | undefined, private readonly deps: PanelDeps, onDispose: () => void, initial?: ReportData) {
+    this.pending = initial;
     panel.webview.options = { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(deps.extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(deps.extensionUri, 'media')] };
     panel.iconPath = vscode.Uri.joinPath(deps.extensionUri, 'media', 'hypershield.svg');
     panel.webview.html = resultsHtml(panel.webview, deps.extensionUri, panel.title);
@@ -80,11 +80,11 @@ class ResultsPanel {
     return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
   }
 
-  /** Sends the run (re-read from its file) to the webview; the webview draws it and reports back. */
-  async send(): Promise<void> {
+  /** Sends the run (given, or re-read from its file) to the webview; the webview draws it and reports back. */
+  async send(given?: ReportData): Promise<void> {
     let data: ReportData;
     try {
-      data = reportData(this.deps.workbench, this.runId, this.compareId);
+      data = given ?? readReportData(this.deps.workbench, this.runId, this.compareId);
     } catch (err) {
       for (const w of this.waiters.splice(0)) w.reject(err as Error);
       throw err;
@@ -100,12 +100,15 @@ class ResultsPanel {
     }
     const m: WebviewMessage = raw;
     switch (m.type) {
-      case 'ready':
-        this.send().catch((err: Error) => {
+      case 'ready': {
+        const first = this.pending;
+        this.pending = undefined;
+        this.send(first).catch((err: Error) => {
           this.deps.log.error(`Results panel ${this.key}: ${err.message}`);
           void vscode.window.showErrorMessage(`HyperShield: cannot show run ${this.key}: ${err.message}`);
         });
         break;
+      }
       case 'rendered':
         this.deps.log.info(`Results panel ${this.key}: ${m.charts} charts drawn in ${m.ms} ms (${m.pageMs} ms after the page started loading)`);
         for (const w of this.waiters.splice(0)) w.resolve({ ms: m.ms, pageMs: m.pageMs, charts: m.charts });
@@ -149,24 +152,24 @@ export class ResultsPanels implements vscode.Disposable {
    * drawn, with the time the webview took.
    */
   async open(runId: string, compareId?: string): Promise<Rendered> {
-    // Fail early, with the store's message, when a run file is missing or unreadable.
-    reportData(this.deps.workbench, runId, compareId);
+    // Read first: a missing or unreadable run file fails here, with the store's message, before any panel opens.
+    const data = readReportData(this.deps.workbench, runId, compareId);
     const existing = this.panels.get(panelKey(runId, compareId));
     if (existing) {
       const rendered = existing.whenRendered();
       existing.panel.reveal();
-      await existing.send();
+      await existing.send(data);
       return rendered;
     }
     const beside = vscode.window.activeTextEditor?.document.languageId === 'c';
     const title = compareId ? `Compare ${runId} / ${compareId}` : `Run ${runId}`;
     const panel = vscode.window.createWebviewPanel(RESULTS_VIEW_TYPE, title, { viewColumn: beside ? vscode.ViewColumn.Beside : vscode.ViewColumn.Active, preserveFocus: beside });
-    return this.attach(panel, runId, compareId).whenRendered();
+    return this.attach(panel, runId, compareId, data).whenRendered();
   }
 
-  private attach(panel: vscode.WebviewPanel, runId: string, compareId: string | undefined): ResultsPanel {
+  private attach(panel: vscode.WebviewPanel, runId: string, compareId: string | undefined, initial?: ReportData): ResultsPanel {
     const key = panelKey(runId, compareId);
-    const p = new ResultsPanel(panel, runId, compareId, this.deps, () => this.panels.delete(key));
+    const p = new ResultsPanel(panel, runId, compareId, this.deps, () => this.panels.delete(key), initial);
     this.panels.set(key, p);
     return p;
   }
