@@ -1,8 +1,13 @@
-import type { Progress } from '../core/backends/backend';
+import type { Backend, Progress } from '../core/backends/backend';
+import { openTestbed } from '../core/backends/open';
 
 /** What every CLI command gets: the workspace, a way to report progress, and cancellation on Ctrl-C. */
 export interface CliContext {
   workspace: string;
+  /** The workspace's testbed, opened once per command (one connection per host for the whole command). */
+  testbed(): Backend;
+  /** Closes what testbed() opened. */
+  dispose(): Promise<void>;
   signal: AbortSignal;
   progress: Progress;
   out(line: string): void;
@@ -20,8 +25,11 @@ export function createContext(workspace: string): CliContext {
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigint);
   const tty = process.stderr.isTTY;
+  let backend: Backend | undefined;
   return {
     workspace,
+    testbed: () => (backend ??= openTestbed(workspace)),
+    dispose: async () => { await backend?.dispose(); },
     signal: controller.signal,
     // Progress goes to stderr so stdout stays clean for --json and pipes.
     progress: { report: (m) => process.stderr.write(tty ? `\x1b[2m${m}\x1b[0m\n` : `${m}\n`) },

@@ -19,9 +19,12 @@ const ctx = (): CliContext => (context ??= createContext(program.opts<{ workspac
 for (const register of [registerTestbedCommands, registerBenchCommands, registerModelCommands]) register(program, ctx);
 
 program.exitOverride();
+// Connections to hosts are closed before exiting, also after a failure (a timeout bounds each close).
+const finish = () => context?.dispose().catch(() => undefined);
 program.parseAsync(process.argv).then(
-  () => process.exit(process.exitCode ?? 0),
-  (err: unknown) => {
+  async () => { await finish(); process.exit(process.exitCode ?? 0); },
+  async (err: unknown) => {
+    await finish();
     if (err instanceof CommanderError) process.exit(err.exitCode);
     process.stderr.write(`hypershield: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(1);

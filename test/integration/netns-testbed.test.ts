@@ -33,12 +33,12 @@ describe('namespace testbed', () => {
     const b = ws.backend();
     const target = serverAddress(b.testbed);
     assert.equal(ttlTo(target), 63);
-    const model = await checkPath(b.host('client'), b.host('model'), target, 'model');
+    const model = await checkPath(b, 'model');
     assert.ok(model.crossesModel, `requests and replies cross the model (${model.modelPackets} packets)`);
     const inode = execFileSync('stat', ['-c', '%i', '/run/netns/hs-tnet-model'], { encoding: 'utf8' });
     await b.setMode('direct');
     assert.equal(ttlTo(target), 64);
-    const direct = await checkPath(b.host('client'), b.host('model'), target, 'direct');
+    const direct = await checkPath(b, 'direct');
     assert.ok(direct.modelPackets < direct.probes, `direct traffic skips the model (${direct.modelPackets} packets)`);
     assertPath(direct);
     // A route that disagrees with the mode is refused before anything is recorded.

@@ -1,18 +1,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import * as fs from 'node:fs';
-import { exclusive, lockFile, TestbedBusyError } from '../../extension/core/testbed/lock';
+import { execFile, spawn } from 'node:child_process';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { exclusive, lockHolder, TestbedBusyError } from '../../extension/core/testbed/lock';
 
 const NAME = `tlock-${process.pid}`;
+const CONTENDER = [path.join(__dirname, '..', '..', 'node_modules', '.bin', 'tsx'), path.join(__dirname, '..', 'helpers', 'lock-contender.ts')];
 
 test('an operation holds the lock while it runs and releases it after, also when it fails', async () => {
   await exclusive(NAME, 'up', async () => {
-    assert.match(fs.readFileSync(lockFile(NAME), 'utf8'), new RegExp(`"pid":${process.pid},"operation":"up"`));
+    assert.deepEqual({ ...(await lockHolder(NAME)), since: undefined }, { pid: process.pid, operation: 'up', since: undefined });
   });
-  assert.equal(fs.existsSync(lockFile(NAME)), false);
+  assert.equal(await lockHolder(NAME), undefined);
   await assert.rejects(exclusive(NAME, 'up', async () => { throw new Error('boom'); }), /boom/);
-  assert.equal(fs.existsSync(lockFile(NAME)), false);
+  assert.equal(await lockHolder(NAME), undefined);
 });
 
 test('an operation inside another goes on; a second one beside it is refused, naming the first', async () => {
@@ -21,22 +23,34 @@ test('an operation inside another goes on; a second one beside it is refused, na
     await exclusive(NAME, 'deploy', async () => undefined); // the placement matrix deploys inside its bench
     await new Promise<void>((r) => { release = r; });
   });
-  await new Promise((r) => setImmediate(r));
+  await new Promise((r) => setTimeout(r, 50));
   await assert.rejects(exclusive(NAME, 'mode direct', async () => undefined),
     (err: Error) => err instanceof TestbedBusyError && err.message.includes(`Testbed ${NAME} is busy: bench (process ${process.pid}`) && err.message.includes('then mode direct again'));
   release();
   await bench;
 });
 
-test('a lock held by another live process is respected; one left by a dead process is taken over', async () => {
-  const other = spawn('sleep', ['30']);
+test('processes racing for the lock never hold it at the same time, and none is told "busy" once it is free', async () => {
+  const contenders = 8;
+  const outs = await Promise.all(Array.from({ length: contenders }, () => promisify(execFile)(CONTENDER[0], [CONTENDER[1], NAME, '300'])));
+  const results = outs.map((o) => JSON.parse(o.stdout) as { got: boolean; from?: number; to?: number });
+  const holders = results.filter((r) => r.got).sort((a, b) => a.from! - b.from!);
+  assert.ok(holders.length >= 1, 'someone got the lock');
+  for (let i = 1; i < holders.length; i++) assert.ok(holders[i].from! >= holders[i - 1].to!, 'two processes held the lock at once');
+  assert.equal(await lockHolder(NAME), undefined, 'nobody holds it after all exited');
+});
+
+test('a holder killed with SIGKILL frees the lock at once: nothing stale is left to take over', async () => {
+  const holder = spawn(CONTENDER[0], [CONTENDER[1], NAME, '30000'], { stdio: 'ignore' });
   try {
-    fs.writeFileSync(lockFile(NAME), JSON.stringify({ pid: other.pid, operation: 'deploy', since: '2026-11-22T08:00:00.000Z' }));
-    await assert.rejects(exclusive(NAME, 'undeploy', async () => undefined), new RegExp(`busy: deploy \\(process ${other.pid}, since 2026-11-22T08:00:00.000Z\\)`));
+    let who;
+    for (let i = 0; i < 100 && !(who = await lockHolder(NAME)); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.match(who?.operation ?? '', /^contender \d+$/);
+    await assert.rejects(exclusive(NAME, 'undeploy', async () => undefined), new RegExp(`busy: contender \\d+ \\(process ${who!.pid}, since`));
+    process.kill(who!.pid, 'SIGKILL');
+    for (let i = 0; i < 100 && (await lockHolder(NAME)); i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(await exclusive(NAME, 'undeploy', async () => 'ran'), 'ran');
   } finally {
-    other.kill('SIGKILL');
-    await new Promise((r) => other.on('close', r));
+    holder.kill('SIGKILL');
   }
-  assert.equal(await exclusive(NAME, 'undeploy', async () => 'ran'), 'ran');
-  assert.equal(fs.existsSync(lockFile(NAME)), false);
 });

@@ -1,7 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import { openTestbed } from '../../core/backends/open';
 import { runBenchmarks } from '../../core/bench/runner';
 import { BENCHMARKS } from '../../core/bench/registry';
 import { ResultsStore } from '../../core/results/store';
@@ -39,7 +38,7 @@ export const registerBenchCommands: Register = (program: Command, ctx) => {
     .option('--json', 'print the run file instead of the table')
     .action(async (o: { benchmarks: string; modes: string; placements?: string; model: string; reps: string; warmup: string; duration: string; json?: boolean }) => {
       const c = ctx();
-      const backend = openTestbed(c.workspace);
+      const backend = c.testbed();
       const store = new ResultsStore(c.workspace);
       const placements = o.placements ? list<Placement>(o.placements, PLACEMENTS, '--placements') : undefined;
       const modelDir = path.resolve(c.workspace, o.model);

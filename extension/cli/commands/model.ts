@@ -1,7 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Option, type Command } from 'commander';
-import { openTestbed } from '../../core/backends/open';
 import { buildModel, type BuildResult } from '../../core/model/build';
 import { deployModel, undeployModel } from '../../core/model/deploy/deploy';
 import { DeployError, type ModelConfig } from '../../core/model/deploy/model-host';
@@ -50,7 +49,7 @@ export const registerModelCommands: Register = (program: Command, ctx) => {
     .option('--json', 'print the results (with diagnostics) as JSON instead of the build output')
     .action(async (dir: string, opts: { placement: string; kernelRelease?: string; json?: boolean }) => {
       const c = ctx();
-      const backend = openTestbed(c.workspace);
+      const backend = c.testbed();
       const modelDir = path.resolve(dir);
       const results: BuildResult[] = [];
       for (const placement of placementsOf(modelDir, opts.placement)) {
@@ -79,9 +78,10 @@ export const registerModelCommands: Register = (program: Command, ctx) => {
     .option('--queues <n>', 'user space: NFQUEUE queues, one thread each', (v) => Number(v))
     .option('--watchdog <seconds>', 'undeploy unless the workbench confirms it reaches the model host within this time', (v) => Number(v), DEFAULT_WATCHDOG_SECONDS)
     .option('--kernel-release <rel>', 'kernel: build for this release instead of the model host\'s own')
-    .action(async (dir: string, opts: { placement: ModelPlacement; pattern?: string; action?: ModelConfig['action']; flowTimeout?: number; queues?: number; watchdog: number; kernelRelease?: string }) => {
+    .option('--allow-host-kernel', 'kernel: load the module even though the model host shares this machine\'s kernel (namespaces, containers)')
+    .action(async (dir: string, opts: { placement: ModelPlacement; pattern?: string; action?: ModelConfig['action']; flowTimeout?: number; queues?: number; watchdog: number; kernelRelease?: string; allowHostKernel?: boolean }) => {
       const c = ctx();
-      const backend = openTestbed(c.workspace);
+      const backend = c.testbed();
       const config: Partial<ModelConfig> = {
         ...(opts.pattern !== undefined ? { pattern: opts.pattern } : {}),
         ...(opts.action ? { action: opts.action } : {}),
@@ -92,6 +92,7 @@ export const registerModelCommands: Register = (program: Command, ctx) => {
         const r = await deployModel(backend, dir, opts.placement, {
           config,
           watchdogSeconds: opts.watchdog,
+          allowHostKernel: opts.allowHostKernel,
           build: { kernelRelease: opts.kernelRelease, onOutput: (chunk) => process.stderr.write(chunk) },
           signal: c.signal,
           progress: c.progress,
@@ -106,7 +107,7 @@ export const registerModelCommands: Register = (program: Command, ctx) => {
 
   program.command('undeploy').description('remove the deployed model from the model host and check nothing is left').action(async () => {
     const c = ctx();
-    const backend = openTestbed(c.workspace);
+    const backend = c.testbed();
     const { removed } = await undeployModel(backend, { signal: c.signal, progress: c.progress });
     c.out(removed ? `Undeployed the model of testbed ${backend.testbed.name}; plain forwarding is restored.` : `No model was deployed on testbed ${backend.testbed.name}.`);
   });

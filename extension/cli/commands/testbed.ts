@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { openTestbed } from '../../core/backends/open';
 import { MODES, type Mode } from '../../core/testbed/testbed';
 import { testbedStatus } from '../../core/testbed/status';
 import type { Register } from '../main';
@@ -7,7 +6,7 @@ import type { Register } from '../main';
 export const registerTestbedCommands: Register = (program: Command, ctx) => {
   program.command('up').description('create the testbed hosts and links (safe to run twice)').action(async () => {
     const c = ctx();
-    const backend = openTestbed(c.workspace);
+    const backend = c.testbed();
     const started = Date.now();
     await backend.up({ signal: c.signal, progress: c.progress });
     c.out(`Testbed ${backend.testbed.name} (${backend.testbed.backend}) is up in ${backend.state.read()?.mode} mode (${Date.now() - started} ms).`);
@@ -15,7 +14,7 @@ export const registerTestbedCommands: Register = (program: Command, ctx) => {
 
   program.command('down').description('remove everything the testbed created, also after a crash').action(async () => {
     const c = ctx();
-    const backend = openTestbed(c.workspace);
+    const backend = c.testbed();
     await backend.down({ signal: c.signal, progress: c.progress });
     c.out(`Testbed ${backend.testbed.name} is down.`);
   });
@@ -24,13 +23,19 @@ export const registerTestbedCommands: Register = (program: Command, ctx) => {
     .option('--json', 'print machine-readable JSON')
     .action(async (opts: { json?: boolean }) => {
       const c = ctx();
-      const s = await testbedStatus(openTestbed(c.workspace));
+      const s = await testbedStatus(c.testbed());
       if (opts.json) return c.out(JSON.stringify(s, null, 2));
       c.out(`Testbed ${s.name} (${s.backend}, from ${s.source}): ${s.state}${s.mode ? `, ${s.mode} mode` : ''}`);
+      if (s.owner) return c.out(`  The hosts named ${s.name} on this machine belong to the workspace ${s.owner.workspace} (up since ${s.owner.since}).`);
       for (const h of s.hosts) {
         c.out(`  ${h.role.padEnd(7)} ${h.state.padEnd(11)} ${(h.addresses.join(' ') || '-').padEnd(32)} ${h.kernel ?? ''}`);
       }
       c.out(`  model:  ${s.deployed ? `${s.deployed.placement} model from ${s.deployed.dir} (source ${s.deployed.sourceHash.slice(0, 12)})` : 'none deployed'}`);
+      const i = s.interruptedDeploy;
+      if (i) {
+        c.out(`  INTERRUPTED deploy of the ${i.placement} model from ${i.dir} (process ${i.pid}, started ${i.startedAt}): what it made may still be on the ` +
+          `model host until its ${i.watchdogSeconds} s watchdog rolls it back; \`hypershield undeploy\` removes it now.`);
+      }
     });
 
   program.command('mode').description('route client traffic directly to the server or through the model host')
@@ -38,7 +43,7 @@ export const registerTestbedCommands: Register = (program: Command, ctx) => {
     .action(async (mode: string) => {
       const c = ctx();
       if (!MODES.includes(mode as Mode)) throw new Error(`Unknown mode "${mode}": use ${MODES.join(' or ')}.`);
-      const backend = openTestbed(c.workspace);
+      const backend = c.testbed();
       if (backend.state.read()?.phase !== 'up') throw new Error(`Testbed ${backend.testbed.name} is not up: run \`hypershield up\` first.`);
       await backend.setMode(mode as Mode, { signal: c.signal, progress: c.progress });
       c.out(`Mode is now ${mode}.`);

@@ -18,13 +18,42 @@ export interface ModelInterfaces {
   server: string;
 }
 
-/** Creates, switches and removes the three hosts of a testbed on one kind of infrastructure. */
+/**
+ * What a backend's hosts are. Callers ask these instead of switching on the backend's kind, so a new backend works
+ * everywhere once it states them truthfully.
+ */
+export interface BackendCapabilities {
+  /** The hosts run a kernel of their own (VM, remote machine); false when they share this machine's (namespaces, containers). */
+  ownKernel: boolean;
+  /** A kernel module can be loaded into the model host's kernel (which, without ownKernel, is this machine's). */
+  moduleLoading: boolean;
+  /** The hosts run under emulation (QEMU without KVM): every result must say so. Known for sure after `up`. */
+  emulated: boolean;
+  /** The hosts have file systems of their own; false when they see this machine's files (paths mean the same). */
+  ownFileSystem: boolean;
+  /** `Host.shellArgv()` opens an interactive terminal on a host. */
+  interactiveShell: boolean;
+}
+
+/** Something a backend noticed about its hosts without being asked (a VM that died, a container killed outside). */
+export interface BackendChange {
+  role?: Role;
+  what: string;
+}
+
+/**
+ * Creates, switches and removes the three hosts of a testbed on one kind of infrastructure.
+ *
+ * Lifecycle: a backend connects (SSH sessions, engine clients) on first use and reuses the connection for every
+ * later call, tree refresh and whole benchmark run; `dispose()` closes what it opened and leaves the testbed as it
+ * is. Every call to a host is bounded by a timeout, cleanup included, so a hung host never hangs `down`, a run's
+ * `finally` or VS Code.
+ */
 export interface Backend {
   readonly testbed: Testbed;
   readonly state: StateStore;
   readonly modelInterfaces: ModelInterfaces;
-  /** True when hosts run under emulation (e.g. QEMU without KVM): results must say so. */
-  readonly emulated: boolean;
+  readonly capabilities: BackendCapabilities;
   host(role: Role): Host;
   /** Idempotent: a testbed that is already up is left as it is; a half-created one is removed and rebuilt. */
   up(opts?: WorkOptions): Promise<void>;
@@ -34,4 +63,8 @@ export interface Backend {
   setMode(mode: Mode, opts?: WorkOptions): Promise<void>;
   /** What a person should fix before `up` can work (empty when ready). */
   preflight(): Promise<string[]>;
+  /** Calls listener with what the backend notices; returns the function that stops the calls. */
+  onDidChange(listener: (change: BackendChange) => void): () => void;
+  /** Closes connections and watchers; idempotent; the testbed's hosts stay as they are. */
+  dispose(): Promise<void>;
 }

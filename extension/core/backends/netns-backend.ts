@@ -5,7 +5,7 @@ import { NetnsHost } from '../hosts/netns-host';
 import { execLocal, runLocal } from '../util/local-process';
 import { addressPlan, testbedRunDir, type Mode, type Testbed } from '../testbed/testbed';
 import type { StateStore } from '../testbed/state';
-import type { Backend, ModelInterfaces, WorkOptions } from './backend';
+import type { Backend, BackendCapabilities, BackendChange, ModelInterfaces, WorkOptions } from './backend';
 import { hasNetAdmin } from '../util/privileges';
 
 /**
@@ -17,7 +17,8 @@ import { hasNetAdmin } from '../util/privileges';
  */
 export class NetnsBackend implements Backend {
   readonly modelInterfaces: ModelInterfaces = { client: 'to-client', server: 'to-server' };
-  readonly emulated = false;
+  /** Namespaces share this machine's kernel and files; a module "deployed" here would load into the workstation. */
+  readonly capabilities: BackendCapabilities = { ownKernel: false, moduleLoading: false, emulated: false, ownFileSystem: false, interactiveShell: true };
   private readonly hosts: Record<Role, NetnsHost>;
 
   constructor(readonly testbed: Testbed, readonly state: StateStore) {
@@ -31,6 +32,14 @@ export class NetnsBackend implements Backend {
   host(role: Role): Host {
     return this.hosts[role];
   }
+
+  /** Nothing here changes without the workbench doing it: there is nothing to watch. */
+  onDidChange(_listener: (change: BackendChange) => void): () => void {
+    return () => undefined;
+  }
+
+  /** No connections: every call is a local process. */
+  async dispose(): Promise<void> {}
 
   async preflight(): Promise<string[]> {
     const problems: string[] = [];
@@ -52,9 +61,18 @@ export class NetnsBackend implements Backend {
       opts.progress?.report('Removing a half-created testbed first');
       await this.down(opts);
     }
-    this.state.write({ name: this.testbed.name, backend: 'netns', mode: this.testbed.mode, phase: 'partial', createdAt: new Date().toISOString(), objects: [] });
     const a = addressPlan(this.testbed);
     const sh = (argv: string[]) => runLocal(argv, { signal: opts.signal, timeoutMs: 10_000 });
+
+    // A namespace with one of our names that this testbed did not record is not ours to adopt (or later delete).
+    const taken = await this.existingNamespaces();
+    const foreign = ROLES.map((r) => this.namespace(r)).filter((ns) => taken.has(ns));
+    if (foreign.length) {
+      throw new Error(`The namespace${foreign.length > 1 ? 's' : ''} ${foreign.join(', ')} already exist${foreign.length > 1 ? '' : 's'} on this machine but ` +
+        `${foreign.length > 1 ? 'were' : 'was'} not created by testbed ${this.testbed.name} of this workspace. Give this testbed another name in ` +
+        `hypershield.testbed.json, or remove ${foreign.length > 1 ? 'them' : 'it'} (\`ip netns del NAME\`) if nothing uses ${foreign.length > 1 ? 'them' : 'it'}.`);
+    }
+    this.state.write({ name: this.testbed.name, backend: 'netns', mode: this.testbed.mode, phase: 'partial', createdAt: new Date().toISOString(), objects: [] });
 
     opts.progress?.report('Creating namespaces');
     for (const role of ROLES) {
@@ -131,9 +149,13 @@ export class NetnsBackend implements Backend {
     this.state.remove();
   }
 
+  private async existingNamespaces(): Promise<Set<string>> {
+    const list = await execLocal(['ip', 'netns', 'list'], { timeoutMs: 10_000 });
+    return new Set(list.stdout.split('\n').map((l) => l.split(' ')[0]).filter(Boolean));
+  }
+
   private async allNamespacesExist(): Promise<boolean> {
-    const list = await execLocal(['ip', 'netns', 'list']);
-    const names = new Set(list.stdout.split('\n').map((l) => l.split(' ')[0]));
+    const names = await this.existingNamespaces();
     return ROLES.every((r) => names.has(this.namespace(r)));
   }
 }

@@ -1,33 +1,57 @@
 import { loadTestbed } from '../testbed/load';
 import { exclusive } from '../testbed/lock';
+import { claim, foreignClaim, release, TestbedOwnedError } from '../testbed/ownership';
 import { StateStore } from '../testbed/state';
 import type { Testbed } from '../testbed/testbed';
 import type { Backend } from './backend';
 import { NetnsBackend } from './netns-backend';
 
-/** The backend for a testbed description; up, down and mode changes take the testbed's lock. */
+/** The backend for a testbed description, guarded: see `guarded`. */
 export function backendFor(testbed: Testbed, workspace: string): Backend {
   const state = new StateStore(workspace, testbed.name);
   switch (testbed.backend) {
     case 'netns':
-      return locked(new NetnsBackend(testbed, state));
+      return guarded(new NetnsBackend(testbed, state), workspace);
     default:
       throw new Error(`The "${testbed.backend}" backend is not available in this version; set "backend": "netns" in ${testbed.source}.`);
   }
 }
 
-function locked(b: Backend): Backend {
+/**
+ * Up, down and mode changes take the testbed's lock, and touch only objects this workspace owns: `up` claims the
+ * testbed's name (refused while another workspace holds it), `down` leaves another workspace's hosts alone and
+ * gives the claim up.
+ */
+function guarded(b: Backend, workspace: string): Backend {
   const name = b.testbed.name;
   return {
     testbed: b.testbed,
     state: b.state,
     modelInterfaces: b.modelInterfaces,
-    emulated: b.emulated,
+    get capabilities() { return b.capabilities; },
     host: (role) => b.host(role),
     preflight: () => b.preflight(),
-    up: (opts) => exclusive(name, 'up', () => b.up(opts)),
-    down: (opts) => exclusive(name, 'down', () => b.down(opts)),
-    setMode: (mode, opts) => exclusive(name, `mode ${mode}`, () => b.setMode(mode, opts)),
+    onDidChange: (listener) => b.onDidChange(listener),
+    dispose: () => b.dispose(),
+    up: (opts) => exclusive(name, 'up', async () => {
+      claim(name, workspace, b.state.file);
+      await b.up(opts);
+    }),
+    down: (opts) => exclusive(name, 'down', async () => {
+      const owner = foreignClaim(name, b.state.file);
+      if (owner) {
+        opts?.progress?.report(`The hosts named ${name} belong to the workspace ${owner.workspace}: left as they are`);
+        b.state.remove();
+        return;
+      }
+      await b.down(opts);
+      release(name, b.state.file);
+    }),
+    setMode: (mode, opts) => exclusive(name, `mode ${mode}`, async () => {
+      const owner = foreignClaim(name, b.state.file);
+      if (owner) throw new TestbedOwnedError(owner);
+      await b.setMode(mode, opts);
+    }),
   };
 }
 

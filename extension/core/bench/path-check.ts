@@ -1,5 +1,6 @@
+import type { Backend } from '../backends/backend';
 import { run, type Host } from '../hosts/host';
-import type { Mode } from '../testbed/testbed';
+import { serverAddress, type Mode } from '../testbed/testbed';
 
 export interface PathCheck {
   mode: Mode;
@@ -13,10 +14,16 @@ export interface PathCheck {
 
 const PROBES = 4;
 
-async function receivedPackets(model: Host, signal?: AbortSignal): Promise<number> {
+/**
+ * Packets received on the model host's testbed interfaces only: a VM's or SSH host's management interface carries
+ * the workbench's own control traffic, which would make direct mode look like it crosses the model.
+ */
+async function receivedPackets(model: Host, interfaces: readonly string[], signal?: AbortSignal): Promise<number> {
   const out = await run(model, ['ip', '-j', '-s', 'link', 'show'], { signal, timeoutMs: 10_000 });
   const links = JSON.parse(out) as Array<{ ifname: string; stats64?: { rx: { packets: number } } }>;
-  return links.filter((l) => l.ifname !== 'lo').reduce((sum, l) => sum + (l.stats64?.rx.packets ?? 0), 0);
+  const missing = interfaces.filter((i) => !links.some((l) => l.ifname === i));
+  if (missing.length) throw new Error(`The model host ${model.label} has no interface ${missing.join(' or ')}: the testbed is not wired as recorded; run \`hypershield down\` and \`up\`.`);
+  return links.filter((l) => interfaces.includes(l.ifname)).reduce((sum, l) => sum + (l.stats64?.rx.packets ?? 0), 0);
 }
 
 /**
@@ -24,10 +31,12 @@ async function receivedPackets(model: Host, signal?: AbortSignal): Promise<numbe
  * reply crosses it; directly, none does. Refusing to record when this disagrees with the mode keeps a wrong
  * route from producing a plausible-looking result.
  */
-export async function checkPath(client: Host, model: Host, target: string, mode: Mode, signal?: AbortSignal): Promise<PathCheck> {
-  const before = await receivedPackets(model, signal);
-  const p = await client.exec(['ping', '-n', '-c', String(PROBES), '-i', '0.05', '-W', '1', target], { signal, timeoutMs: 15_000 });
-  const after = await receivedPackets(model, signal);
+export async function checkPath(backend: Backend, mode: Mode, signal?: AbortSignal): Promise<PathCheck> {
+  const model = backend.host('model');
+  const interfaces = [backend.modelInterfaces.client, backend.modelInterfaces.server];
+  const before = await receivedPackets(model, interfaces, signal);
+  const p = await backend.host('client').exec(['ping', '-n', '-c', String(PROBES), '-i', '0.05', '-W', '1', serverAddress(backend.testbed)], { signal, timeoutMs: 15_000 });
+  const after = await receivedPackets(model, interfaces, signal);
   const ttl = /ttl=(\d+)/.exec(p.stdout);
   const modelPackets = after - before;
   return {

@@ -70,7 +70,7 @@ async function runPlan(backend: Backend, plan: RunPlan, opts: RunOptions): Promi
       ...(git ? { git } : {}),
       testbed,
       hosts: await describeHosts(backend, benchmarks),
-      emulated: backend.emulated,
+      emulated: backend.capabilities.emulated,
       models: !plan.placements && state.deployed
         ? [{ placement: state.deployed.placement, dir: state.deployed.dir, sourceHash: state.deployed.sourceHash, buildId: state.deployed.buildId }]
         : [],
@@ -101,7 +101,7 @@ async function runPlan(backend: Backend, plan: RunPlan, opts: RunOptions): Promi
   const switchMode = async (mode: Mode) => {
     if (mode === currentMode) return;
     await backend.setMode(mode, { signal });
-    assertPath(await checkPath(ctxBase.client, backend.host('model'), ctxBase.target, mode, signal));
+    assertPath(await checkPath(backend, mode, signal));
     currentMode = mode;
   };
 

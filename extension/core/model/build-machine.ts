@@ -1,5 +1,5 @@
-// Where user-space and eBPF models are compiled: with the model host's toolchain. A namespace model host shares this
-// machine's files and programs, so the project is built in place; any other model host gets a copy of the sources.
+// Where user-space and eBPF models are compiled: with the model host's toolchain. A model host that shares this
+// machine's files and programs (a namespace) builds the project in place; any other gets a copy of the sources.
 import * as path from 'node:path';
 import type { Backend } from '../backends/backend';
 import { run, type ExecOptions, type ExecResult, type Host } from '../hosts/host';
@@ -47,7 +47,6 @@ export function hostBuildMachine(host: Host, localDir: string, remoteDir: string
 
 /** The model host's toolchain for this backend. */
 export function buildMachineFor(backend: Backend, localDir: string): BuildMachine {
-  const host = backend.host('model');
-  if (host.kind === 'netns') return localBuildMachine(localDir);
-  return hostBuildMachine(host, localDir, `/var/tmp/hypershield/${backend.testbed.name}/build/${path.basename(localDir)}`);
+  if (!backend.capabilities.ownFileSystem) return localBuildMachine(localDir);
+  return hostBuildMachine(backend.host('model'), localDir, `/var/tmp/hypershield/${backend.testbed.name}/build/${path.basename(localDir)}`);
 }

@@ -22,6 +22,15 @@ export interface DeployedModel {
   detail: Record<string, string>;
 }
 
+/** A deploy under way, recorded before its first step on the host: if its process dies, status shows it interrupted. */
+export interface DeployAttempt {
+  placement: DeployedModel['placement'];
+  dir: string;
+  pid: number;
+  startedAt: string;
+  watchdogSeconds: number;
+}
+
 export interface TestbedState {
   name: string;
   backend: BackendKind;
@@ -31,6 +40,7 @@ export interface TestbedState {
   createdAt: string;
   objects: CreatedObject[];
   deployed?: DeployedModel;
+  deploying?: DeployAttempt;
 }
 
 /** The state file of one testbed, kept in the workspace next to the results. */

@@ -1,6 +1,8 @@
 import type { Backend } from '../backends/backend';
 import { ROLES, type BackendKind, type HostStatus, type Role } from '../hosts/host';
-import type { DeployedModel } from './state';
+import { processAlive } from '../util/pid';
+import { foreignClaim } from './ownership';
+import type { DeployAttempt, DeployedModel } from './state';
 import type { Mode } from './testbed';
 
 export interface TestbedStatus {
@@ -12,9 +14,17 @@ export interface TestbedStatus {
   mode?: Mode;
   hosts: Array<HostStatus & { role: Role; label: string }>;
   deployed?: DeployedModel;
+  /** A deploy whose process died before it finished: what it made may still be on the model host. */
+  interruptedDeploy?: DeployAttempt;
+  /** Set when the hosts with this testbed's names belong to another workspace: none of them is this one's. */
+  owner?: { workspace: string; since: string };
 }
 
 export async function testbedStatus(backend: Backend): Promise<TestbedStatus> {
+  const claim = foreignClaim(backend.testbed.name, backend.state.file);
+  if (claim) {
+    return { name: backend.testbed.name, backend: backend.testbed.backend, source: backend.testbed.source, state: 'down', hosts: [], owner: { workspace: claim.workspace, since: claim.since } };
+  }
   const st = backend.state.read();
   const hosts = await Promise.all(ROLES.map(async (role) => {
     const h = backend.host(role);
@@ -31,5 +41,6 @@ export async function testbedStatus(backend: Backend): Promise<TestbedStatus> {
     mode: st?.mode,
     hosts,
     deployed: st?.deployed,
+    interruptedDeploy: st?.deploying && !processAlive(st.deploying.pid) ? st.deploying : undefined,
   };
 }

@@ -32,6 +32,11 @@ export interface DeployOptions extends WorkOptions {
   watchdogSeconds?: number;
   /** How the workbench checks it still reaches the model host after loading (default: a command round trip). */
   reachable?: (host: Host) => Promise<boolean>;
+  /**
+   * Load a kernel module even though the model host shares this machine's kernel (namespaces, containers): the
+   * module then runs in the workstation's own kernel. Refused unless set.
+   */
+  allowHostKernel?: boolean;
   /** Passed to the build (kernel release, headers cache, build output). */
   build?: Pick<BuildOptions, 'kernelRelease' | 'headersCache' | 'onOutput'>;
 }
@@ -101,6 +106,11 @@ export async function deployModel(backend: Backend, dir: string, placement: Mode
 
 async function deploy(backend: Backend, dir: string, placement: ModelPlacement, opts: DeployOptions): Promise<DeployResult> {
   requireUp(backend);
+  if (placement === 'kernel' && !backend.capabilities.ownKernel && !opts.allowHostKernel) {
+    throw new DeployError(`The model host of testbed ${backend.testbed.name} (${backend.testbed.backend}) shares this machine's kernel: a kernel ` +
+      `module deployed there would be loaded into the workstation's own kernel, next to everything else it runs. Use a testbed whose model ` +
+      `host has a kernel of its own ("backend": "qemu" or "ssh"), or allow it explicitly (\`hypershield deploy --allow-host-kernel\`).`);
+  }
   const config: ModelConfig = { ...DEFAULT_MODEL_CONFIG, ...opts.config };
   validateConfig(config);
   const deployer = DEPLOYERS[placement];
@@ -115,6 +125,18 @@ async function deploy(backend: Backend, dir: string, placement: ModelPlacement, 
   await undeployModel(backend, { signal: opts.signal, progress: opts.progress });
 
   const seconds = opts.watchdogSeconds ?? DEFAULT_WATCHDOG_SECONDS;
+  // Recorded before the first step on the host: if this process dies half way, status shows an interrupted deploy.
+  backend.state.update((s) => { s.deploying = { placement, dir: build.dir, pid: process.pid, startedAt: new Date().toISOString(), watchdogSeconds: seconds }; });
+  try {
+    return await deployBuilt(backend, build, placement, config, seconds, opts);
+  } finally {
+    if (backend.state.read()?.deploying) backend.state.update((s) => { delete s.deploying; });
+  }
+}
+
+async function deployBuilt(backend: Backend, build: BuildResult, placement: ModelPlacement, config: ModelConfig, seconds: number, opts: DeployOptions): Promise<DeployResult> {
+  const deployer = DEPLOYERS[placement];
+  const m = modelHost(backend, opts.signal);
   opts.progress?.report(`Arming a ${seconds} s watchdog on ${m.host.label}: it undeploys the model unless the workbench confirms it still reaches the host`);
   let loaded: Loaded;
   let verified: string;
@@ -164,7 +186,10 @@ export async function undeployModel(backend: Backend, opts: WorkOptions = {}): P
 
 async function undeploy(backend: Backend, opts: WorkOptions): Promise<{ removed: boolean }> {
   const m = modelHost(backend, opts.signal);
-  const clearState = () => { if (backend.state.read()?.deployed) backend.state.update((s) => { delete s.deployed; }); };
+  const clearState = () => {
+    const st = backend.state.read();
+    if (st?.deployed || st?.deploying) backend.state.update((s) => { delete s.deployed; delete s.deploying; });
+  };
   const status = await m.host.status().catch(() => undefined);
   if (status?.state !== 'running') {
     // A model host that does not exist any more took its model with it.
