@@ -1,6 +1,5 @@
 import { run, type Host } from '../hosts/host';
 import type { StopServer } from './benchmark';
-import { pollUntil, sleep } from '../util/poll';
 
 export interface DaemonSpec {
   /** Program name as /proc/PID/comm shows it; a pid file is trusted only when it names this program. */
@@ -21,33 +20,33 @@ export interface DaemonSpec {
 export async function startDaemon(host: Host, spec: DaemonSpec): Promise<StopServer> {
   const pidFile = `${spec.runDir}/${spec.name}.pid`;
   const logFile = `${spec.runDir}/${spec.name}.log`;
-  await run(host, ['mkdir', '-p', spec.runDir]);
+  await run(host, ['mkdir', '-p', spec.runDir], { timeoutMs: 10_000 });
   await stopByPidFile(host, spec.name, pidFile);
   await run(host, spec.argv(pidFile, logFile), { signal: spec.signal, timeoutMs: 10_000 });
-  await pollUntil(async () => {
-    const ss = await host.exec(['ss', '-Hltn', `sport = :${spec.port}`], { signal: spec.signal });
-    return ss.code === 0 && ss.stdout.trim() ? true : undefined;
-  }, {
-    timeoutMs: spec.readyTimeoutMs ?? 5000,
-    intervalMs: 50,
-    signal: spec.signal,
-    onTimeout: async () => {
-      const log = await host.exec(['tail', '-n', '5', logFile]);
-      return new Error(`${spec.name} did not start listening on port ${spec.port} on ${host.label}: ${log.stdout.trim() || 'no log output'}`);
-    },
-  });
+  // The host waits for the port itself: one round trip instead of one every 50 ms (a VM or SSH host pays each).
+  const waitS = (spec.readyTimeoutMs ?? 5000) / 1000;
+  const ready = await host.exec(['sh', '-c', WAIT_FOR_PORT, 'wait-for-port', spec.port, String(Math.ceil(waitS * 20))], { signal: spec.signal, timeoutMs: (waitS + 10) * 1000 });
+  if (ready.code !== 0) {
+    spec.signal?.throwIfAborted();
+    const log = await host.exec(['tail', '-n', '5', logFile], { timeoutMs: 10_000 });
+    throw new Error(`${spec.name} did not start listening on port ${spec.port} on ${host.label} within ${waitS} s: ${log.stdout.trim() || 'no log output'}`);
+  }
   return () => stopByPidFile(host, spec.name, pidFile);
 }
 
+/** Waits (polling every 50 ms, $2 times at most) until something listens on TCP port $1; exits 1 if nothing does. */
+const WAIT_FOR_PORT = 'i=0; while [ "$i" -lt "$2" ]; do [ -n "$(ss -Hltn "sport = :$1")" ] && exit 0; sleep 0.05; i=$((i+1)); done; exit 1';
+
+/** Stops the process of pid file $1 if it is still program $2 (a reused pid is left alone), then removes the file. */
+const STOP_BY_PID_FILE = `pid=$(cat "$1" 2>/dev/null)
+case "$pid" in ''|*[!0-9]*) pid= ;; esac
+if [ -n "$pid" ] && [ "$(cat /proc/$pid/comm 2>/dev/null)" = "$2" ]; then
+  kill "$pid"; i=0
+  while [ "$i" -lt 40 ] && kill -0 "$pid" 2>/dev/null; do sleep 0.05; i=$((i+1)); done
+  kill -9 "$pid" 2>/dev/null
+fi
+rm -f "$1"`;
+
 async function stopByPidFile(host: Host, name: string, pidFile: string): Promise<void> {
-  const pid = (await host.exec(['cat', pidFile])).stdout.trim();
-  if (/^\d+$/.test(pid)) {
-    const comm = (await host.exec(['cat', `/proc/${pid}/comm`])).stdout.trim();
-    if (comm === name) {
-      await host.exec(['kill', pid]);
-      for (let i = 0; i < 40 && (await host.exec(['kill', '-0', pid])).code === 0; i++) await sleep(50);
-      await host.exec(['kill', '-9', pid]);
-    }
-  }
-  await host.exec(['rm', '-f', pidFile]);
+  await run(host, ['sh', '-c', STOP_BY_PID_FILE, 'stop', pidFile, name], { timeoutMs: 15_000 });
 }

@@ -1,4 +1,4 @@
-import { ROLES, type Host } from '../hosts/host';
+import { ROLES } from '../hosts/host';
 import type { Backend } from '../backends/backend';
 import { execLocal } from '../util/local-process';
 import type { HostMetadata, RunMetadata } from '../results/run-file';
@@ -15,23 +15,35 @@ const SYSCTLS = [
   'net.core.netdev_max_backlog',
 ];
 
-async function firstLine(host: Host, argv: string[]): Promise<string> {
-  const r = await host.exec(argv, { timeoutMs: 10_000 }).catch(() => undefined);
-  return (r?.stdout || r?.stderr || '').trim().split('\n')[0] ?? '';
+/**
+ * One command per host for all its facts: a VM or SSH host costs a round trip per command. Keys and program names
+ * are arguments of a fixed script, never part of it. It prints, e.g.:
+ *   kernel 6.1.0-41-amd64
+ *   sysctl net.ipv4.tcp_rmem 4096	131072	6291456
+ *   tool iperf3 iperf 3.12 (cJSON 1.7.15)
+ */
+const DESCRIBE_SCRIPT = `echo "kernel $(uname -r)"
+while [ "$#" -gt 0 ] && [ "$1" != -- ]; do v=$(sysctl -n "$1" 2>/dev/null) && printf 'sysctl %s %s\\n' "$1" "$v"; shift; done
+[ "$#" -gt 0 ] && shift
+for p in "$@"; do f=--version; [ "$p" = ping ] && f=-V; printf 'tool %s %s\\n' "$p" "$("$p" $f 2>&1 | head -n 1)"; done`;
+
+export function parseHostFacts(out: string): Pick<HostMetadata, 'kernel' | 'sysctls' | 'tools'> {
+  const facts = { kernel: '', sysctls: {} as Record<string, string>, tools: {} as Record<string, string> };
+  for (const line of out.split('\n')) {
+    const m = /^(kernel|sysctl|tool) (\S*)(?: (.*))?$/.exec(line);
+    if (!m) continue;
+    if (m[1] === 'kernel') facts.kernel = m[2];
+    else (m[1] === 'sysctl' ? facts.sysctls : facts.tools)[m[2]] = (m[3] ?? '').trim().replace(/\s+/g, ' ');
+  }
+  return facts;
 }
 
 export async function describeHosts(backend: Backend, benchmarks: readonly Benchmark[]): Promise<HostMetadata[]> {
   return Promise.all(ROLES.map(async (role) => {
     const host = backend.host(role);
-    const sysctls: Record<string, string> = {};
-    for (const key of SYSCTLS) {
-      const r = await host.exec(['sysctl', '-n', key], { timeoutMs: 10_000 });
-      if (r.code === 0) sysctls[key] = r.stdout.trim().replace(/\s+/g, ' ');
-    }
-    const tools: Record<string, string> = {};
     const programs = new Set(benchmarks.flatMap((b) => [...(role === 'client' ? b.requires.client : []), ...(role === 'server' ? b.requires.server : [])].map(([p]) => p)));
-    for (const program of programs) tools[program] = await firstLine(host, [program, program === 'ping' ? '-V' : '--version']);
-    return { role, label: host.label, kernel: await firstLine(host, ['uname', '-r']), sysctls, tools };
+    const r = await host.exec(['sh', '-c', DESCRIBE_SCRIPT, 'describe', ...SYSCTLS, '--', ...programs], { timeoutMs: 20_000 }).catch(() => undefined);
+    return { role, label: host.label, ...parseHostFacts(r?.stdout ?? '') };
   }));
 }
 
