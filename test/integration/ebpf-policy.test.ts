@@ -11,7 +11,7 @@ import { scaffoldModel } from '../../extension/core/model/scaffold';
 import { runInDebianKernel } from '../helpers/debian-kernel-vm';
 
 const PATTERN = Buffer.from('HSDROP');
-const SCAN_BYTES = 256; // HS_SCAN_BYTES of ebpf_model.c
+const SCAN_BYTES = 256; // the default window of every template
 const TC_ACT_OK = 0;
 const TC_ACT_SHOT = 2;
 

@@ -81,6 +81,7 @@ function configValue(c: ModelConfig): string[] {
   v.writeUInt32LE(pattern.length, 0);
   v.writeUInt32LE(c.action === 'drop' ? 0 : 1, 4);
   v.writeUInt32LE(c.flowTimeoutS, 8);
+  v.writeUInt32LE(c.windowBytes, 12);
   pattern.copy(v, 16);
   return [...v].map((b) => b.toString(16).padStart(2, '0'));
 }

@@ -48,7 +48,7 @@ export const kernelModuleDeployer: PlacementDeployer = {
     await host.upload(ctx.artifact, ko, { signal });
     const logBefore = (await host.exec(['dmesg'], { signal, timeoutMs: 15_000 })).stdout.split('\n').length;
     await plan.add('unload-module', ['sh', '-c', UNLOAD_SCRIPT, 'hs-rmmod', MODULE_NAME], signal);
-    const params = [`action=${config.action}`, `flow_timeout=${config.flowTimeoutS}`, ...(config.pattern ? [`pattern=${config.pattern}`] : [])];
+    const params = [`action=${config.action}`, `flow_timeout=${config.flowTimeoutS}`, `window=${config.windowBytes}`, ...(config.pattern ? [`pattern=${config.pattern}`] : [])];
     ctx.progress?.report(`Loading ${MODULE_NAME} on ${host.label}: insmod ${params.join(' ')}`);
     const insmod = await host.exec(['insmod', ko, ...params], { signal, timeoutMs: 60_000 });
     const kernelLog = (await host.exec(['dmesg'], { signal, timeoutMs: 15_000 })).stdout.split('\n').slice(Math.max(0, logBefore - 1)).join('\n');

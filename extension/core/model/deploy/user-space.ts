@@ -89,7 +89,7 @@ export const userSpaceDeployer: PlacementDeployer = {
     await run(host, ['chmod', '0755', p.program], { signal: ctx.signal, timeoutMs: 15_000 });
     await plan.add('stop-model', ['sh', '-c', STOP_SCRIPT, 'hs-stop', p.pid, p.program], ctx.signal);
     const args = ['--queue-num', String(QUEUE_BASE), '--queues', String(config.queues), '--stats', p.stats,
-      '--action', config.action, '--flow-timeout', String(config.flowTimeoutS), ...(config.pattern ? ['--pattern', config.pattern] : [])];
+      '--action', config.action, '--flow-timeout', String(config.flowTimeoutS), '--window', String(config.windowBytes), ...(config.pattern ? ['--pattern', config.pattern] : [])];
     await run(host, ['setsid', '-f', 'sh', '-c', START_SCRIPT, 'hs-model', p.pid, p.log, p.program, ...args], { signal: ctx.signal, timeoutMs: 15_000 });
     await waitReady(ctx, p);
 
