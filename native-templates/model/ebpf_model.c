@@ -123,7 +123,7 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } hs_counters SEC(".maps");
 
-/* Value of hs_config[0]; 80 bytes, little-endian on x86. All zero (the
+/* Value of hs_config[0]; 84 bytes, little-endian on x86. All zero (the
  * state after loading) means: no pattern, action drop, 30 s timeout,
  * 256-byte window. */
 struct hs_config {
@@ -133,6 +133,7 @@ struct hs_config {
 	__u32 window;		/* payload bytes inspected; 0 = HS_DEFAULT_WINDOW,
 				 * larger than HS_MAX_WINDOW = HS_MAX_WINDOW */
 	__u8 pattern[HS_MAX_PATTERN];
+	__u32 max_flows;	/* 0 or more than HS_MAX_FLOWS = HS_MAX_FLOWS */
 };
 
 struct {
@@ -179,14 +180,19 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } hs_flows SEC(".maps");
 
-/* When the full table was last swept (shared by all CPUs; racy, which
- * at worst sweeps twice). Not pinned: a detail of one load. */
+/* The flow table's own bookkeeping, shared by all CPUs. */
+struct hs_table {
+	__u64 flows;		/* entries in hs_flows (atomic) */
+	__u64 last_sweep_ns;	/* racy: at worst two CPUs sweep at once */
+};
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, __u64);
-} hs_last_sweep SEC(".maps");
+	__type(value, struct hs_table);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} hs_table SEC(".maps");
 
 /* Scratch buffer for the scanned payload bytes (too big for the stack).
  * tc programs run with bottom halves disabled, so a per-CPU buffer cannot
@@ -356,6 +362,7 @@ static __always_inline int hs_policy_decide(struct __sk_buff *skb,
 struct hs_sweep_ctx {
 	__u64 now;
 	__u64 timeout_ns;
+	struct hs_table *table;
 	__u32 freed;
 };
 
@@ -367,6 +374,7 @@ static long sweep_one(void *map, const struct hs_flow_key *key,
 		/* Counted here, not summed in ctx: a sum would give the
 		 * verifier a new state for every element. */
 		ctr_add(HS_CTR_FLOWS_EXPIRED, 1);
+		__sync_fetch_and_add(&ctx->table->flows, -1);
 		ctx->freed = 1;
 	}
 	return 0;
@@ -374,22 +382,41 @@ static long sweep_one(void *map, const struct hs_flow_key *key,
 
 /* The table is full: remove idle flows, unless that was done less than
  * HS_FULL_GC_NS ago. Returns whether anything was removed. */
-static __always_inline int sweep_if_due(__u64 now, __u64 timeout_ns)
+static __always_inline int sweep_if_due(struct hs_table *t, __u64 now,
+					__u64 timeout_ns)
 {
-	__u32 zero = 0;
-	__u64 *last = bpf_map_lookup_elem(&hs_last_sweep, &zero);
-	struct hs_sweep_ctx ctx = { .now = now, .timeout_ns = timeout_ns };
+	struct hs_sweep_ctx ctx = { .now = now, .timeout_ns = timeout_ns,
+				    .table = t };
 
-	if (!last || (__s64)(now - *last) < (__s64)HS_FULL_GC_NS)
+	if ((__s64)(now - t->last_sweep_ns) < (__s64)HS_FULL_GC_NS)
 		return 0;
-	*last = now;
+	t->last_sweep_ns = now;
 	bpf_for_each_map_elem(&hs_flows, sweep_one, &ctx, 0);
 	return ctx.freed;
 }
 
-static __always_inline struct hs_flow *flow_get(const struct hs_flow_key *key,
-						__u64 now, __u64 timeout_ns)
+/* Takes a slot for a new flow, sweeping idle flows when there is none.
+ * Reserving first (an atomic add) keeps the table within max_flows even
+ * when CPUs race; the map's own limit is HS_MAX_FLOWS. */
+static __always_inline int reserve_slot(struct hs_table *t, __u64 max_flows,
+					__u64 now, __u64 timeout_ns)
 {
+	if (__sync_fetch_and_add(&t->flows, 1) < max_flows)
+		return 1;
+	__sync_fetch_and_add(&t->flows, -1);
+	if (!sweep_if_due(t, now, timeout_ns))
+		return 0;
+	if (__sync_fetch_and_add(&t->flows, 1) < max_flows)
+		return 1;
+	__sync_fetch_and_add(&t->flows, -1);
+	return 0;
+}
+
+static __always_inline struct hs_flow *flow_get(const struct hs_flow_key *key,
+						__u64 now, __u64 timeout_ns,
+						__u64 max_flows)
+{
+	__u32 zero = 0;
 	struct hs_flow *f = bpf_map_lookup_elem(&hs_flows, key);
 
 	if (f) {
@@ -413,14 +440,18 @@ static __always_inline struct hs_flow *flow_get(const struct hs_flow_key *key,
 		}
 		return f;
 	}
+	struct hs_table *t = bpf_map_lookup_elem(&hs_table, &zero);
 	struct hs_flow nf = { .last_seen_ns = now };
-	/* NOEXIST: if another CPU created it meanwhile, use that one. */
-	long err = bpf_map_update_elem(&hs_flows, key, &nf, BPF_NOEXIST);
 
-	if (err == -7 /* E2BIG: full */ && sweep_if_due(now, timeout_ns))
-		err = bpf_map_update_elem(&hs_flows, key, &nf, BPF_NOEXIST);
-	if (err == 0)
+	if (!t || !reserve_slot(t, max_flows, now, timeout_ns)) {
+		ctr_add(HS_CTR_FLOWS_TABLE_FULL, 1);
+		return NULL;
+	}
+	/* NOEXIST: if another CPU created it meanwhile, use that one. */
+	if (bpf_map_update_elem(&hs_flows, key, &nf, BPF_NOEXIST) == 0)
 		ctr_add(HS_CTR_FLOWS_CREATED, 1);
+	else
+		__sync_fetch_and_add(&t->flows, -1);
 	f = bpf_map_lookup_elem(&hs_flows, key);
 	if (!f)
 		ctr_add(HS_CTR_FLOWS_TABLE_FULL, 1);
@@ -443,7 +474,9 @@ int hs_tc_ingress(struct __sk_buff *skb)
 
 	if ((void *)(eth + 1) > data_end)
 		return TC_ACT_OK;
-	if (eth->h_proto != bpf_htons(ETH_P_IP)) {
+	/* VLAN-tagged frames: the tag is taken off before tc ingress, but
+	 * without a VLAN device the IP stack drops them. */
+	if (eth->h_proto != bpf_htons(ETH_P_IP) || skb->vlan_present) {
 		ctr_add(HS_CTR_OTHER, 1);
 		return TC_ACT_OK;
 	}
@@ -534,8 +567,11 @@ int hs_tc_ingress(struct __sk_buff *skb)
 	__u64 timeout_s = cfg->flow_timeout_s ? cfg->flow_timeout_s
 					      : HS_DEFAULT_TIMEOUT_S;
 
+	__u64 max_flows = cfg->max_flows && cfg->max_flows < HS_MAX_FLOWS
+				  ? cfg->max_flows : HS_MAX_FLOWS;
+
 	flow = flow_get(&key, bpf_ktime_get_coarse_ns(),
-			timeout_s * 1000000000ULL);
+			timeout_s * 1000000000ULL, max_flows);
 	verdict = hs_policy_decide(skb, iph, l4_off, pay_off, pay_len, cfg, flow);
 	ctr_add(verdict == TC_ACT_SHOT ? HS_CTR_DROPPED : HS_CTR_ACCEPTED, 1);
 	return verdict;
