@@ -5,7 +5,11 @@
  * Same example policy as user_space_model.c and kernel_space.c: a 5-tuple
  * flow table with idle expiry, and a payload byte pattern that drops (or
  * just counts) the packet and, with action drop, blocks its whole flow.
- * IPv4 only; everything else passes untouched (counted as "other").
+ * What the policy sees and how the flow table behaves is spelled out in
+ * README.md ("One policy, three placements"); the conformance suite holds
+ * all three to it. IPv4 only; everything else, and IPv4 packets whose
+ * header the IP stack would reject anyway, pass untouched (counted as
+ * "other"): tc ingress runs before the stack's own checks.
  * Runs on tc ingress, needs no kernel module and works in network
  * namespaces and containers. Kernel >= 5.12 (global functions that take
  * pointers); tested on 6.1 (Debian 12) and 6.18.
@@ -91,9 +95,12 @@
 /* ------------------------------------------------------------------------ */
 
 #define HS_MAX_PATTERN 64	/* bytes */
-#define HS_SCAN_BYTES 256	/* payload bytes scanned per packet (power of 2) */
+#define HS_MAX_WINDOW 1024	/* largest inspection window (power of 2) */
+#define HS_DEFAULT_WINDOW 256	/* payload bytes inspected per packet */
 #define HS_MAX_FLOWS 65536
 #define HS_DEFAULT_TIMEOUT_S 30
+#define HS_REFRESH_NS 100000000ULL	/* last_seen is written at most this often */
+#define HS_FULL_GC_NS 100000000ULL	/* a full table is swept at most this often */
 
 enum hs_counter {
 	HS_CTR_PACKETS = 0,	/* IPv4 packets seen by the policy */
@@ -102,9 +109,9 @@ enum hs_counter {
 	HS_CTR_DROPPED,
 	HS_CTR_PATTERN_MATCHES,
 	HS_CTR_FLOWS_CREATED,
-	HS_CTR_FLOWS_EXPIRED,	/* idle flows found and restarted */
-	HS_CTR_FLOWS_TABLE_FULL,	/* flow could not be inserted */
-	HS_CTR_OTHER,		/* non-IPv4 packets, passed untouched */
+	HS_CTR_FLOWS_EXPIRED,	/* idle flows restarted or swept */
+	HS_CTR_FLOWS_TABLE_FULL,	/* packets whose new flow found no room */
+	HS_CTR_OTHER,		/* non-IPv4 or invalid IPv4, passed untouched */
 	HS_CTR_MAX,
 };
 
@@ -116,14 +123,17 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } hs_counters SEC(".maps");
 
-/* Value of hs_config[0]; 80 bytes, little-endian on x86. All zero (the
- * state after loading) means: no pattern, action drop, 30 s timeout. */
+/* Value of hs_config[0]; 84 bytes, little-endian on x86. All zero (the
+ * state after loading) means: no pattern, action drop, 30 s timeout,
+ * 256-byte window. */
 struct hs_config {
 	__u32 pattern_len;	/* 0: nothing matches; max HS_MAX_PATTERN */
 	__u32 action;		/* 0 = drop, 1 = accept (count only) */
 	__u32 flow_timeout_s;	/* 0 = HS_DEFAULT_TIMEOUT_S */
-	__u32 reserved;
+	__u32 window;		/* payload bytes inspected; 0 = HS_DEFAULT_WINDOW,
+				 * larger than HS_MAX_WINDOW = HS_MAX_WINDOW */
 	__u8 pattern[HS_MAX_PATTERN];
+	__u32 max_flows;	/* 0 or more than HS_MAX_FLOWS = HS_MAX_FLOWS */
 };
 
 struct {
@@ -152,29 +162,45 @@ enum hs_flow_state {
 
 struct hs_flow {
 	__u64 last_seen_ns;	/* bpf_ktime_get_coarse_ns() */
-	__u64 packets;
-	__u64 bytes;
 	__u32 state;		/* enum hs_flow_state */
 	__u32 user;		/* free for your policy */
 };
 
-/* LRU: when full, the least recently used flows are evicted, so the table
- * never grows beyond HS_MAX_FLOWS; idle flows are restarted on lookup. */
+/* A plain hash, not an LRU: an LRU would evict blocked flows to make room
+ * for new tuples, so anyone could unblock a flow by opening others. When
+ * full, idle flows are swept (at most every HS_FULL_GC_NS) and, if that
+ * frees nothing, the new flow is refused: its packets are decided without
+ * flow state and counted as flows_table_full. Idle flows are otherwise
+ * restarted when their tuple comes back. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, HS_MAX_FLOWS);
 	__type(key, struct hs_flow_key);
 	__type(value, struct hs_flow);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } hs_flows SEC(".maps");
 
+/* The flow table's own bookkeeping, shared by all CPUs. */
+struct hs_table {
+	__u64 flows;		/* entries in hs_flows (atomic) */
+	__u64 last_sweep_ns;	/* racy: at worst two CPUs sweep at once */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct hs_table);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} hs_table SEC(".maps");
+
 /* Scratch buffer for the scanned payload bytes (too big for the stack).
  * tc programs run with bottom halves disabled, so a per-CPU buffer cannot
  * be used by two invocations at once. Not pinned: private per load. */
 struct hs_scratch {
 	union {
-		__u8 buf[HS_SCAN_BYTES];
-		__u64 word[HS_SCAN_BYTES / 8];	/* whole loads, not 8 byte loads */
+		__u8 buf[HS_MAX_WINDOW];
+		__u64 word[HS_MAX_WINDOW / 8];	/* whole loads, not 8 byte loads */
 	};
 };
 
@@ -197,8 +223,9 @@ static __always_inline void ctr_add(__u32 idx, __u64 v)
 		*c += v;	/* per-CPU: no atomics needed */
 }
 
-/* Does the pattern start at offset p of the scanned bytes, with p <= last
- * (the last offset it can start at)? The caller has found pattern[0] there.
+/* Does the whole pattern start at offset p of the scanned bytes, with
+ * p <= last (the last offset it can start at)? The word scan's candidates
+ * include bytes that are not pattern[0], so byte 0 is compared too.
  * A global function: the verifier checks it once, on its own, and not once
  * for every place of the scan that calls it. */
 __noinline int hs_pattern_at(const struct hs_scratch *s,
@@ -206,51 +233,38 @@ __noinline int hs_pattern_at(const struct hs_scratch *s,
 {
 	if (!s || !cfg || p > last)
 		return 0;
-	for (__u32 j = 1; j < HS_MAX_PATTERN; j++) {
+	for (__u32 j = 0; j < HS_MAX_PATTERN; j++) {
 		if (j >= cfg->pattern_len)
 			break;
-		if (s->buf[(p + j) & (HS_SCAN_BYTES - 1)] != cfg->pattern[j])
+		if (s->buf[(p + j) & (HS_MAX_WINDOW - 1)] != cfg->pattern[j])
 			return 0;
 	}
 	return 1;
 }
 
-/* Does the payload at [off, off + len) contain the configured pattern?
- * Only the first HS_SCAN_BYTES bytes are looked at. */
-static __always_inline int payload_matches(struct __sk_buff *skb, __u32 off,
-					   __u32 len,
-					   const struct hs_config *cfg)
+/* Does s->buf[0, len) contain the pattern? A global function as well, so
+ * its loop is verified once and not again on every path of the caller.
+ * A word (8 bytes) at a time: v has a zero byte where the payload equals
+ * pattern[0], and hits has bit 7 set in each such byte (and perhaps in a
+ * byte above one, through the borrow: hs_pattern_at() compares every byte,
+ * so those are sorted out there). Open-coded, this scan takes less than
+ * half the time of one through bpf_loop() with a callback per 16 bytes
+ * (measured). */
+__noinline int hs_scan(const struct hs_scratch *s, const struct hs_config *cfg,
+		       __u32 len)
 {
-	__u32 zero = 0;
+	if (!s || !cfg)
+		return 0;
 	__u32 plen = cfg->pattern_len;
-	struct hs_scratch *s;
 
-	if (plen == 0 || plen > HS_MAX_PATTERN || len < plen)
+	if (plen == 0 || plen > HS_MAX_PATTERN || len < plen ||
+	    len > HS_MAX_WINDOW)
 		return 0;
-	if (len > HS_SCAN_BYTES)
-		len = HS_SCAN_BYTES;
-	/* Still len, now 1..HS_SCAN_BYTES by arithmetic: older verifiers
-	 * (Debian 12's 6.1) lose the bounds the compares above give, and
-	 * reject the read into the scratch buffer as possibly 0 bytes. */
-	len = ((len - 1) & (HS_SCAN_BYTES - 1)) + 1;
-	s = bpf_map_lookup_elem(&hs_scratch, &zero);
-	if (!s)
-		return 0;
-	/* Also reads paged (non-linear) data, e.g. of 64 KiB GSO packets. */
-	if (bpf_skb_load_bytes(skb, off, s->buf, len) < 0)
-		return 0;
-
-	/* A word (8 bytes) at a time: v has a zero byte where the payload
-	 * equals pattern[0], and hits has bit 7 set in each such byte (and
-	 * perhaps in a byte above one: hs_pattern_at() sorts those out).
-	 * Open-coded, this scan takes less than half the time of one through
-	 * bpf_loop() with a callback per 16 bytes (measured), and the program
-	 * verifies in a quarter of the steps. */
 	const __u64 ones = 0x0101010101010101ULL;
 	const __u64 first = cfg->pattern[0] * ones;
 	__u32 last = len - plen;	/* last offset the pattern can start at */
 
-	for (__u32 w = 0; w < HS_SCAN_BYTES; w += 8) {
+	for (__u32 w = 0; w < HS_MAX_WINDOW; w += 8) {
 		if (w > last)
 			break;
 		__u64 v = s->word[w / 8] ^ first;
@@ -266,6 +280,35 @@ static __always_inline int payload_matches(struct __sk_buff *skb, __u32 off,
 	return 0;
 }
 
+/* Does the payload at [off, off + len) contain the configured pattern?
+ * Only the first window bytes are looked at. */
+static __always_inline int payload_matches(struct __sk_buff *skb, __u32 off,
+					   __u32 len,
+					   const struct hs_config *cfg)
+{
+	__u32 zero = 0;
+	__u32 window = cfg->window ? cfg->window : HS_DEFAULT_WINDOW;
+	struct hs_scratch *s;
+
+	if (window > HS_MAX_WINDOW)
+		window = HS_MAX_WINDOW;
+	if (len > window)
+		len = window;
+	if (cfg->pattern_len == 0 || len < cfg->pattern_len)
+		return 0;
+	/* Still len, now 1..HS_MAX_WINDOW by arithmetic: older verifiers
+	 * (Debian 12's 6.1) lose the bounds the compares above give, and
+	 * reject the read into the scratch buffer as possibly 0 bytes. */
+	len = ((len - 1) & (HS_MAX_WINDOW - 1)) + 1;
+	s = bpf_map_lookup_elem(&hs_scratch, &zero);
+	if (!s)
+		return 0;
+	/* Also reads paged (non-linear) data, e.g. of 64 KiB GSO packets. */
+	if (bpf_skb_load_bytes(skb, off, s->buf, len) < 0)
+		return 0;
+	return hs_scan(s, cfg, len);
+}
+
 /* ======================================================================== */
 /*                                                                          */
 /*   POLICY: put your own logic here.                                       */
@@ -278,6 +321,7 @@ static __always_inline int payload_matches(struct __sk_buff *skb, __u32 off,
 /*   l4_off   offset of the TCP/UDP header from skb->data.                  */
 /*   pay_off  offset of the payload, pay_len its length (whole packet, not  */
 /*            just the linear part; read it with bpf_skb_load_bytes()).     */
+/*            0/0 for protocols other than TCP and UDP.                     */
 /*   flow     this connection's entry (both directions), or NULL.          */
 /*                                                                          */
 /*   Verifier rules: every loop bounded, packet pointers checked against    */
@@ -315,34 +359,99 @@ static __always_inline int hs_policy_decide(struct __sk_buff *skb,
 /*   END OF POLICY                                                          */
 /* ======================================================================== */
 
-static __always_inline struct hs_flow *flow_get(const struct hs_flow_key *key,
-						__u64 now, __u64 timeout_ns)
+struct hs_sweep_ctx {
+	__u64 now;
+	__u64 timeout_ns;
+	struct hs_table *table;
+	__u32 freed;
+};
+
+static long sweep_one(void *map, const struct hs_flow_key *key,
+		      struct hs_flow *f, struct hs_sweep_ctx *ctx)
 {
+	if ((__s64)(ctx->now - f->last_seen_ns) > (__s64)ctx->timeout_ns &&
+	    bpf_map_delete_elem(map, key) == 0) {
+		/* Counted here, not summed in ctx: a sum would give the
+		 * verifier a new state for every element. */
+		ctr_add(HS_CTR_FLOWS_EXPIRED, 1);
+		__sync_fetch_and_add(&ctx->table->flows, -1);
+		ctx->freed = 1;
+	}
+	return 0;
+}
+
+/* The table is full: remove idle flows, unless that was done less than
+ * HS_FULL_GC_NS ago. Returns whether anything was removed. */
+static __always_inline int sweep_if_due(struct hs_table *t, __u64 now,
+					__u64 timeout_ns)
+{
+	struct hs_sweep_ctx ctx = { .now = now, .timeout_ns = timeout_ns,
+				    .table = t };
+
+	if ((__s64)(now - t->last_sweep_ns) < (__s64)HS_FULL_GC_NS)
+		return 0;
+	t->last_sweep_ns = now;
+	bpf_for_each_map_elem(&hs_flows, sweep_one, &ctx, 0);
+	return ctx.freed;
+}
+
+/* Takes a slot for a new flow, sweeping idle flows when there is none.
+ * Reserving first (an atomic add) keeps the table within max_flows even
+ * when CPUs race; the map's own limit is HS_MAX_FLOWS. */
+static __always_inline int reserve_slot(struct hs_table *t, __u64 max_flows,
+					__u64 now, __u64 timeout_ns)
+{
+	if (__sync_fetch_and_add(&t->flows, 1) < max_flows)
+		return 1;
+	__sync_fetch_and_add(&t->flows, -1);
+	if (!sweep_if_due(t, now, timeout_ns))
+		return 0;
+	if (__sync_fetch_and_add(&t->flows, 1) < max_flows)
+		return 1;
+	__sync_fetch_and_add(&t->flows, -1);
+	return 0;
+}
+
+static __always_inline struct hs_flow *flow_get(const struct hs_flow_key *key,
+						__u64 now, __u64 timeout_ns,
+						__u64 max_flows)
+{
+	__u32 zero = 0;
 	struct hs_flow *f = bpf_map_lookup_elem(&hs_flows, key);
 
 	if (f) {
-		if (now - f->last_seen_ns > timeout_ns) {
-			/* Idle too long: a new flow with the same tuple. Racy
-			 * against another CPU doing the same, which is benign. */
-			ctr_add(HS_CTR_FLOWS_EXPIRED, 1);
-			ctr_add(HS_CTR_FLOWS_CREATED, 1);
-			f->state = HS_FLOW_NEW;
-			f->packets = 0;
-			f->bytes = 0;
-			f->user = 0;
-			f->last_seen_ns = now;
-		} else if (now - f->last_seen_ns > 100000000ULL) {
-			/* Refresh at most every 100 ms: fewer cache-line
-			 * writes shared between CPUs. */
+		__u64 seen = f->last_seen_ns;
+		/* Signed: another CPU may have stored a time later than ours. */
+		__s64 idle = (__s64)(now - seen);
+
+		if (idle > (__s64)timeout_ns) {
+			/* Idle too long: a new flow with the same tuple. Only
+			 * the CPU that moves last_seen_ns restarts it. */
+			if (__sync_val_compare_and_swap(&f->last_seen_ns, seen,
+							now) == seen) {
+				f->state = HS_FLOW_NEW;
+				f->user = 0;
+				ctr_add(HS_CTR_FLOWS_EXPIRED, 1);
+				ctr_add(HS_CTR_FLOWS_CREATED, 1);
+			}
+		} else if (idle > (__s64)HS_REFRESH_NS) {
+			/* Fewer cache-line writes shared between CPUs. */
 			f->last_seen_ns = now;
 		}
 		return f;
 	}
+	struct hs_table *t = bpf_map_lookup_elem(&hs_table, &zero);
 	struct hs_flow nf = { .last_seen_ns = now };
 
+	if (!t || !reserve_slot(t, max_flows, now, timeout_ns)) {
+		ctr_add(HS_CTR_FLOWS_TABLE_FULL, 1);
+		return NULL;
+	}
 	/* NOEXIST: if another CPU created it meanwhile, use that one. */
 	if (bpf_map_update_elem(&hs_flows, key, &nf, BPF_NOEXIST) == 0)
 		ctr_add(HS_CTR_FLOWS_CREATED, 1);
+	else
+		__sync_fetch_and_add(&t->flows, -1);
 	f = bpf_map_lookup_elem(&hs_flows, key);
 	if (!f)
 		ctr_add(HS_CTR_FLOWS_TABLE_FULL, 1);
@@ -357,28 +466,37 @@ int hs_tc_ingress(struct __sk_buff *skb)
 	struct ethhdr *eth = data;
 	struct iphdr *iph;
 	struct hs_flow_key key = {};
-	struct hs_flow *flow;
-	__u32 zero = 0, ihl, ip_len, l4_off, pay_off = 0, pay_len = 0;
+	struct hs_flow *flow = NULL;
+	__u32 zero = 0, ihl, ip_len, frame_ip_len, l4_off, pay_off = 0;
+	__u32 pay_len = 0;
 	__u16 sport = 0, dport = 0;
-	int verdict;
+	int verdict, has_ports = 0;
 
 	if ((void *)(eth + 1) > data_end)
 		return TC_ACT_OK;
-	if (eth->h_proto != bpf_htons(ETH_P_IP)) {
+	/* VLAN-tagged frames: the tag is taken off before tc ingress, but
+	 * without a VLAN device the IP stack drops them. */
+	if (eth->h_proto != bpf_htons(ETH_P_IP) || skb->vlan_present) {
 		ctr_add(HS_CTR_OTHER, 1);
 		return TC_ACT_OK;
 	}
 	iph = (void *)(eth + 1);
-	if ((void *)(iph + 1) > data_end)
+	if ((void *)(iph + 1) > data_end) {
+		ctr_add(HS_CTR_OTHER, 1);
 		return TC_ACT_OK;
+	}
+	/* The IP stack drops these right after tc (ip_rcv): not ours. */
 	ihl = (__u32)iph->ihl * 4;
-	if (ihl < sizeof(*iph))
-		return TC_ACT_OK;
-	l4_off = sizeof(*eth) + ihl;
-	/* tot_len is 0 for BIG TCP aggregates; use the skb length then. */
+	frame_ip_len = skb->len - sizeof(*eth);
 	ip_len = bpf_ntohs(iph->tot_len);
-	if (ip_len == 0 || ip_len > skb->len - sizeof(*eth))
-		ip_len = skb->len - sizeof(*eth);
+	if (ip_len == 0)	/* BIG TCP aggregate: no 16-bit length */
+		ip_len = frame_ip_len;
+	if (iph->version != 4 || ihl < sizeof(*iph) || ip_len < ihl ||
+	    ip_len > frame_ip_len) {
+		ctr_add(HS_CTR_OTHER, 1);
+		return TC_ACT_OK;
+	}
+	l4_off = sizeof(*eth) + ihl;
 
 	const struct hs_config *cfg = bpf_map_lookup_elem(&hs_config, &zero);
 
@@ -388,35 +506,52 @@ int hs_tc_ingress(struct __sk_buff *skb)
 	ctr_add(HS_CTR_PACKETS, 1);
 	ctr_add(HS_CTR_BYTES, ip_len);
 
-	/* Ports and payload, unless this is a non-first fragment. */
-	if (!(iph->frag_off & bpf_htons(0x1fff))) {
-		void *l4 = (void *)iph + ihl;
-
-		if (iph->protocol == IPPROTO_TCP) {
-			struct tcphdr *th = l4;
-
-			if ((void *)(th + 1) <= data_end) {
-				__u32 doff = (__u32)th->doff * 4;
-
-				sport = th->source;
-				dport = th->dest;
-				pay_off = l4_off + doff;
-			}
-		} else if (iph->protocol == IPPROTO_UDP) {
-			struct udphdr *uh = l4;
-
-			if ((void *)(uh + 1) <= data_end) {
-				sport = uh->source;
-				dport = uh->dest;
-				pay_off = l4_off + sizeof(*uh);
-			}
-		}
-		if (pay_off && pay_off < sizeof(*eth) + ip_len)
-			pay_len = sizeof(*eth) + ip_len - pay_off;
+	/* Ports and payload. Non-first fragments have neither, and neither
+	 * have TCP/UDP headers that do not fit the packet (or a TCP data
+	 * offset below 5 words): such packets pass without a flow. */
+	if (iph->frag_off & bpf_htons(0x1fff)) {
+		ctr_add(HS_CTR_ACCEPTED, 1);
+		return TC_ACT_OK;
 	}
+	if (iph->protocol == IPPROTO_TCP) {
+		struct tcphdr th;
+		__u32 doff;
 
-	if (iph->saddr < iph->daddr ||
-	    (iph->saddr == iph->daddr && sport <= dport)) {
+		if (ihl + sizeof(th) > ip_len ||
+		    bpf_skb_load_bytes(skb, l4_off, &th, sizeof(th)) < 0) {
+			ctr_add(HS_CTR_ACCEPTED, 1);
+			return TC_ACT_OK;
+		}
+		doff = (__u32)th.doff * 4;
+		if (doff < sizeof(th) || ihl + doff > ip_len) {
+			ctr_add(HS_CTR_ACCEPTED, 1);
+			return TC_ACT_OK;
+		}
+		sport = th.source;
+		dport = th.dest;
+		pay_off = l4_off + doff;
+		has_ports = 1;
+	} else if (iph->protocol == IPPROTO_UDP) {
+		struct udphdr uh;
+
+		if (ihl + sizeof(uh) > ip_len ||
+		    bpf_skb_load_bytes(skb, l4_off, &uh, sizeof(uh)) < 0) {
+			ctr_add(HS_CTR_ACCEPTED, 1);
+			return TC_ACT_OK;
+		}
+		sport = uh.source;
+		dport = uh.dest;
+		pay_off = l4_off + sizeof(uh);
+		has_ports = 1;
+	}
+	if (has_ports)
+		pay_len = sizeof(*eth) + ip_len - pay_off;
+
+	/* Compared as numbers (host order), like the other placements. */
+	__u32 saddr = bpf_ntohl(iph->saddr), daddr = bpf_ntohl(iph->daddr);
+
+	if (saddr < daddr ||
+	    (saddr == daddr && bpf_ntohs(sport) <= bpf_ntohs(dport))) {
 		key.addr_lo = iph->saddr;
 		key.addr_hi = iph->daddr;
 		key.port_lo = sport;
@@ -431,14 +566,12 @@ int hs_tc_ingress(struct __sk_buff *skb)
 
 	__u64 timeout_s = cfg->flow_timeout_s ? cfg->flow_timeout_s
 					      : HS_DEFAULT_TIMEOUT_S;
-	__u64 now = bpf_ktime_get_coarse_ns();
 
-	flow = flow_get(&key, now, timeout_s * 1000000000ULL);
-	if (flow) {
-		__sync_fetch_and_add(&flow->packets, 1);
-		__sync_fetch_and_add(&flow->bytes, ip_len);
-	}
+	__u64 max_flows = cfg->max_flows && cfg->max_flows < HS_MAX_FLOWS
+				  ? cfg->max_flows : HS_MAX_FLOWS;
 
+	flow = flow_get(&key, bpf_ktime_get_coarse_ns(),
+			timeout_s * 1000000000ULL, max_flows);
 	verdict = hs_policy_decide(skb, iph, l4_off, pay_off, pay_len, cfg, flow);
 	ctr_add(verdict == TC_ACT_SHOT ? HS_CTR_DROPPED : HS_CTR_ACCEPTED, 1);
 	return verdict;

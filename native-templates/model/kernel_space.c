@@ -4,7 +4,9 @@
  *
  * Same example policy as user_space_model.c and ebpf_model.c: a 5-tuple flow
  * table with idle expiry, and a payload byte pattern that drops (or only
- * counts) the packet and, with action=drop, blocks the whole flow.
+ * counts) the packet and, with action=drop, blocks the whole flow. What the
+ * policy sees and how the flow table behaves is the same in all three
+ * templates (README.md, "One policy, three placements").
  *
  * - The hook sits on NF_INET_FORWARD (IPv4) and is registered in EVERY
  *   network namespace (pernet_operations), so the model works when the model
@@ -13,13 +15,16 @@
  * - Flow table: hash buckets, each with its own spinlock for writers;
  *   readers (the hook) walk the chains under RCU. Entries are freed with
  *   kfree_rcu(), so a reader never touches freed memory. A periodic delayed
- *   work removes idle flows; max_flows caps the table per namespace.
+ *   work removes idle flows; max_flows caps the table per namespace. When
+ *   it is full, new flows are refused (never evicted: a blocked flow stays
+ *   blocked) and the collector is woken up at once.
  * - Nothing is printed per packet.
  *
  * Parameters (read-only once loaded; reload the module to change them):
  *   pattern=HEX        bytes to look for in the payload (default: none)
  *   action=drop|accept what a match does (default drop)
  *   flow_timeout=SEC   idle time after which a flow is forgotten (default 30)
+ *   window=BYTES       payload bytes inspected per packet (default 256)
  *   max_flows=N        flows per namespace (default 65536)
  *
  * Counters: cat /proc/net/hypershield (per namespace; "key value" lines).
@@ -57,7 +62,7 @@
 #include <net/netns/generic.h>
 
 #define HS_MAX_PATTERN 64	/* bytes */
-#define HS_SCAN_BYTES 256	/* payload bytes scanned per packet */
+#define HS_MAX_WINDOW 1024	/* largest inspection window, payload bytes */
 #define HS_BUCKETS 8192		/* hash buckets per namespace (power of 2) */
 #define HS_GC_INTERVAL HZ	/* garbage collection period */
 #define HS_HOOK_PRIORITY (NF_IP_PRI_FILTER - 1)	/* just before iptables */
@@ -77,6 +82,10 @@ MODULE_PARM_DESC(action, "verdict for a matching packet and its flow: drop or ac
 static unsigned int flow_timeout = 30;
 module_param(flow_timeout, uint, 0444);
 MODULE_PARM_DESC(flow_timeout, "seconds of inactivity after which a flow is forgotten (1..86400)");
+
+static unsigned int window = 256;
+module_param(window, uint, 0444);
+MODULE_PARM_DESC(window, "payload bytes inspected per packet (1..1024)");
 
 static unsigned int max_flows = 65536;
 module_param(max_flows, uint, 0444);
@@ -115,10 +124,8 @@ struct hs_flow {
 	struct rcu_head rcu;
 	struct hs_flow_key key;
 	unsigned long last_seen;	/* jiffies; READ_ONCE/WRITE_ONCE */
-	atomic64_t packets;
-	atomic64_t bytes;
 	u8 state;		/* enum hs_flow_state; READ_ONCE/WRITE_ONCE */
-	u8 user_u8[7];		/* free for your policy */
+	u8 user_u8[7];		/* free for your policy; zero when (re)started */
 };
 
 struct hs_bucket {
@@ -144,6 +151,7 @@ struct hs_net {
 	atomic64_t flows_expired;
 	struct hs_pcpu_stats __percpu *stats;
 	struct delayed_work gc_work;
+	unsigned long last_full_gc;	/* jiffies of the last wake-up when full */
 	struct net *net;
 	bool hooks_registered;
 };
@@ -201,26 +209,37 @@ static struct hs_flow *hs_flow_get(struct hs_net *hn, struct hs_pcpu_stats *st,
 
 	f = hs_chain_find(b, key);
 	if (f) {
-		if (hs_expired(f, now)) {
+		unsigned long seen = READ_ONCE(f->last_seen);
+
+		if (time_after(now, seen + hs_timeout_jiffies)) {
 			/* Idle too long but not yet collected: restart it.
-			 * Racing the collector or another CPU is harmless:
-			 * the worst case is a restart of a just-restarted
-			 * flow; memory stays valid thanks to RCU. */
-			WRITE_ONCE(f->state, HS_FLOW_NEW);
-			atomic64_set(&f->packets, 0);
-			atomic64_set(&f->bytes, 0);
-			atomic64_inc(&hn->flows_expired);
-			u64_stats_inc(&st->flows_created);
-		}
-		if (READ_ONCE(f->last_seen) != now)
+			 * Only the CPU that moves last_seen restarts it;
+			 * memory stays valid against the collector thanks
+			 * to RCU. */
+			if (cmpxchg(&f->last_seen, seen, now) == seen) {
+				WRITE_ONCE(f->state, HS_FLOW_NEW);
+				memset(f->user_u8, 0, sizeof(f->user_u8));
+				atomic64_inc(&hn->flows_expired);
+				u64_stats_inc(&st->flows_created);
+			}
+		} else if (seen != now) {
 			WRITE_ONCE(f->last_seen, now);
+		}
 		return f;
 	}
 
 	/* Reserve a slot first so the cap is never exceeded. */
 	if ((unsigned int)atomic_inc_return(&hn->nflows) > max_flows) {
+		unsigned long last = READ_ONCE(hn->last_full_gc);
+
 		atomic_dec(&hn->nflows);
 		u64_stats_inc(&st->flows_table_full);
+		/* Collect idle flows now, not at the next period; at most
+		 * ten times a second, like the other placements. */
+		if (time_after(now, last + HZ / 10) &&
+		    cmpxchg(&hn->last_full_gc, last, now) == last)
+			mod_delayed_work(system_power_efficient_wq,
+					 &hn->gc_work, 0);
 		return NULL;
 	}
 	nf = kzalloc(sizeof(*nf), GFP_ATOMIC);
@@ -289,7 +308,7 @@ static void hs_gc_work(struct work_struct *work)
 /* Packet inspection                                                         */
 /* ------------------------------------------------------------------------ */
 
-/* Naive search; fine for HS_SCAN_BYTES x HS_MAX_PATTERN. */
+/* Naive search; fine for HS_MAX_WINDOW x HS_MAX_PATTERN. */
 static bool hs_contains(const u8 *hay, unsigned int hlen, const u8 *needle,
 			unsigned int nlen)
 {
@@ -309,18 +328,21 @@ static bool hs_contains(const u8 *hay, unsigned int hlen, const u8 *needle,
 	return false;
 }
 
+/* Where the window is copied when it is not in the skb's linear part.
+ * Hooks run with bottom halves disabled: one user per CPU at a time. */
+static DEFINE_PER_CPU(u8 [HS_MAX_WINDOW], hs_window_buf);
+
 /* Does the payload at [off, off + len) of skb contain the pattern? Only the
- * first HS_SCAN_BYTES bytes are looked at; paged data is handled. */
+ * first `window` bytes are looked at; paged data is handled. */
 static bool hs_payload_matches(const struct sk_buff *skb, unsigned int off,
 			       unsigned int len)
 {
-	u8 buf[HS_SCAN_BYTES];
 	const u8 *p;
 
+	len = min_t(unsigned int, len, window);
 	if (!hs_pattern_len || len < hs_pattern_len)
 		return false;
-	len = min_t(unsigned int, len, HS_SCAN_BYTES);
-	p = skb_header_pointer(skb, off, len, buf);
+	p = skb_header_pointer(skb, off, len, this_cpu_ptr(&hs_window_buf));
 	return p && hs_contains(p, len, hs_pattern, hs_pattern_len);
 }
 
@@ -335,7 +357,7 @@ static bool hs_payload_matches(const struct sk_buff *skb, unsigned int off,
 /*            GSO aggregate with paged data: read with skb_header_pointer().*/
 /*   iph      its IP header.                                                */
 /*   pay_off  payload offset from the IP header, pay_len its length         */
-/*            (0/0 for non-TCP/UDP packets and non-first fragments).        */
+/*            (0/0 for protocols other than TCP and UDP).                   */
 /*   flow     this connection's entry (both directions), or NULL. Other     */
 /*            CPUs may use the same flow at the same time: use READ_ONCE/   */
 /*            WRITE_ONCE or atomics for its fields.                         */
@@ -383,6 +405,7 @@ static unsigned int hs_hook(void *priv, struct sk_buff *skb,
 	struct hs_flow *flow = NULL;
 	unsigned int ihl, ip_len, pay_off = 0, pay_len = 0, verdict;
 	__be16 sport = 0, dport = 0;
+	bool ports = true;
 
 	if (unlikely(!hn->stats))
 		return NF_ACCEPT;
@@ -390,30 +413,49 @@ static unsigned int hs_hook(void *priv, struct sk_buff *skb,
 	ihl = iph->ihl * 4;
 	ip_len = skb->len;	/* whole packet, GSO aggregates included */
 
-	if (!(iph->frag_off & htons(IP_OFFSET))) {
-		if (iph->protocol == IPPROTO_TCP) {
-			struct tcphdr _th;
-			const struct tcphdr *th;
+	/* Ports and payload. Non-first fragments have neither, and neither
+	 * have TCP/UDP headers that do not fit the packet (or a TCP data
+	 * offset below 5 words): such packets pass without a flow. */
+	if (iph->frag_off & htons(IP_OFFSET)) {
+		ports = false;
+	} else if (iph->protocol == IPPROTO_TCP) {
+		struct tcphdr _th;
+		const struct tcphdr *th;
 
-			th = skb_header_pointer(skb, ihl, sizeof(_th), &_th);
-			if (th) {
-				sport = th->source;
-				dport = th->dest;
-				pay_off = ihl + th->doff * 4;
-			}
-		} else if (iph->protocol == IPPROTO_UDP) {
-			struct udphdr _uh;
-			const struct udphdr *uh;
-
-			uh = skb_header_pointer(skb, ihl, sizeof(_uh), &_uh);
-			if (uh) {
-				sport = uh->source;
-				dport = uh->dest;
-				pay_off = ihl + sizeof(*uh);
-			}
+		th = skb_header_pointer(skb, ihl, sizeof(_th), &_th);
+		if (!th || th->doff < 5 || ihl + th->doff * 4 > ip_len) {
+			ports = false;
+		} else {
+			sport = th->source;
+			dport = th->dest;
+			pay_off = ihl + th->doff * 4;
 		}
-		if (pay_off && pay_off < ip_len)
-			pay_len = ip_len - pay_off;
+	} else if (iph->protocol == IPPROTO_UDP) {
+		struct udphdr _uh;
+		const struct udphdr *uh;
+
+		uh = skb_header_pointer(skb, ihl, sizeof(_uh), &_uh);
+		if (!uh) {
+			ports = false;
+		} else {
+			sport = uh->source;
+			dport = uh->dest;
+			pay_off = ihl + sizeof(*uh);
+		}
+	}
+	if (pay_off)
+		pay_len = ip_len - pay_off;
+
+	/* Hooks on the receive path run with bottom halves disabled, so this
+	 * CPU's counters cannot be updated concurrently. */
+	st = this_cpu_ptr(hn->stats);
+	u64_stats_update_begin(&st->syncp);
+	u64_stats_inc(&st->packets);
+	u64_stats_add(&st->bytes, ip_len);
+	if (!ports) {
+		u64_stats_inc(&st->accepted);
+		u64_stats_update_end(&st->syncp);
+		return NF_ACCEPT;
 	}
 
 	if (ntohl(iph->saddr) < ntohl(iph->daddr) ||
@@ -430,18 +472,7 @@ static unsigned int hs_hook(void *priv, struct sk_buff *skb,
 	}
 	key.proto = iph->protocol;
 
-	/* Hooks on the receive path run with bottom halves disabled, so this
-	 * CPU's counters cannot be updated concurrently. */
-	st = this_cpu_ptr(hn->stats);
-	u64_stats_update_begin(&st->syncp);
-	u64_stats_inc(&st->packets);
-	u64_stats_add(&st->bytes, ip_len);
-
 	flow = hs_flow_get(hn, st, &key, jiffies);
-	if (flow) {
-		atomic64_inc(&flow->packets);
-		atomic64_add(ip_len, &flow->bytes);
-	}
 	verdict = hs_policy_decide(skb, iph, pay_off, pay_len, flow, st);
 	if (verdict == NF_DROP)
 		u64_stats_inc(&st->dropped);
@@ -630,6 +661,10 @@ static int __init hs_parse_params(void)
 		return -EINVAL;
 	}
 	hs_timeout_jiffies = (unsigned long)flow_timeout * HZ;
+	if (window < 1 || window > HS_MAX_WINDOW) {
+		pr_err("window: expected 1..%d bytes\n", HS_MAX_WINDOW);
+		return -EINVAL;
+	}
 	if (max_flows < 1) {
 		pr_err("max_flows: expected at least 1\n");
 		return -EINVAL;
@@ -647,9 +682,9 @@ static int __init hs_init(void)
 	err = register_pernet_subsys(&hs_net_ops);
 	if (err)
 		return err;
-	pr_info("loaded: pattern %u bytes, action %s, flow_timeout %us, max_flows %u\n",
+	pr_info("loaded: pattern %u bytes, action %s, flow_timeout %us, window %u, max_flows %u\n",
 		hs_pattern_len, hs_action_drop ? "drop" : "accept", flow_timeout,
-		max_flows);
+		window, max_flows);
 	return 0;
 }
 

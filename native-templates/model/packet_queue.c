@@ -80,7 +80,8 @@ static int pq_wait_ack(struct hs_pq *q, uint32_t seq)
 				nfq_nlmsg_verdict_put(v, (int)ntohl(ph->packet_id),
 						      NF_ACCEPT);
 				q->last_id = ntohl(ph->packet_id);
-				q->have_last_id = 1;
+				q->verdict_id = q->last_id;
+				q->ctr.bypassed++;
 				if (mnl_socket_sendto(q->nl, v, v->nlmsg_len) < 0)
 					q->ctr.send_errors++;
 			}
@@ -195,7 +196,11 @@ fail:
 	return -1;
 }
 
-/* Parse one NFQNL_MSG_PACKET into p. Returns 0, or -1 if it has no id. */
+/* Parse one NFQNL_MSG_PACKET into p. Returns 0, or -1 if it has no id.
+ * Sample of what it reads (attributes after the nfgenmsg header):
+ *   NFQA_PACKET_HDR {packet_id 7, hw_protocol 0x0800, hook 2}
+ *   NFQA_IFINDEX_INDEV 3, NFQA_IFINDEX_OUTDEV 4, NFQA_CAP_LEN 65226,
+ *   NFQA_PAYLOAD <the first copy_range bytes, from the IP header on> */
 static int pq_parse_packet(const struct nlmsghdr *nlh, struct hs_pq_packet *p)
 {
 	const struct nlattr *attr;
@@ -247,17 +252,15 @@ static int pq_parse_packet(const struct nlmsghdr *nlh, struct hs_pq_packet *p)
 
 static void pq_note_id(struct hs_pq *q, uint32_t id)
 {
-	/* Ids are handed out one by one per queue; a gap means the kernel
-	 * could not deliver those packets to us and (fail-open) let them
-	 * pass without inspection. Unsigned arithmetic handles wrap-around. */
-	if (q->have_last_id) {
-		uint32_t gap = id - q->last_id - 1;
+	/* Ids are handed out one by one per queue, from 1 after the bind; a
+	 * gap means the kernel could not deliver those packets to us and
+	 * (fail-open) let them pass without inspection. Unsigned arithmetic
+	 * handles wrap-around. */
+	uint32_t gap = id - q->last_id - 1;
 
-		if (gap != 0 && gap < 0x80000000u)
-			q->ctr.bypassed += gap;
-	}
+	if (gap != 0 && gap < 0x80000000u)
+		q->ctr.bypassed += gap;
 	q->last_id = id;
-	q->have_last_id = 1;
 }
 
 int hs_pq_recv_burst(struct hs_pq *q, int nonblock)
@@ -322,7 +325,9 @@ int hs_pq_recv_burst(struct hs_pq *q, int nonblock)
 					memset(p, 0, sizeof(*p));
 					p->id = ntohl(ph->packet_id);
 					p->verdict = HS_VERDICT_ACCEPT;
+					p->undecidable = 1;
 					pq_note_id(q, p->id);
+					q->ctr.bypassed++;
 				}
 			}
 			continue;
@@ -338,6 +343,9 @@ int hs_pq_recv_burst(struct hs_pq *q, int nonblock)
 					pq_note_id(q, p->id);
 					q->npkts++;
 				} else {
+					/* No id: nothing can answer it. The next
+					 * batch does not cover it either (see
+					 * hs_pq_send_verdicts()). */
 					q->ctr.recv_errors++;
 				}
 			} else if (nlh->nlmsg_type == NLMSG_ERROR) {
@@ -369,20 +377,30 @@ int hs_pq_send_verdicts(struct hs_pq *q)
 
 	if (q->npkts == 0)
 		return 0;
-	/* Packets are in id order. A run of equal verdicts [a..b] gets one
-	 * NFQNL_MSG_VERDICT_BATCH message for id b: the kernel applies it to
-	 * every queued packet with an id <= b, and every id below a got its
-	 * verdict earlier in this buffer or in an earlier burst. (A packet we
-	 * could not parse is covered by the batch that follows it.) */
+	/* Packets are in id order. NFQNL_MSG_VERDICT_BATCH for id b applies
+	 * to every queued packet with an id <= b, so a batch is only used for
+	 * a run of consecutive ids [a..b] with a = verdict_id + 1: it then
+	 * covers exactly the run. After a gap (packets that bypassed us, or a
+	 * message without an id) the first packet gets a verdict of its own. */
+	uint32_t done = q->verdict_id;
+
 	while (i < q->npkts) {
 		unsigned int j = i;
 		int verdict = q->pkts[i].verdict ? NF_ACCEPT : NF_DROP;
 
-		while (j + 1 < q->npkts &&
+		if (q->pkts[i].id != done + 1) {
+			off = pq_put_verdict(q, off, NFQNL_MSG_VERDICT,
+					     q->pkts[i].id, verdict);
+			done = q->pkts[i].id;
+			i++;
+			continue;
+		}
+		while (j + 1 < q->npkts && q->pkts[j + 1].id == q->pkts[j].id + 1 &&
 		       (q->pkts[j + 1].verdict ? NF_ACCEPT : NF_DROP) == verdict)
 			j++;
 		off = pq_put_verdict(q, off, NFQNL_MSG_VERDICT_BATCH,
 				     q->pkts[j].id, verdict);
+		done = q->pkts[j].id;
 		i = j + 1;
 	}
 	/* All verdict messages of the burst in one system call. */
@@ -394,12 +412,35 @@ int hs_pq_send_verdicts(struct hs_pq *q)
 		if (errno == EINTR)
 			continue;
 		q->ctr.send_errors++;
-		q->npkts = 0;
 		return -1;
 	}
 	q->ctr.verdict_sends++;
+	q->verdict_id = done;
 	q->npkts = 0;
 	return 0;
+}
+
+void hs_pq_accept_rest(struct hs_pq *q)
+{
+	char buf[HS_PQ_VERDICT_MSG_SIZE * 2];
+	struct hs_pq_kernel_stats ks;
+	struct nlmsghdr *nlh;
+
+	if (!q->nl || !q->bound)
+		return;
+	/* Every id within 2^31 after verdict_id counts as "not after" the
+	 * batch id for the kernel: that is every packet still queued. */
+	nlh = nfq_nlmsg_put(buf, NFQNL_MSG_VERDICT_BATCH, q->cfg.queue_num);
+	nfq_nlmsg_verdict_put(nlh, (int)(q->verdict_id + 0x7fffffffu), NF_ACCEPT);
+	if (mnl_socket_sendto(q->nl, nlh, nlh->nlmsg_len) < 0) {
+		q->ctr.send_errors++;
+		return;
+	}
+	if (hs_pq_kernel_stats(q->cfg.queue_num, &ks) == 0 &&
+	    ks.id_sequence - q->last_id < 0x80000000u) {
+		q->ctr.bypassed += ks.id_sequence - q->last_id;
+		q->last_id = ks.id_sequence;
+	}
 }
 
 void hs_pq_close(struct hs_pq *q)
@@ -407,7 +448,8 @@ void hs_pq_close(struct hs_pq *q)
 	if (q->nl) {
 		if (q->bound) {
 			/* Unbind explicitly; packets still queued are dropped
-			 * by the kernel, new ones bypass (--queue-bypass). */
+			 * by the kernel (hs_pq_accept_rest() lets them pass
+			 * first), new ones bypass (--queue-bypass). */
 			struct timeval tv = { .tv_sec = 1 };
 
 			(void)setsockopt(q->fd, SOL_SOCKET, SO_RCVTIMEO, &tv,

@@ -17,7 +17,8 @@
  *   - recvmmsg(): up to HS_PQ_MAX_BURST packets per system call.
  *   - Verdicts: consecutive packets with the same verdict are answered with one
  *     NFQNL_MSG_VERDICT_BATCH message, and all verdict messages of a burst go
- *     to the kernel in a single sendmsg().
+ *     to the kernel in a single sendmsg(). A batch never covers an id this
+ *     side has not seen (it would give that packet someone else's verdict).
  */
 #ifndef HS_PACKET_QUEUE_H
 #define HS_PACKET_QUEUE_H
@@ -49,6 +50,7 @@ struct hs_pq_packet {
 	uint16_t hw_protocol;	/* ETH_P_IP, ETH_P_IPV6 ... (host order) */
 	uint8_t hook;		/* netfilter hook number */
 	uint8_t verdict;	/* set by the caller: HS_VERDICT_* */
+	uint8_t undecidable;	/* truncated message: no data, accept it */
 	const uint8_t *data;	/* copied bytes, starting at the IP header */
 	uint32_t data_len;	/* number of copied bytes (<= copy_range) */
 	uint32_t orig_len;	/* full length of the packet (or GSO aggregate) */
@@ -65,8 +67,11 @@ struct hs_pq_counters {
 	uint64_t recv_errors;		/* other receive errors, truncated messages */
 	uint64_t send_errors;		/* failed verdict sends */
 	uint64_t nl_errors;		/* NLMSG_ERROR replies from the kernel */
-	uint64_t bypassed;		/* packets the kernel let pass without us
-					 * (fail-open), from gaps in packet ids */
+	uint64_t bypassed;		/* packets that passed without a decision:
+					 * gaps in packet ids (fail-open when the
+					 * socket buffer was full), packets left
+					 * queued at shutdown, and messages we
+					 * could not parse */
 };
 
 struct hs_pq {
@@ -76,7 +81,7 @@ struct hs_pq {
 	struct hs_pq_config cfg;
 	int bound;
 	uint32_t last_id;	/* last packet id seen, for gap detection */
-	int have_last_id;
+	uint32_t verdict_id;	/* every id up to this one has its verdict */
 
 	/* receive side */
 	size_t slot_size;
@@ -110,9 +115,17 @@ int hs_pq_recv_burst(struct hs_pq *q, int nonblock);
 
 /*
  * Send the verdicts of all packets of the current burst, batching runs of
- * equal verdicts. Returns 0 or -1.
+ * equal verdicts. Returns 0, or -1 with errno set; the burst is then kept,
+ * so calling it again retries the same verdicts.
  */
 int hs_pq_send_verdicts(struct hs_pq *q);
+
+/*
+ * Shutdown: accept every packet still waiting in the kernel's queue (the
+ * kernel would drop them on unbind), counting them as bypassed. Call after
+ * the last burst's verdicts, before hs_pq_close().
+ */
+void hs_pq_accept_rest(struct hs_pq *q);
 
 /* Unbind the queue (if bound), close the socket and free the buffers. */
 void hs_pq_close(struct hs_pq *q);

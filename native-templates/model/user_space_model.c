@@ -16,8 +16,11 @@
  *
  *   user_space_model --queue-num BASE --queues N --stats FILE
  *                    [--pattern HEX] [--action drop|accept]
- *                    [--flow-timeout SECONDS] [--copy-range BYTES]
- *                    [--rt-priority N]
+ *                    [--flow-timeout SECONDS] [--window BYTES]
+ *                    [--max-flows N] [--rt-priority N]
+ *
+ * What the policy sees and how the flow table behaves is the same in all
+ * three templates (README.md, "One policy, three placements").
  *
  * Protocol with the deployer:
  *   - prints exactly one line "ready" on stdout once all queues are bound;
@@ -47,6 +50,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -55,9 +59,6 @@
 #define PROG "user_space_model"
 
 /* Tunables (compile-time; the command line is a fixed contract). */
-#ifndef HS_FLOW_CAPACITY
-#define HS_FLOW_CAPACITY 65536u	/* flows per queue thread, power of two */
-#endif
 #ifndef HS_QUEUE_MAXLEN
 #define HS_QUEUE_MAXLEN 16384u	/* packets waiting in the kernel per queue */
 #endif
@@ -65,9 +66,16 @@
 #define HS_RCVBUF_BYTES (8 * 1024 * 1024)
 #endif
 #define HS_MAX_QUEUES 64
-#define HS_MAX_PATTERN 256
+#define HS_MAX_PATTERN 64
+#define HS_MAX_WINDOW 1024	/* largest inspection window, payload bytes */
+#define HS_MAX_FLOWS (1u << 24)
+/* Copied per packet beyond the window: the largest IPv4 and TCP headers,
+ * so the whole window of payload is always visible. */
+#define HS_MAX_HEADERS (60 + 60)
 #define HS_GC_INTERVAL_MS 1000
+#define HS_FULL_GC_MS 100	/* a full table is swept at most this often */
 #define HS_RECV_TIMEOUT_MS 200
+#define HS_SEND_RETRIES 100	/* 1 ms apart, then the burst is given up */
 
 /* ------------------------------------------------------------------------ */
 /* Configuration (read-only once the threads run)                            */
@@ -81,7 +89,8 @@ struct hs_config {
 	size_t pattern_len;		/* 0: no pattern, nothing matches */
 	int action;			/* HS_VERDICT_DROP or HS_VERDICT_ACCEPT */
 	unsigned int flow_timeout_s;
-	unsigned int copy_range;
+	unsigned int window;		/* payload bytes inspected per packet */
+	unsigned int max_flows;		/* per queue thread */
 	int rt_priority;		/* SCHED_FIFO priority of the queue threads; 0: normal */
 };
 
@@ -90,31 +99,34 @@ static struct hs_config g_cfg = {
 	.queues = 1,
 	.action = HS_VERDICT_DROP,
 	.flow_timeout_s = 30,
-	.copy_range = 128,
+	.window = 256,
+	.max_flows = 65536,
 	.rt_priority = 1,
 };
 
 static volatile int g_stop;	/* set by the main thread, read by workers */
+static uint64_t g_hash_seed;	/* random: crafted tuples cannot aim at a bucket */
 
 /* ------------------------------------------------------------------------ */
 /* Parsed packet and flow table                                              */
 /* ------------------------------------------------------------------------ */
 
-/* What the policy sees of one packet. Pointers point into the copied bytes;
- * only the first copy_range bytes of the packet (from the IP header on) are
- * available, so payload_len can be smaller than the real payload. */
+/* What the policy sees of one IPv4 packet. Pointers point into the copied
+ * bytes, which always hold the IP and TCP/UDP headers and the first
+ * --window bytes of payload (or all of it). */
 struct hs_packet {
 	const uint8_t *l3;		/* IP header */
 	uint32_t l3_len;		/* copied bytes from l3 on */
-	uint32_t wire_len;		/* full packet length (GSO: aggregate) */
-	uint8_t family;			/* 4 or 6, 0 if not IP */
+	uint32_t ip_len;		/* IP total length (GSO: of the aggregate) */
 	uint8_t proto;			/* IPPROTO_TCP, IPPROTO_UDP, ... */
 	uint8_t tcp_flags;		/* TCP flags byte, 0 otherwise */
-	bool fragment;			/* non-first fragment: no L4 header */
-	const uint8_t *saddr, *daddr;	/* 4 or 16 bytes, network order */
+	bool ports;			/* sport/dport valid; false for non-first
+					 * fragments and TCP/UDP headers that do
+					 * not fit: no flow, no payload */
+	uint32_t saddr, daddr;		/* network order */
 	uint16_t sport, dport;		/* host order, 0 if none */
-	const uint8_t *payload;		/* L4 payload (copied part) */
-	uint32_t payload_len;		/* copied payload bytes */
+	const uint8_t *payload;		/* TCP/UDP payload, NULL for other protocols */
+	uint32_t payload_len;		/* its length in the packet */
 	uint32_t indev, outdev;		/* ifindexes (0 if unknown) */
 	uint8_t hook;			/* netfilter hook (NF_INET_FORWARD ...) */
 };
@@ -122,13 +134,12 @@ struct hs_packet {
 /* Direction-independent 5-tuple: the (address, port) pair that compares
  * lower is stored first, so both directions of a connection share a flow. */
 struct hs_flow_key {
-	uint8_t addr_lo[16];
-	uint8_t addr_hi[16];
-	uint16_t port_lo;
+	uint32_t addr_lo;		/* network order */
+	uint32_t addr_hi;
+	uint16_t port_lo;		/* host order */
 	uint16_t port_hi;
 	uint8_t proto;
-	uint8_t family;
-	uint16_t zero;			/* keeps the key free of padding */
+	uint8_t pad[3];			/* keeps the key free of padding */
 };
 
 enum hs_flow_state {
@@ -144,16 +155,16 @@ struct hs_flow {
 	uint32_t next;			/* bucket chain or free list */
 	uint32_t hash;
 	uint64_t last_seen_ms;
-	uint64_t packets;
-	uint64_t bytes;
+	/* Everything from here on is reset when an idle flow restarts. */
 	uint8_t state;			/* enum hs_flow_state */
 	uint8_t user_u8[7];		/* free for your policy */
 	uint64_t user_u64[2];		/* free for your policy */
 };
 
 struct hs_flow_table {
-	struct hs_flow *pool;		/* HS_FLOW_CAPACITY entries */
-	uint32_t *buckets;		/* HS_FLOW_CAPACITY heads */
+	struct hs_flow *pool;		/* max_flows entries */
+	uint32_t *buckets;		/* nbuckets heads */
+	uint32_t nbuckets;		/* power of two >= max_flows */
 	uint32_t free_head;
 	uint32_t active;
 	uint64_t last_gc_ms;
@@ -175,7 +186,7 @@ struct hs_flow_table {
 	X(flows_active)     /* gauge */                                      \
 	X(flows_created)                                                     \
 	X(flows_expired)                                                     \
-	X(flows_table_full) /* packets whose flow could not be tracked */    \
+	X(flows_table_full) /* packets whose new flow found no room */       \
 	X(batches)          /* receive bursts (recvmmsg calls with data) */  \
 	X(verdict_msgs)                                                      \
 	X(verdict_sends)                                                     \
@@ -183,7 +194,8 @@ struct hs_flow_table {
 	X(recv_errors)                                                       \
 	X(send_errors)                                                       \
 	X(nl_errors)                                                         \
-	X(bypassed)         /* passed without inspection (fail-open) */
+	X(bypassed)         /* passed without inspection (fail-open) */     \
+	X(other)            /* not IPv4 as far as we can tell: passed */
 
 struct hs_counters {
 #define X(name) uint64_t name;
@@ -229,14 +241,22 @@ static inline uint64_t mix64(uint64_t x)
 
 static uint32_t flow_hash(const struct hs_flow_key *k)
 {
-	uint64_t w[5];
-	uint64_t h = 0x9e3779b97f4a7c15ULL;
+	uint64_t w[2];
+	uint64_t h = g_hash_seed;
 
-	_Static_assert(sizeof(*k) == sizeof(w), "flow key is 40 bytes");
+	_Static_assert(sizeof(*k) == sizeof(w), "flow key is 16 bytes");
 	memcpy(w, k, sizeof(w));
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < 2; i++)
 		h = mix64(h ^ w[i]);
 	return (uint32_t)h;
+}
+
+/* Idle longer than the timeout? Signed, like the other placements (whose
+ * CPUs can see times out of order). */
+static bool flow_idle(const struct hs_flow *f, uint64_t now)
+{
+	return (int64_t)(now - f->last_seen_ms) >
+	       (int64_t)g_cfg.flow_timeout_s * 1000;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -245,17 +265,18 @@ static uint32_t flow_hash(const struct hs_flow_key *k)
 
 static int ft_init(struct hs_flow_table *ft)
 {
-	_Static_assert((HS_FLOW_CAPACITY & (HS_FLOW_CAPACITY - 1)) == 0,
-		       "HS_FLOW_CAPACITY must be a power of two");
 	memset(ft, 0, sizeof(*ft));
-	ft->pool = calloc(HS_FLOW_CAPACITY, sizeof(*ft->pool));
-	ft->buckets = malloc(HS_FLOW_CAPACITY * sizeof(*ft->buckets));
+	ft->nbuckets = 1;
+	while (ft->nbuckets < g_cfg.max_flows)
+		ft->nbuckets <<= 1;
+	ft->pool = calloc(g_cfg.max_flows, sizeof(*ft->pool));
+	ft->buckets = malloc(ft->nbuckets * sizeof(*ft->buckets));
 	if (!ft->pool || !ft->buckets)
 		return -1;
-	for (uint32_t i = 0; i < HS_FLOW_CAPACITY; i++) {
+	for (uint32_t i = 0; i < ft->nbuckets; i++)
 		ft->buckets[i] = HS_NIL;
-		ft->pool[i].next = i + 1 < HS_FLOW_CAPACITY ? i + 1 : HS_NIL;
-	}
+	for (uint32_t i = 0; i < g_cfg.max_flows; i++)
+		ft->pool[i].next = i + 1 < g_cfg.max_flows ? i + 1 : HS_NIL;
 	ft->free_head = 0;
 	return 0;
 }
@@ -272,15 +293,14 @@ static void ft_free(struct hs_flow_table *ft)
 static void ft_gc(struct hs_worker *w, uint64_t now)
 {
 	struct hs_flow_table *ft = &w->ft;
-	uint64_t timeout = (uint64_t)g_cfg.flow_timeout_s * 1000u;
 
-	for (uint32_t b = 0; b < HS_FLOW_CAPACITY; b++) {
+	for (uint32_t b = 0; b < ft->nbuckets; b++) {
 		uint32_t *link = &ft->buckets[b];
 
 		while (*link != HS_NIL) {
 			struct hs_flow *f = &ft->pool[*link];
 
-			if (now - f->last_seen_ms > timeout) {
+			if (flow_idle(f, now)) {
 				uint32_t idx = *link;
 
 				*link = f->next;
@@ -297,35 +317,36 @@ static void ft_gc(struct hs_worker *w, uint64_t now)
 	w->ctr.flows_active = ft->active;
 }
 
-/* Find the flow of key, creating it if needed. Returns NULL when the table
- * is full even after removing expired flows (the packet is still decided,
- * only without flow state; counted as flows_table_full). */
+/* Find the flow of key, creating it if needed, and mark it seen now.
+ * Returns NULL when the table is full even after removing idle flows: new
+ * flows are refused and no flow is ever evicted (a blocked flow stays
+ * blocked). The packet is still decided, only without flow state; counted
+ * as flows_table_full. */
 static struct hs_flow *ft_lookup(struct hs_worker *w,
 				 const struct hs_flow_key *key, uint64_t now)
 {
 	struct hs_flow_table *ft = &w->ft;
-	uint64_t timeout = (uint64_t)g_cfg.flow_timeout_s * 1000u;
 	uint32_t h = flow_hash(key);
-	uint32_t *head = &ft->buckets[h & (HS_FLOW_CAPACITY - 1)];
+	uint32_t *head = &ft->buckets[h & (ft->nbuckets - 1)];
 	uint32_t *link = head;
 
 	while (*link != HS_NIL) {
 		struct hs_flow *f = &ft->pool[*link];
 
 		if (f->hash == h && memcmp(&f->key, key, sizeof(*key)) == 0) {
-			if (now - f->last_seen_ms > timeout) {
+			if (flow_idle(f, now)) {
 				/* Expired but not yet collected: start over. */
 				w->ctr.flows_expired++;
 				w->ctr.flows_created++;
-				memset(&f->last_seen_ms, 0,
-				       sizeof(*f) - offsetof(struct hs_flow,
-							     last_seen_ms));
+				memset(&f->state, 0,
+				       sizeof(*f) - offsetof(struct hs_flow, state));
 			}
+			f->last_seen_ms = now;
 			return f;
 		}
 		link = &f->next;
 	}
-	if (ft->free_head == HS_NIL && now - ft->last_full_gc_ms >= 100) {
+	if (ft->free_head == HS_NIL && now - ft->last_full_gc_ms >= HS_FULL_GC_MS) {
 		/* Full: collect now, at most ten times a second. */
 		ft->last_full_gc_ms = now;
 		ft_gc(w, now);
@@ -341,6 +362,7 @@ static struct hs_flow *ft_lookup(struct hs_worker *w,
 	memset(f, 0, sizeof(*f));
 	f->key = *key;
 	f->hash = h;
+	f->last_seen_ms = now;
 	f->next = *head;
 	*head = idx;
 	ft->active++;
@@ -353,113 +375,102 @@ static struct hs_flow *ft_lookup(struct hs_worker *w,
 /* Packet parsing                                                            */
 /* ------------------------------------------------------------------------ */
 
-/* Fill p from the copied bytes. Returns false if this is not an IP packet
- * we understand (the policy still sees it, with family 0). */
+/* Fill p from the copied bytes (sample: 45 00 00 54 ... = IPv4, IHL 5,
+ * total length 84). Returns false if they are not an IPv4 packet with a
+ * valid header; the IP stack has checked that before the FORWARD hook, so
+ * that means a truncated copy. Every field is read only after the length
+ * check that covers it. */
 static bool parse_packet(const struct hs_pq_packet *qp, struct hs_packet *p)
 {
 	const uint8_t *d = qp->data;
 	uint32_t len = qp->data_len;
-	uint32_t l4off, ip_end;
 
 	memset(p, 0, sizeof(*p));
 	p->l3 = d;
 	p->l3_len = len;
-	p->wire_len = qp->orig_len;
 	p->indev = qp->indev;
 	p->outdev = qp->outdev;
 	p->hook = qp->hook;
-	if (!d || len < 1)
+	if (!d || len < 20 || (d[0] >> 4) != 4)
 		return false;
 
-	if ((d[0] >> 4) == 4) {
-		uint32_t ihl = (uint32_t)(d[0] & 0x0f) * 4;
-		uint32_t tot = ((uint32_t)d[2] << 8) | d[3];
-		uint16_t frag = (uint16_t)(((uint32_t)d[6] << 8) | d[7]);
+	uint32_t ihl = (uint32_t)(d[0] & 0x0f) * 4;
+	uint32_t tot = ((uint32_t)d[2] << 8) | d[3];
+	uint16_t frag = (uint16_t)(((uint32_t)d[6] << 8) | d[7]);
 
-		if (len < 20 || ihl < 20 || ihl > len)
-			return false;
-		p->family = 4;
-		p->proto = d[9];
-		p->saddr = d + 12;
-		p->daddr = d + 16;
-		p->fragment = (frag & 0x1fff) != 0;
-		l4off = ihl;
-		/* tot_len is 0 for BIG TCP aggregates over 64 KiB. */
-		ip_end = tot >= ihl ? tot : qp->orig_len;
-	} else if ((d[0] >> 4) == 6) {
-		uint32_t plen = ((uint32_t)d[4] << 8) | d[5];
-
-		if (len < 40)
-			return false;
-		p->family = 6;
-		p->proto = d[6];	/* extension headers are not walked */
-		p->saddr = d + 8;
-		p->daddr = d + 24;
-		l4off = 40;
-		ip_end = plen ? 40 + plen : qp->orig_len;
-	} else {
+	/* tot_len is 0 for BIG TCP aggregates over 64 KiB. */
+	p->ip_len = tot ? tot : qp->orig_len;
+	if (ihl < 20 || ihl > len || p->ip_len < ihl)
 		return false;
-	}
-	if (ip_end > len)
-		ip_end = len;	/* only the copied part is visible */
-	if (p->fragment || l4off > ip_end)
-		return true;
+	p->proto = d[9];
+	memcpy(&p->saddr, d + 12, 4);
+	memcpy(&p->daddr, d + 16, 4);
+	if (frag & 0x1fff)
+		return true;	/* non-first fragment: no ports */
 
-	const uint8_t *l4 = d + l4off;
-	uint32_t l4len = ip_end - l4off;
-	uint32_t hdr = 0;
+	const uint8_t *l4 = d + ihl;
+	uint32_t l4len = p->ip_len - ihl;	/* in the packet */
+	uint32_t l4copied = len - ihl;
+	uint32_t hdr;
 
 	switch (p->proto) {
 	case IPPROTO_TCP:
-		if (l4len < 20)
+		if (l4len < 20 || l4copied < 20)
 			return true;
 		hdr = (uint32_t)(l4[12] >> 4) * 4;
-		if (hdr < 20)
+		if (hdr < 20 || hdr > l4len || hdr > l4copied)
 			return true;
 		p->tcp_flags = l4[13];
 		break;
 	case IPPROTO_UDP:
 		hdr = 8;
-		if (l4len < hdr)
+		if (l4len < hdr || l4copied < hdr)
 			return true;
 		break;
 	default:
+		p->ports = true;	/* tracked with ports 0, no payload */
 		return true;
 	}
+	p->ports = true;
 	p->sport = (uint16_t)(((uint32_t)l4[0] << 8) | l4[1]);
 	p->dport = (uint16_t)(((uint32_t)l4[2] << 8) | l4[3]);
-	if (hdr <= l4len) {
-		p->payload = l4 + hdr;
-		p->payload_len = l4len - hdr;
-	}
+	p->payload = l4 + hdr;
+	p->payload_len = l4len - hdr;
 	return true;
 }
 
 static void make_flow_key(const struct hs_packet *p, struct hs_flow_key *k)
 {
-	size_t alen = p->family == 4 ? 4 : 16;
-	uint8_t a[16] = { 0 }, b[16] = { 0 };
-	int c;
+	uint32_t a = ntohl(p->saddr), b = ntohl(p->daddr);
 
-	memcpy(a, p->saddr, alen);
-	memcpy(b, p->daddr, alen);
-	c = memcmp(a, b, sizeof(a));
-	if (c == 0)
-		c = (p->sport > p->dport) - (p->sport < p->dport);
 	memset(k, 0, sizeof(*k));
-	if (c <= 0) {
-		memcpy(k->addr_lo, a, 16);
-		memcpy(k->addr_hi, b, 16);
+	if (a < b || (a == b && p->sport <= p->dport)) {
+		k->addr_lo = p->saddr;
+		k->addr_hi = p->daddr;
 		k->port_lo = p->sport;
 		k->port_hi = p->dport;
 	} else {
-		memcpy(k->addr_lo, b, 16);
-		memcpy(k->addr_hi, a, 16);
+		k->addr_lo = p->daddr;
+		k->addr_hi = p->saddr;
 		k->port_lo = p->dport;
 		k->port_hi = p->sport;
 	}
 	k->proto = p->proto;
-	k->family = p->family;
+}
+
+/* Does the window (the first --window payload bytes) contain the pattern?
+ * The copy always holds the whole window (see HS_MAX_HEADERS). */
+static bool hs_payload_matches(const struct hs_packet *pkt)
+{
+	uint32_t n = pkt->payload_len < g_cfg.window ? pkt->payload_len
+						     : g_cfg.window;
+	uint32_t copied = (uint32_t)(pkt->l3 + pkt->l3_len - pkt->payload);
+
+	if (!pkt->payload || !g_cfg.pattern_len || n < g_cfg.pattern_len)
+		return false;
+	if (n > copied)
+		n = copied;
+	return memmem(pkt->payload, n, g_cfg.pattern, g_cfg.pattern_len) != NULL;
 }
 
 /* ======================================================================== */
@@ -470,15 +481,15 @@ static void make_flow_key(const struct hs_packet *p, struct hs_flow_key *k)
 /*   thread that owns the packet's queue. Return HS_VERDICT_ACCEPT or       */
 /*   HS_VERDICT_DROP.                                                       */
 /*                                                                          */
-/*   pkt   parsed view of the packet (see struct hs_packet). Only the first */
-/*         --copy-range bytes, counted from the IP header, are visible:     */
-/*         raise --copy-range if you need to look deeper (costs copying).   */
+/*   pkt   parsed view of the packet (see struct hs_packet). Only the       */
+/*         headers and the first --window payload bytes are copied to user  */
+/*         space: raise --window to look deeper (costs copying).            */
 /*         With GSO, one "packet" can be a 64 KiB TCP aggregate: the bytes  */
-/*         you see are the start of it, pkt->wire_len is its full length.   */
+/*         you see are the start of it, pkt->ip_len is its full length.     */
 /*   flow  the connection's entry in this thread's flow table (shared by    */
-/*         both directions), or NULL (not TCP/UDP/ICMP over IP, or table    */
-/*         full). flow->state, flow->user_u8[] and flow->user_u64[] are     */
-/*         yours; packets/bytes/last_seen_ms are maintained for you.        */
+/*         both directions), or NULL (table full). flow->state,             */
+/*         flow->user_u8[] and flow->user_u64[] are yours (zero when a flow */
+/*         starts or restarts); last_seen_ms is maintained for you.         */
 /*   w     the worker: w->ctr holds the counters (single writer, no atomics */
 /*         needed). Add a counter by extending HS_COUNTERS above; it shows  */
 /*         up in the stats file automatically.                              */
@@ -498,9 +509,7 @@ static int hs_policy_decide(struct hs_worker *w, const struct hs_packet *pkt,
 	if (flow && flow->state == HS_FLOW_BLOCKED)
 		return HS_VERDICT_DROP;
 
-	if (g_cfg.pattern_len && pkt->payload_len >= g_cfg.pattern_len &&
-	    memmem(pkt->payload, pkt->payload_len, g_cfg.pattern,
-		   g_cfg.pattern_len)) {
+	if (hs_payload_matches(pkt)) {
 		w->ctr.pattern_matches++;
 		if (g_cfg.action == HS_VERDICT_DROP) {
 			if (flow)
@@ -520,28 +529,30 @@ static void handle_packet(struct hs_worker *w, struct hs_pq_packet *qp,
 			  uint64_t now)
 {
 	struct hs_packet pkt;
-	struct hs_flow *flow = NULL;
-	int verdict;
+	struct hs_flow_key key;
+	struct hs_flow *flow;
 
-	w->ctr.packets++;
-	w->ctr.bytes += qp->orig_len;
-	if (parse_packet(qp, &pkt) && pkt.family) {
-		struct hs_flow_key key;
-
-		make_flow_key(&pkt, &key);
-		flow = ft_lookup(w, &key, now);
-		if (flow) {
-			flow->last_seen_ms = now;
-			flow->packets++;
-			flow->bytes += qp->orig_len;
-		}
+	qp->verdict = HS_VERDICT_ACCEPT;
+	if (qp->undecidable)
+		return;		/* counted as bypassed by the queue layer */
+	if (!parse_packet(qp, &pkt)) {
+		w->ctr.other++;
+		return;
 	}
-	verdict = hs_policy_decide(w, &pkt, flow);
-	if (verdict == HS_VERDICT_DROP) {
+	w->ctr.packets++;
+	w->ctr.bytes += pkt.ip_len;
+	if (!pkt.ports) {
+		/* Non-first fragment or malformed TCP/UDP header: no flow to
+		 * decide with, nothing to scan. */
+		w->ctr.accepted++;
+		return;
+	}
+	make_flow_key(&pkt, &key);
+	flow = ft_lookup(w, &key, now);
+	if (hs_policy_decide(w, &pkt, flow) == HS_VERDICT_DROP) {
 		qp->verdict = HS_VERDICT_DROP;
 		w->ctr.dropped++;
 	} else {
-		qp->verdict = HS_VERDICT_ACCEPT;
 		w->ctr.accepted++;
 	}
 }
@@ -571,7 +582,18 @@ static void process_burst(struct hs_worker *w, int n)
 
 	for (int i = 0; i < n; i++)
 		handle_packet(w, &w->q.pkts[i], now);
-	(void)hs_pq_send_verdicts(&w->q);
+	/* A verdict that does not reach the kernel leaves its packets queued
+	 * until the unbind drops them: retry (send_errors counts each try). */
+	for (int tries = 0; hs_pq_send_verdicts(&w->q) < 0; tries++) {
+		if (tries == HS_SEND_RETRIES) {
+			fprintf(stderr, PROG ": queue %u: cannot send verdicts: %s; "
+				"%u packets stay queued\n", w->q.cfg.queue_num,
+				strerror(errno), w->q.npkts);
+			w->q.npkts = 0;
+			break;
+		}
+		usleep(1000);
+	}
 }
 
 static void *worker_main(void *arg)
@@ -620,14 +642,16 @@ static void *worker_main(void *arg)
 			ft_gc(w, now);
 		publish(w);
 	}
-	/* Shutdown: decide what is already queued, then stop. */
-	for (int rounds = 0; rounds < 64; rounds++) {
+	/* Shutdown: decide what is already queued; whatever is left (traffic
+	 * that keeps coming) passes, as it will once the queue is unbound. */
+	for (int rounds = 0; rounds < 1024; rounds++) {
 		int n = hs_pq_recv_burst(&w->q, 1);
 
 		if (n <= 0)
 			break;
 		process_burst(w, n);
 	}
+	hs_pq_accept_rest(&w->q);
 	publish(w);
 	return NULL;
 }
@@ -720,14 +744,13 @@ static int write_stats(uint64_t start_ms, bool running)
 		  now_ms(CLOCK_MONOTONIC) - start_ms);
 	sb_printf(&sb,
 		  "  \"config\": {\"queue_num\": %u, \"queues\": %u, "
-		  "\"copy_range\": %u, \"flow_timeout\": %u, \"action\": \"%s\", "
-		  "\"pattern_len\": %zu, \"flow_capacity_per_queue\": %u, "
+		  "\"window\": %u, \"flow_timeout\": %u, \"action\": \"%s\", "
+		  "\"pattern_len\": %zu, \"max_flows_per_queue\": %u, "
 		  "\"rt_priority\": %d},\n",
-		  g_cfg.queue_num, g_cfg.queues, g_cfg.copy_range,
+		  g_cfg.queue_num, g_cfg.queues, g_cfg.window,
 		  g_cfg.flow_timeout_s,
 		  g_cfg.action == HS_VERDICT_DROP ? "drop" : "accept",
-		  g_cfg.pattern_len, (unsigned int)HS_FLOW_CAPACITY,
-		  g_cfg.rt_priority);
+		  g_cfg.pattern_len, g_cfg.max_flows, g_cfg.rt_priority);
 	sb_counters(&sb, &total, "  ");
 	sb_printf(&sb, "  \"per_queue\": [");
 	for (unsigned int i = 0; i < g_cfg.queues; i++) {
@@ -817,8 +840,10 @@ static void usage(FILE *out)
 "  --action drop|accept    what to do with a matching packet and its flow\n"
 "                          (default drop)\n"
 "  --flow-timeout SECONDS  forget flows idle this long, 1..86400 (default 30)\n"
-"  --copy-range BYTES      bytes copied per packet from the IP header on,\n"
-"                          1..65535 (default 128)\n"
+"  --window BYTES          payload bytes inspected per packet, 1..%d\n"
+"                          (default 256)\n"
+"  --max-flows N           flows tracked per queue, 1..%u (default 65536);\n"
+"                          when full, new flows are refused\n"
 "  --rt-priority N         run the queue threads SCHED_FIFO at priority N,\n"
 "                          1..99, or normally with 0 (default 1): a packet then\n"
 "                          wakes its thread at once instead of after whatever\n"
@@ -828,7 +853,7 @@ static void usage(FILE *out)
 "\n"
 "Prints \"ready\" on stdout once all queues are bound. SIGTERM/SIGINT: unbind,\n"
 "write final stats, exit 0. Exit 2: bad arguments; exit 1: runtime failure.\n",
-		HS_MAX_QUEUES, HS_MAX_PATTERN);
+		HS_MAX_QUEUES, HS_MAX_PATTERN, HS_MAX_WINDOW, HS_MAX_FLOWS);
 }
 
 static void __attribute__((noreturn, format(printf, 1, 2)))
@@ -897,7 +922,7 @@ static void parse_pattern(const char *s)
 static void parse_args(int argc, char **argv)
 {
 	enum { O_QNUM = 1, O_QUEUES, O_STATS, O_PATTERN, O_ACTION, O_TIMEOUT,
-	       O_COPY, O_RT, O_HELP };
+	       O_WINDOW, O_MAX_FLOWS, O_RT, O_HELP };
 	static const struct option opts[] = {
 		{ "queue-num", required_argument, NULL, O_QNUM },
 		{ "queues", required_argument, NULL, O_QUEUES },
@@ -905,7 +930,8 @@ static void parse_args(int argc, char **argv)
 		{ "pattern", required_argument, NULL, O_PATTERN },
 		{ "action", required_argument, NULL, O_ACTION },
 		{ "flow-timeout", required_argument, NULL, O_TIMEOUT },
-		{ "copy-range", required_argument, NULL, O_COPY },
+		{ "window", required_argument, NULL, O_WINDOW },
+		{ "max-flows", required_argument, NULL, O_MAX_FLOWS },
 		{ "rt-priority", required_argument, NULL, O_RT },
 		{ "help", no_argument, NULL, O_HELP },
 		{ NULL, 0, NULL, 0 },
@@ -945,9 +971,13 @@ static void parse_args(int argc, char **argv)
 			g_cfg.flow_timeout_s = (unsigned int)parse_uint(
 				"--flow-timeout", optarg, 1, 86400);
 			break;
-		case O_COPY:
-			g_cfg.copy_range = (unsigned int)parse_uint("--copy-range",
-								    optarg, 1, 65535);
+		case O_WINDOW:
+			g_cfg.window = (unsigned int)parse_uint("--window", optarg,
+								1, HS_MAX_WINDOW);
+			break;
+		case O_MAX_FLOWS:
+			g_cfg.max_flows = (unsigned int)parse_uint("--max-flows",
+								   optarg, 1, HS_MAX_FLOWS);
 			break;
 		case O_RT:
 			g_cfg.rt_priority = (int)parse_uint("--rt-priority",
@@ -992,6 +1022,10 @@ int main(int argc, char **argv)
 	int rc = 0;
 
 	parse_args(argc, argv);
+	if (getrandom(&g_hash_seed, sizeof(g_hash_seed), 0) != sizeof(g_hash_seed)) {
+		fprintf(stderr, PROG ": cannot seed the flow hash: %s\n", strerror(errno));
+		return 1;
+	}
 
 	/* Signals are handled synchronously by the main thread only. */
 	signal(SIGPIPE, SIG_IGN);
@@ -1012,7 +1046,7 @@ int main(int argc, char **argv)
 		struct hs_worker *w = &g_workers[i];
 		struct hs_pq_config qc = {
 			.queue_num = (uint16_t)(g_cfg.queue_num + i),
-			.copy_range = g_cfg.copy_range,
+			.copy_range = g_cfg.window + HS_MAX_HEADERS,
 			.queue_maxlen = HS_QUEUE_MAXLEN,
 			.rcvbuf_bytes = HS_RCVBUF_BYTES,
 			.burst = HS_PQ_MAX_BURST,
@@ -1059,9 +1093,9 @@ int main(int argc, char **argv)
 	while (rc == 0) {
 		/* Wake up at the next full second of uptime. */
 		uint64_t up = now_ms(CLOCK_MONOTONIC) - start_ms;
-		uint64_t wait = 1000 - up % 1000;
-		struct timespec ts = { .tv_sec = 0,
-				       .tv_nsec = (long)(wait * 1000000u) };
+		uint64_t wait = 1000 - up % 1000;	/* 1..1000 ms */
+		struct timespec ts = { .tv_sec = (time_t)(wait / 1000),
+				       .tv_nsec = (long)(wait % 1000) * 1000000L };
 		int sig = sigtimedwait(&sigs, NULL, &ts);
 
 		if (sig == SIGINT || sig == SIGTERM) {

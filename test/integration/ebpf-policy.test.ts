@@ -11,7 +11,7 @@ import { scaffoldModel } from '../../extension/core/model/scaffold';
 import { runInDebianKernel } from '../helpers/debian-kernel-vm';
 
 const PATTERN = Buffer.from('HSDROP');
-const SCAN_BYTES = 256; // HS_SCAN_BYTES of ebpf_model.c
+const SCAN_BYTES = 256; // the default window of every template
 const TC_ACT_OK = 0;
 const TC_ACT_SHOT = 2;
 
@@ -93,7 +93,7 @@ const CASES: PolicyCase[] = [
 
 /** struct hs_config of ebpf_model.c as bpftool's hex bytes. */
 function configHex(action: 'drop' | 'accept'): string {
-  const config = Buffer.alloc(80);
+  const config = Buffer.alloc(84);
   config.writeUInt32LE(PATTERN.length, 0);
   config.writeUInt32LE(action === 'drop' ? 0 : 1, 4);
   PATTERN.copy(config, 16);
@@ -108,7 +108,7 @@ const POLICY_SCRIPT = `set -e
 obj=$1; shift
 while [ $# -gt 0 ]; do
   cfg=$1; shift
-  rm -f /sys/fs/bpf/prog /sys/fs/bpf/hs_config /sys/fs/bpf/hs_counters /sys/fs/bpf/hs_flows
+  rm -f /sys/fs/bpf/prog /sys/fs/bpf/hs_config /sys/fs/bpf/hs_counters /sys/fs/bpf/hs_flows /sys/fs/bpf/hs_table
   bpftool prog load "$obj" /sys/fs/bpf/prog type classifier
   bpftool map update pinned /sys/fs/bpf/hs_config key hex 00 00 00 00 value hex $cfg
   while [ $# -gt 0 ] && [ "$1" != -- ]; do bpftool -j prog run pinned /sys/fs/bpf/prog data_in "$1" repeat 1; echo; shift; done

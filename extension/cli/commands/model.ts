@@ -75,17 +75,19 @@ export const registerModelCommands: Register = (program: Command, ctx) => {
     .option('--pattern <hex>', 'payload bytes the example policy looks for, as hex (default: "HSDROP"); "" matches nothing')
     .addOption(new Option('--action <action>', 'what a match does to the packet and its flow').choices(['drop', 'accept']))
     .option('--flow-timeout <seconds>', 'forget flows idle this long', (v) => Number(v))
+    .option('--window <bytes>', 'payload bytes inspected per packet (default 256, at most 1024)', (v) => Number(v))
     .option('--queues <n>', 'user space: NFQUEUE queues, one thread each', (v) => Number(v))
     .option('--watchdog <seconds>', 'undeploy unless the workbench confirms it reaches the model host within this time', (v) => Number(v), DEFAULT_WATCHDOG_SECONDS)
     .option('--kernel-release <rel>', 'kernel: build for this release instead of the model host\'s own')
     .option('--allow-host-kernel', 'kernel: load the module even though the model host shares this machine\'s kernel (namespaces, containers)')
-    .action(async (dir: string, opts: { placement: ModelPlacement; pattern?: string; action?: ModelConfig['action']; flowTimeout?: number; queues?: number; watchdog: number; kernelRelease?: string; allowHostKernel?: boolean }) => {
+    .action(async (dir: string, opts: { placement: ModelPlacement; pattern?: string; action?: ModelConfig['action']; flowTimeout?: number; window?: number; queues?: number; watchdog: number; kernelRelease?: string; allowHostKernel?: boolean }) => {
       const c = ctx();
       const backend = c.testbed();
       const config: Partial<ModelConfig> = {
         ...(opts.pattern !== undefined ? { pattern: opts.pattern } : {}),
         ...(opts.action ? { action: opts.action } : {}),
         ...(opts.flowTimeout !== undefined ? { flowTimeoutS: opts.flowTimeout } : {}),
+        ...(opts.window !== undefined ? { windowBytes: opts.window } : {}),
         ...(opts.queues !== undefined ? { queues: opts.queues } : {}),
       };
       try {

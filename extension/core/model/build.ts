@@ -54,6 +54,31 @@ export interface BuildResult {
   kernel?: KernelHeaders;
 }
 
+/**
+ * Passes output on line by line, without the lines that are just "[]": gcc -fdiagnostics-format=json (kernel builds)
+ * prints one for every file it compiles without a message, and they only confuse whoever reads the log.
+ */
+function withoutEmptyJsonLines(sink: (chunk: string) => void): { write: (chunk: string) => void; end: () => void } {
+  let pending = '';
+  const pass = (text: string) => {
+    const kept = text.split('\n').filter((line, i, all) => line.trim() !== '[]' || i === all.length - 1).join('\n');
+    if (kept) sink(kept);
+  };
+  return {
+    write(chunk) {
+      pending += chunk;
+      const end = pending.lastIndexOf('\n');
+      if (end < 0) return;
+      pass(pending.slice(0, end + 1));
+      pending = pending.slice(end + 1);
+    },
+    end() {
+      if (pending.trim() !== '[]') pass(pending);
+      pending = '';
+    },
+  };
+}
+
 /** The model host's kernel release, asked on the host itself. */
 export async function modelKernelRelease(backend: Backend, signal?: AbortSignal): Promise<string> {
   const host = backend.host('model');
@@ -100,7 +125,9 @@ export async function buildModel(backend: Backend, dir: string, placement: Model
   // The log keeps the order a terminal shows; the parsers get each stream whole, so lines never interleave.
   let log = '';
   const collect = (chunk: string) => { log += chunk; opts.onOutput?.(chunk); };
-  const result = await machine.exec(['make', '-C', machine.dir, ...target], { env: BUILD_ENV, signal: opts.signal, onStdout: collect, onStderr: collect });
+  const stderr = placement === 'kernel' ? withoutEmptyJsonLines(collect) : { write: collect, end: () => undefined };
+  const result = await machine.exec(['make', '-C', machine.dir, ...target], { env: BUILD_ENV, signal: opts.signal, onStdout: collect, onStderr: stderr.write });
+  stderr.end();
   opts.signal?.throwIfAborted();
   const mapping: PathMapping = { modelDir, buildDir: machine.dir, cwd: kernel?.dir ?? machine.dir };
   let ok = result.code === 0;

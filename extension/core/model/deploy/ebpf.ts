@@ -5,10 +5,10 @@ import { DeployError, type ModelConfig, type ModelCounters, type ModelHost, type
 
 /** tc preference of our filter, so it can be found and removed without touching anyone else's. */
 const PREF = '49';
-const CONFIG_BYTES = 80;
+const CONFIG_BYTES = 84;
 const PATTERN_MAX = 64;
 /** Indexes of enum hs_counter in ebpf_model.c. */
-const COUNTER = { packets: 0, bytes: 1, accepted: 2, dropped: 3, patternMatches: 4 } as const;
+const COUNTER = { packets: 0, bytes: 1, accepted: 2, dropped: 3, patternMatches: 4, flowsCreated: 5, flowsExpired: 6, flowsTableFull: 7 } as const;
 
 /**
  * Attaches $1 on ingress of every interface after $2, pinning the maps under bpffs folder $2. Both attaches run
@@ -74,19 +74,21 @@ async function modelMaps(m: ModelHost): Promise<{ config: number; counters: numb
 }
 
 /** struct hs_config of ebpf_model.c, little-endian. */
-function configValue(c: ModelConfig): string[] {
+export function configValue(c: ModelConfig): string[] {
   const pattern = Buffer.from(c.pattern, 'hex');
   if (pattern.length > PATTERN_MAX) throw new Error(`The eBPF model matches at most ${PATTERN_MAX} pattern bytes; got ${pattern.length}.`);
   const v = Buffer.alloc(CONFIG_BYTES);
   v.writeUInt32LE(pattern.length, 0);
   v.writeUInt32LE(c.action === 'drop' ? 0 : 1, 4);
   v.writeUInt32LE(c.flowTimeoutS, 8);
+  v.writeUInt32LE(c.windowBytes, 12);
   pattern.copy(v, 16);
+  v.writeUInt32LE(c.maxFlows, 80);
   return [...v].map((b) => b.toString(16).padStart(2, '0'));
 }
 
 /** Sums a per-CPU counter map dumped by `bpftool -j map dump` (raw bytes, so BTF is not needed). */
-function sumPerCpu(dump: Array<{ key: string[]; values: Array<{ value: string[] }> }>): Map<number, number> {
+export function sumPerCpu(dump: Array<{ key: string[]; values: Array<{ value: string[] }> }>): Map<number, number> {
   const bytes = (hex: string[]) => Buffer.from(hex.map((h) => parseInt(h, 16)));
   const sums = new Map<number, number>();
   for (const e of dump) {
@@ -94,6 +96,16 @@ function sumPerCpu(dump: Array<{ key: string[]; values: Array<{ value: string[] 
     sums.set(key, e.values.reduce((acc, v) => acc + Number(bytes(v.value).readBigUInt64LE(0)), 0));
   }
   return sums;
+}
+
+/** The template's counters from the summed hs_counters map (keys: enum hs_counter of ebpf_model.c). */
+export function countersFromMap(sums: Map<number, number>): ModelCounters {
+  const get = (i: number) => sums.get(i) ?? 0;
+  return {
+    packets: get(COUNTER.packets), bytes: get(COUNTER.bytes), accepted: get(COUNTER.accepted), dropped: get(COUNTER.dropped),
+    patternMatches: get(COUNTER.patternMatches), flowsCreated: get(COUNTER.flowsCreated), flowsExpired: get(COUNTER.flowsExpired),
+    flowsTableFull: get(COUNTER.flowsTableFull),
+  };
 }
 
 export const ebpfDeployer: PlacementDeployer = {
@@ -134,9 +146,7 @@ export const ebpfDeployer: PlacementDeployer = {
   async counters(m) {
     const { counters } = await modelMaps(m);
     const dump = JSON.parse(await run(m.host, ['bpftool', '-j', 'map', 'dump', 'id', String(counters)], { signal: m.signal, timeoutMs: 15_000 }));
-    const sums = sumPerCpu(dump);
-    const get = (i: number) => sums.get(i) ?? 0;
-    return { packets: get(COUNTER.packets), bytes: get(COUNTER.bytes), accepted: get(COUNTER.accepted), dropped: get(COUNTER.dropped), patternMatches: get(COUNTER.patternMatches) } satisfies ModelCounters;
+    return countersFromMap(sumPerCpu(dump));
   },
 
   async leftovers(m) {

@@ -48,7 +48,7 @@ export const kernelModuleDeployer: PlacementDeployer = {
     await host.upload(ctx.artifact, ko, { signal });
     const logBefore = (await host.exec(['dmesg'], { signal, timeoutMs: 15_000 })).stdout.split('\n').length;
     await plan.add('unload-module', ['sh', '-c', UNLOAD_SCRIPT, 'hs-rmmod', MODULE_NAME], signal);
-    const params = [`action=${config.action}`, `flow_timeout=${config.flowTimeoutS}`, ...(config.pattern ? [`pattern=${config.pattern}`] : [])];
+    const params = [`action=${config.action}`, `flow_timeout=${config.flowTimeoutS}`, `window=${config.windowBytes}`, `max_flows=${config.maxFlows}`, ...(config.pattern ? [`pattern=${config.pattern}`] : [])];
     ctx.progress?.report(`Loading ${MODULE_NAME} on ${host.label}: insmod ${params.join(' ')}`);
     const insmod = await host.exec(['insmod', ko, ...params], { signal, timeoutMs: 60_000 });
     const kernelLog = (await host.exec(['dmesg'], { signal, timeoutMs: 15_000 })).stdout.split('\n').slice(Math.max(0, logBefore - 1)).join('\n');
@@ -65,7 +65,8 @@ export const kernelModuleDeployer: PlacementDeployer = {
     const text = await run(m.host, ['cat', '/proc/net/hypershield'], { signal: m.signal, timeoutMs: 10_000 });
     const kv = new Map(text.split('\n').map((l) => l.trim().split(/\s+/)).filter((p) => p.length === 2).map(([k, v]) => [k, Number(v)]));
     const n = (k: string) => kv.get(k) ?? 0;
-    return { packets: n('packets'), bytes: n('bytes'), accepted: n('accepted'), dropped: n('dropped'), patternMatches: n('pattern_matches') } satisfies ModelCounters;
+    return { packets: n('packets'), bytes: n('bytes'), accepted: n('accepted'), dropped: n('dropped'), patternMatches: n('pattern_matches'),
+      flowsCreated: n('flows_created'), flowsExpired: n('flows_expired'), flowsTableFull: n('flows_table_full') } satisfies ModelCounters;
   },
 
   async leftovers(m) {

@@ -13,12 +13,21 @@ export interface ModelConfig {
   action: 'drop' | 'accept';
   /** Seconds after which an idle flow is forgotten. */
   flowTimeoutS: number;
+  /** Payload bytes inspected per packet, counted from the start of the TCP/UDP payload (every placement alike). */
+  windowBytes: number;
+  /** Flows tracked at most; when the table is full, new flows are refused (every placement alike). */
+  maxFlows: number;
   /** User space: NFQUEUE queues (one thread each). */
   queues: number;
 }
 
 /** The example drop rule: packets carrying "HSDROP" are dropped, and so is the rest of their flow. */
-export const DEFAULT_MODEL_CONFIG: ModelConfig = { pattern: Buffer.from('HSDROP').toString('hex'), action: 'drop', flowTimeoutS: 30, queues: 1 };
+export const DEFAULT_MODEL_CONFIG: ModelConfig = { pattern: Buffer.from('HSDROP').toString('hex'), action: 'drop', flowTimeoutS: 30, windowBytes: 256, maxFlows: 65536, queues: 1 };
+
+/** The largest inspection window every template supports (HS_MAX_WINDOW in each). */
+export const MAX_WINDOW_BYTES = 1024;
+/** The largest flow table every template supports (the eBPF map's size). */
+export const MAX_FLOWS = 65536;
 
 /** The counters every template keeps (the names of the user-space model's stats file). */
 export interface ModelCounters {
@@ -27,6 +36,10 @@ export interface ModelCounters {
   accepted: number;
   dropped: number;
   patternMatches: number;
+  flowsCreated: number;
+  flowsExpired: number;
+  /** Packets whose new flow found the table full. */
+  flowsTableFull: number;
 }
 
 export interface ModelHost {
@@ -79,5 +92,7 @@ export function validateConfig(c: ModelConfig): void {
   if (!/^(?:[0-9a-fA-F]{2}){0,64}$/.test(c.pattern)) throw new Error(`The pattern must be hex bytes, at most 64 of them (e.g. ${DEFAULT_MODEL_CONFIG.pattern} for "HSDROP"); got "${c.pattern}".`);
   if (c.action !== 'drop' && c.action !== 'accept') throw new Error(`The action must be drop or accept; got "${String(c.action)}".`);
   if (!Number.isInteger(c.flowTimeoutS) || c.flowTimeoutS < 1 || c.flowTimeoutS > 86400) throw new Error(`The flow timeout must be 1..86400 seconds; got ${c.flowTimeoutS}.`);
+  if (!Number.isInteger(c.windowBytes) || c.windowBytes < 1 || c.windowBytes > MAX_WINDOW_BYTES) throw new Error(`The inspection window must be 1..${MAX_WINDOW_BYTES} payload bytes; got ${c.windowBytes}.`);
+  if (!Number.isInteger(c.maxFlows) || c.maxFlows < 1 || c.maxFlows > MAX_FLOWS) throw new Error(`The flow table size must be 1..${MAX_FLOWS} flows; got ${c.maxFlows}.`);
   if (!Number.isInteger(c.queues) || c.queues < 1 || c.queues > 64) throw new Error(`The number of queues must be 1..64; got ${c.queues}.`);
 }

@@ -89,7 +89,7 @@ export const userSpaceDeployer: PlacementDeployer = {
     await run(host, ['chmod', '0755', p.program], { signal: ctx.signal, timeoutMs: 15_000 });
     await plan.add('stop-model', ['sh', '-c', STOP_SCRIPT, 'hs-stop', p.pid, p.program], ctx.signal);
     const args = ['--queue-num', String(QUEUE_BASE), '--queues', String(config.queues), '--stats', p.stats,
-      '--action', config.action, '--flow-timeout', String(config.flowTimeoutS), ...(config.pattern ? ['--pattern', config.pattern] : [])];
+      '--action', config.action, '--flow-timeout', String(config.flowTimeoutS), '--window', String(config.windowBytes), '--max-flows', String(config.maxFlows), ...(config.pattern ? ['--pattern', config.pattern] : [])];
     await run(host, ['setsid', '-f', 'sh', '-c', START_SCRIPT, 'hs-model', p.pid, p.log, p.program, ...args], { signal: ctx.signal, timeoutMs: 15_000 });
     await waitReady(ctx, p);
 
@@ -105,7 +105,8 @@ export const userSpaceDeployer: PlacementDeployer = {
     const text = await run(m.host, ['cat', p.stats], { signal: m.signal, timeoutMs: 10_000 });
     const s = JSON.parse(text) as Record<string, unknown>;
     const n = (k: string) => (typeof s[k] === 'number' ? (s[k] as number) : 0);
-    return { packets: n('packets'), bytes: n('bytes'), accepted: n('accepted'), dropped: n('dropped'), patternMatches: n('pattern_matches') } satisfies ModelCounters;
+    return { packets: n('packets'), bytes: n('bytes'), accepted: n('accepted'), dropped: n('dropped'), patternMatches: n('pattern_matches'),
+      flowsCreated: n('flows_created'), flowsExpired: n('flows_expired'), flowsTableFull: n('flows_table_full') } satisfies ModelCounters;
   },
 
   async leftovers(m) {
