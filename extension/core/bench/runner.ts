@@ -10,6 +10,8 @@ import { benchmarkById } from './registry';
 import { assertPath, checkPath } from './path-check';
 import { describeHosts, gitInfo } from './metadata';
 import { checkTools } from './tools';
+import { schedule } from './schedule';
+import { baselineDrift } from '../results/drift';
 
 export interface RunPlan {
   benchmarks: string[];
@@ -35,9 +37,9 @@ export interface RunOptions extends WorkOptions {
 const WARMUP_MAX_S = 2;
 
 /**
- * Runs benchmarks x modes x repetitions for each placement. Modes alternate ABBA within a placement so slow drift
- * of the machine does not favour one mode; the run file is saved after every measurement so an interrupted run
- * keeps what finished.
+ * Runs benchmarks x modes x placements in rounds (see schedule.ts): each round measures every cell once, so slow
+ * drift of the machine does not favour one mode or placement, and the baseline cells' drift is recorded. The run
+ * file is saved after every measurement so an interrupted run keeps what finished.
  */
 export async function runBenchmarks(backend: Backend, plan: RunPlan, opts: RunOptions): Promise<RunFile> {
   return exclusive(backend.testbed.name, 'bench', () => runPlan(backend, plan, opts));
@@ -81,15 +83,18 @@ async function runPlan(backend: Backend, plan: RunPlan, opts: RunOptions): Promi
     summary: [],
   });
   const save = (patch: Partial<RunFile>) => {
-    runFile = { ...runFile, ...patch, summary: summarize(patch.results ?? runFile.results) };
+    const results = patch.results ?? runFile.results;
+    runFile = { ...runFile, ...patch, summary: summarize(results), drift: baselineDrift(results, (id) => benchmarks.find((b) => b.id === id)?.headline) };
     if (runFile.pid === undefined) delete runFile.pid;
     opts.store.save(runFile);
   };
 
+  const rounds = schedule(placements, plan.modes, plan.benchmarks, plan.warmup, plan.repetitions);
   const total = placements.length * plan.repetitions * benchmarks.length * plan.modes.length;
   let done = 0;
-  let stops: StopServer[] = [];
+  const stops: StopServer[] = [];
   let currentMode: Mode | undefined;
+  let deployed: Placement | undefined = plan.placements ? undefined : currentPlacement;
   const ctxBase = {
     client: backend.host('client'),
     server: backend.host('server'),
@@ -104,40 +109,41 @@ async function runPlan(backend: Backend, plan: RunPlan, opts: RunOptions): Promi
     assertPath(await checkPath(ctxBase.client, backend.host('model'), ctxBase.target, mode, signal));
     currentMode = mode;
   };
+  const deploy = async (placement: Placement) => {
+    if (placement === deployed) return;
+    progress?.report(placement === 'none' ? 'Removing any deployed model (placement none)' : `Deploying the ${placement} model`);
+    const model = await opts.preparePlacement!(placement, { signal, progress });
+    deployed = placement;
+    // A new model may break forwarding: the next mode switch proves the path again.
+    currentMode = undefined;
+    const known = runFile.metadata.models.some((m) => m.placement === model?.placement && m.buildId === model.buildId);
+    if (model && !known) save({ metadata: { ...runFile.metadata, models: [...runFile.metadata.models, model] } });
+  };
+  const byId = new Map(benchmarks.map((b) => [b.id, b]));
 
   try {
-    for (const placement of placements) {
-      if (plan.placements) {
-        progress?.report(placement === 'none' ? 'Removing any deployed model (placement none)' : `Deploying the ${placement} model`);
-        const model = await opts.preparePlacement!(placement, { signal, progress });
-        if (model) save({ metadata: { ...runFile.metadata, models: [...runFile.metadata.models, model] } });
+    // Servers run for the whole run: deploying a placement changes only the model host.
+    for (const b of benchmarks) if (b.startServer) stops.push(await b.startServer({ ...ctxBase, durationS: plan.durationS }));
+    for (const cells of rounds) {
+      for (const cell of cells) {
+        signal?.throwIfAborted();
+        await deploy(cell.placement);
+        await switchMode(cell.mode);
+        const b = byId.get(cell.benchmark)!;
+        const warm = cell.round < 1;
+        progress?.report(warm
+          ? `[${cell.placement}] ${b.id} ${cell.mode}: warm-up`
+          : `[${cell.placement}] ${b.id} ${cell.mode}: repetition ${cell.round}/${plan.repetitions} (${done + 1}/${total})`);
+        const ctx: BenchContext = { ...ctxBase, durationS: warm ? Math.min(plan.durationS, WARMUP_MAX_S) : plan.durationS };
+        const m = await measure(b, ctx, cell.mode, cell.placement, cell.round);
+        if (warm) continue;
+        done += 1;
+        save({ results: [...runFile.results, m] });
+        opts.onMeasurement?.(m, runFile);
       }
-      currentMode = undefined;
-      for (const b of benchmarks) if (b.startServer) stops.push(await b.startServer({ ...ctxBase, durationS: plan.durationS }));
-
-      for (let rep = 1 - plan.warmup; rep <= plan.repetitions; rep++) {
-        for (const b of benchmarks) {
-          const modes = rep % 2 === 0 ? [...plan.modes].reverse() : plan.modes;
-          for (const mode of modes) {
-            signal?.throwIfAborted();
-            await switchMode(mode);
-            const warm = rep < 1;
-            progress?.report(warm
-              ? `[${placement}] ${b.id} ${mode}: warm-up`
-              : `[${placement}] ${b.id} ${mode}: repetition ${rep}/${plan.repetitions} (${done + 1}/${total})`);
-            const ctx: BenchContext = { ...ctxBase, durationS: warm ? Math.min(plan.durationS, WARMUP_MAX_S) : plan.durationS };
-            const m = await measure(b, ctx, mode, placement, rep);
-            if (warm) continue;
-            done += 1;
-            save({ results: [...runFile.results, m] });
-            opts.onMeasurement?.(m, runFile);
-          }
-        }
-      }
-      await stopAll(stops);
-      stops = [];
     }
-    if (plan.placements && currentPlacement === 'none' && placements.at(-1) !== 'none') {
+    await stopAll(stops);
+    if (plan.placements && currentPlacement === 'none' && deployed !== 'none') {
       progress?.report('Removing the model deployed for the run');
       await opts.preparePlacement!('none', {});
     }

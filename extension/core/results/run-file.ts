@@ -58,6 +58,21 @@ export interface SummaryEntry {
   overheadPercent?: number;
 }
 
+/** A baseline cell's headline metric across the rounds of a run: the machine's drift during the run. */
+export interface BaselineDrift {
+  benchmark: string;
+  mode: Mode;
+  placement: Placement;
+  metric: string;
+  unit: string;
+  /** [round, value] in the order measured. */
+  rounds: Array<[number, number]>;
+  /** (max - min) / median, in percent. */
+  rangePercent: number;
+  /** Least-squares slope over the rounds relative to the median, in percent per round (positive = rising). */
+  trendPercentPerRound: number;
+}
+
 export interface ModelInfo {
   placement: Exclude<Placement, 'none'>;
   dir: string;
@@ -101,4 +116,6 @@ export interface RunFile {
   metadata: RunMetadata;
   results: Measurement[];
   summary: SummaryEntry[];
+  /** How the baseline cells drifted across rounds (runs with two or more rounds). */
+  drift?: BaselineDrift[];
 }
