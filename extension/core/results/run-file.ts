@@ -56,6 +56,16 @@ export interface SummaryEntry {
   stats: Stats;
   /** Only on model-mode entries: cost of the model path relative to direct, in percent (positive = worse). */
   overheadPercent?: number;
+  /** Bootstrap 95 % interval of overheadPercent (same sign convention); absent with fewer than 2 values a side. */
+  overheadCi95?: [number, number];
+  /** False when overheadCi95 contains 0: no detectable difference between the model path and direct. */
+  detectable?: boolean;
+  /** Only on model-mode entries of a placement other than none: cost relative to placement none (plain forwarding). */
+  overheadVsNonePercent?: number;
+  /** Bootstrap 95 % interval of overheadVsNonePercent. */
+  overheadVsNoneCi95?: [number, number];
+  /** False when overheadVsNoneCi95 contains 0. */
+  detectableVsNone?: boolean;
 }
 
 /** A baseline cell's headline metric across the rounds of a run: the machine's drift during the run. */
