@@ -5,7 +5,8 @@ import { openTestbed } from '../../core/backends/open';
 import { runBenchmarks } from '../../core/bench/runner';
 import { BENCHMARKS } from '../../core/bench/registry';
 import { ResultsStore } from '../../core/results/store';
-import { compareTable, summaryTable, toCsv } from '../../core/results/table';
+import { compareTable, summaryTable, toCsv, warningLines } from '../../core/results/table';
+import { parsePinOption } from '../../core/bench/pinning';
 import { reportHtml } from '../../core/results/report-html';
 import { PLACEMENTS, type Placement } from '../../core/results/run-file';
 import { MODES, type Mode } from '../../core/testbed/testbed';
@@ -36,8 +37,9 @@ export const registerBenchCommands: Register = (program: Command, ctx) => {
     .option('--reps <n>', 'recorded repetitions per benchmark, mode and placement', '3')
     .option('--warmup <n>', 'unrecorded warm-up repetitions', '1')
     .option('--duration <s>', 'seconds per measurement', '10')
+    .option('--pin [role=cpus...]', 'pin client, server and model processes to CPUs with taskset, e.g. --pin client=0 server=1 model=1 (alone: automatic)')
     .option('--json', 'print the run file instead of the table')
-    .action(async (o: { benchmarks: string; modes: string; placements?: string; model: string; reps: string; warmup: string; duration: string; json?: boolean }) => {
+    .action(async (o: { benchmarks: string; modes: string; placements?: string; model: string; reps: string; warmup: string; duration: string; pin?: true | string[]; json?: boolean }) => {
       const c = ctx();
       const backend = openTestbed(c.workspace);
       const store = new ResultsStore(c.workspace);
@@ -51,10 +53,12 @@ export const registerBenchCommands: Register = (program: Command, ctx) => {
         repetitions: int(o.reps, '--reps'),
         warmup: int(o.warmup, '--warmup'),
         durationS: int(o.duration, '--duration'),
+        ...(o.pin ? { pin: parsePinOption(o.pin === true ? [] : o.pin) } : {}),
       }, { workspace: c.workspace, store, signal: c.signal, progress: c.progress, preparePlacement });
       if (o.json) c.out(JSON.stringify(run, null, 2));
       else {
         c.out(summaryTable(run, ['throughput', 'retransmits', 'rttAvg', 'loss']));
+        for (const w of warningLines(run)) c.out(`warning: ${w}`);
         c.out(`\nRun ${run.id} (${run.status}${run.reason ? `: ${run.reason}` : ''}): ${store.fileOf(run.id)}`);
       }
       if (run.status !== 'complete') process.exitCode = 130;
@@ -83,6 +87,7 @@ export const registerBenchCommands: Register = (program: Command, ctx) => {
       else if (!o.html && !o.csv) {
         c.out(`Run ${run.id} (${run.status}${run.reason ? `: ${run.reason}` : ''}), ${run.metadata.startedAt}, testbed ${run.metadata.testbed.name} (${run.metadata.testbed.backend})${run.metadata.emulated ? ', EMULATED hosts' : ''}`);
         c.out(summaryTable(run));
+        for (const w of warningLines(run)) c.out(`warning: ${w}`);
       }
     });
 

@@ -12,6 +12,8 @@ import { describeHosts, gitInfo } from './metadata';
 import { checkTools } from './tools';
 import { schedule } from './schedule';
 import { baselineDrift } from '../results/drift';
+import { pinModel, pinnedHost, resolvePinPlan, type PinOption } from './pinning';
+import { pathWarnings } from './warnings';
 
 export interface RunPlan {
   benchmarks: string[];
@@ -22,6 +24,8 @@ export interface RunPlan {
   /** Unrecorded repetitions per benchmark, mode and placement before the recorded ones. */
   warmup: number;
   durationS: number;
+  /** Pin the client's, server's and model's processes to CPUs (see pinning.ts). */
+  pin?: PinOption;
 }
 
 export interface RunOptions extends WorkOptions {
@@ -58,6 +62,7 @@ async function runPlan(backend: Backend, plan: RunPlan, opts: RunOptions): Promi
 
   progress?.report('Checking the benchmark tools on the hosts');
   await checkTools(backend, benchmarks);
+  const pin = plan.pin ? await resolvePinPlan(plan.pin, { client: backend.host('client'), server: backend.host('server'), model: backend.host('model') }, signal) : undefined;
   progress?.report('Recording host metadata');
   const testbed = backend.testbed;
   const git = await gitInfo(opts.workspace);
@@ -76,6 +81,7 @@ async function runPlan(backend: Backend, plan: RunPlan, opts: RunOptions): Promi
       models: !plan.placements && state.deployed
         ? [{ placement: state.deployed.placement, dir: state.deployed.dir, sourceHash: state.deployed.sourceHash, buildId: state.deployed.buildId }]
         : [],
+      ...(pin ? { pinning: { ...pin, notes: [] } } : {}),
       plan: { benchmarks: plan.benchmarks, modes: plan.modes, placements, repetitions: plan.repetitions, warmup: plan.warmup, durationS: plan.durationS },
       startedAt: new Date().toISOString(),
     },
@@ -96,8 +102,8 @@ async function runPlan(backend: Backend, plan: RunPlan, opts: RunOptions): Promi
   let currentMode: Mode | undefined;
   let deployed: Placement | undefined = plan.placements ? undefined : currentPlacement;
   const ctxBase = {
-    client: backend.host('client'),
-    server: backend.host('server'),
+    client: pin?.client ? pinnedHost(backend.host('client'), pin.client) : backend.host('client'),
+    server: pin?.server ? pinnedHost(backend.host('server'), pin.server) : backend.host('server'),
     target: serverAddress(testbed),
     runDir: hostRunDir(testbed.name, 'server'),
     signal,
@@ -109,11 +115,20 @@ async function runPlan(backend: Backend, plan: RunPlan, opts: RunOptions): Promi
     assertPath(await checkPath(ctxBase.client, backend.host('model'), ctxBase.target, mode, signal));
     currentMode = mode;
   };
+  // A (re)deployed model is a new process: pin it again, and note what was done once.
+  const pinDeployedModel = async () => {
+    const deployedNow = backend.state.read()?.deployed;
+    if (!pin?.model || !deployedNow) return;
+    const note = await pinModel(backend.host('model'), deployedNow.detail, pin.model, signal);
+    const pinning = runFile.metadata.pinning!;
+    if (!pinning.notes.includes(note)) save({ metadata: { ...runFile.metadata, pinning: { ...pinning, notes: [...pinning.notes, note] } } });
+  };
   const deploy = async (placement: Placement) => {
     if (placement === deployed) return;
     progress?.report(placement === 'none' ? 'Removing any deployed model (placement none)' : `Deploying the ${placement} model`);
     const model = await opts.preparePlacement!(placement, { signal, progress });
     deployed = placement;
+    await pinDeployedModel();
     // A new model may break forwarding: the next mode switch proves the path again.
     currentMode = undefined;
     const known = runFile.metadata.models.some((m) => m.placement === model?.placement && m.buildId === model.buildId);
@@ -122,6 +137,7 @@ async function runPlan(backend: Backend, plan: RunPlan, opts: RunOptions): Promi
   const byId = new Map(benchmarks.map((b) => [b.id, b]));
 
   try {
+    if (!plan.placements) await pinDeployedModel();
     // Servers run for the whole run: deploying a placement changes only the model host.
     for (const b of benchmarks) if (b.startServer) stops.push(await b.startServer({ ...ctxBase, durationS: plan.durationS }));
     for (const cells of rounds) {
@@ -169,8 +185,9 @@ async function measure(b: Benchmark, ctx: BenchContext, mode: Mode, placement: P
   const startedAt = new Date();
   const base = { benchmark: b.id, mode, placement, repetition, startedAt: startedAt.toISOString() };
   try {
-    const outcome = await b.run(ctx);
-    return { ...base, durationMs: Date.now() - startedAt.getTime(), ...outcome };
+    const { warnings: own = [], ...outcome } = await b.run(ctx);
+    const warnings = [...own, ...pathWarnings(outcome.metrics, ctx.durationS)];
+    return { ...base, durationMs: Date.now() - startedAt.getTime(), ...outcome, ...(warnings.length ? { warnings } : {}) };
   } catch (err) {
     ctx.signal?.throwIfAborted();
     const raw = (err as { raw?: string }).raw ?? '';

@@ -32,6 +32,8 @@ export interface Measurement {
   raw: string;
   /** Set when the measurement failed; metrics are then empty. */
   error?: string;
+  /** Why this measurement's own figures say the path misbehaved (retransmits, loss, a result at a rate cap). */
+  warnings?: string[];
 }
 
 export interface Stats {
@@ -83,6 +85,14 @@ export interface BaselineDrift {
   trendPercentPerRound: number;
 }
 
+/** The CPUs (taskset lists) each role's processes were pinned to during a run, and what was done about the model. */
+export interface Pinning {
+  client?: string;
+  server?: string;
+  model?: string;
+  notes: string[];
+}
+
 export interface ModelInfo {
   placement: Exclude<Placement, 'none'>;
   dir: string;
@@ -108,6 +118,8 @@ export interface RunMetadata {
   /** True when hosts are emulated (e.g. QEMU without KVM): absolute figures are not comparable to hardware. */
   emulated: boolean;
   models: ModelInfo[];
+  /** Present when the run pinned processes to CPUs. */
+  pinning?: Pinning;
   plan: { benchmarks: string[]; modes: Mode[]; placements: Placement[]; repetitions: number; warmup: number; durationS: number };
   startedAt: string;
   endedAt?: string;

@@ -40,6 +40,22 @@ export function summaryTable(run: RunFile, metrics?: readonly string[]): string 
   return columns(rows);
 }
 
+/** Cells with flagged measurements: "iperf3 direct none: 2 of 3 measurements flagged: <the first warning>". */
+export function warningLines(run: RunFile): string[] {
+  const cells = new Map<string, { n: number; flagged: number; first?: string }>();
+  for (const m of run.results) {
+    const key = `${m.benchmark} ${m.mode} ${m.placement}`;
+    const c = cells.get(key) ?? { n: 0, flagged: 0 };
+    c.n += 1;
+    if (m.warnings?.length) {
+      c.flagged += 1;
+      c.first ??= m.warnings[0];
+    }
+    cells.set(key, c);
+  }
+  return [...cells].filter(([, c]) => c.flagged > 0).map(([key, c]) => `${key}: ${c.flagged} of ${c.n} measurements flagged: ${c.first}`);
+}
+
 /** One CSV row per measured metric. */
 export function toCsv(run: RunFile): string {
   const q = (s: string | number) => (typeof s === 'number' ? String(s) : /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
