@@ -44,6 +44,7 @@ test('--pin runs the client and server programs and every thread of the user-spa
   });
   assert.equal(run.status, 'complete', run.reason);
   for (const r of run.results) assert.equal(r.error, undefined, r.error);
+  assert.deepEqual(new ResultsStore(ws.dir).read(run.id), run, 'the run file matches schemas/run.schema.json');
   const expected = { client: '0', server: String(1 % cpus), model: String(2 % cpus) };
   assert.deepEqual(run.metadata.pinning, { ...expected, notes: [`user-space model: every thread of its process pinned to CPUs ${expected.model}`] });
   assert.ok(seen.includes(`server iperf3 ${expected.server}`), seen.join('\n'));

@@ -12,21 +12,9 @@ import { describeHosts, gitInfo } from './metadata';
 import { checkTools } from './tools';
 import { schedule } from './schedule';
 import { baselineDrift } from '../results/drift';
-import { pinModel, pinnedHost, resolvePinPlan, type PinOption } from './pinning';
+import { pinModel, pinnedHost, resolvePinPlan } from './pinning';
+import { validatePlan, type RunPlan } from './plan';
 import { pathWarnings } from './warnings';
-
-export interface RunPlan {
-  benchmarks: string[];
-  modes: Mode[];
-  /** An explicit placement matrix, deployed in turn; without it the run measures whatever is deployed now. */
-  placements?: Placement[];
-  repetitions: number;
-  /** Unrecorded repetitions per benchmark, mode and placement before the recorded ones. */
-  warmup: number;
-  durationS: number;
-  /** Pin the client's, server's and model's processes to CPUs (see pinning.ts). */
-  pin?: PinOption;
-}
 
 export interface RunOptions extends WorkOptions {
   workspace: string;
@@ -51,8 +39,8 @@ export async function runBenchmarks(backend: Backend, plan: RunPlan, opts: RunOp
 
 async function runPlan(backend: Backend, plan: RunPlan, opts: RunOptions): Promise<RunFile> {
   const { signal, progress } = opts;
-  const benchmarks = plan.benchmarks.map(benchmarkById);
   validatePlan(plan);
+  const benchmarks = plan.benchmarks.map(benchmarkById);
   const state = backend.state.read();
   if (state?.phase !== 'up') throw new Error(`Testbed ${backend.testbed.name} is not up: run \`hypershield up\` first.`);
   const originalMode = state.mode;
@@ -82,7 +70,7 @@ async function runPlan(backend: Backend, plan: RunPlan, opts: RunOptions): Promi
         ? [{ placement: state.deployed.placement, dir: state.deployed.dir, sourceHash: state.deployed.sourceHash, buildId: state.deployed.buildId }]
         : [],
       ...(pin ? { pinning: { ...pin, notes: [] } } : {}),
-      plan: { benchmarks: plan.benchmarks, modes: plan.modes, placements, repetitions: plan.repetitions, warmup: plan.warmup, durationS: plan.durationS },
+      plan: { benchmarks: plan.benchmarks, modes: plan.modes, placements, repetitions: plan.repetitions, warmup: plan.warmup, durationS: plan.durationS, ...(plan.pin ? { pin: plan.pin } : {}) },
       startedAt: new Date().toISOString(),
     },
     results: [],
@@ -197,12 +185,4 @@ async function measure(b: Benchmark, ctx: BenchContext, mode: Mode, placement: P
 
 async function stopAll(stops: StopServer[]): Promise<void> {
   await Promise.all(stops.splice(0).map((s) => s().catch(() => undefined)));
-}
-
-function validatePlan(plan: RunPlan): void {
-  if (!Number.isInteger(plan.repetitions) || plan.repetitions < 1) throw new Error(`--reps must be a whole number >= 1 (got ${plan.repetitions}).`);
-  if (!Number.isInteger(plan.warmup) || plan.warmup < 0) throw new Error(`--warmup must be a whole number >= 0 (got ${plan.warmup}).`);
-  if (!(plan.durationS >= 1 && plan.durationS <= 3600)) throw new Error(`--duration must be 1..3600 seconds (got ${plan.durationS}).`);
-  if (plan.modes.length === 0) throw new Error('At least one mode is needed (--modes direct,model).');
-  if (plan.benchmarks.length === 0) throw new Error('At least one benchmark is needed (--benchmarks iperf3,ping).');
 }

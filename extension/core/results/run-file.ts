@@ -2,6 +2,7 @@
 // that an older reader would misread.
 import type { BackendKind, Role } from '../hosts/host';
 import type { Mode, Testbed } from '../testbed/testbed';
+import type { RunPlan } from '../bench/plan';
 
 export const SCHEMA_VERSION = 1;
 
@@ -120,7 +121,8 @@ export interface RunMetadata {
   models: ModelInfo[];
   /** Present when the run pinned processes to CPUs. */
   pinning?: Pinning;
-  plan: { benchmarks: string[]; modes: Mode[]; placements: Placement[]; repetitions: number; warmup: number; durationS: number };
+  /** The plan as run: placements filled in with what was deployed when the run had no matrix. */
+  plan: RunPlan & { placements: Placement[] };
   startedAt: string;
   endedAt?: string;
 }
