@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import type { Mode } from '../core/testbed/testbed';
+import { PLAN_DEFAULTS } from '../core/bench/plan';
 
 export interface BenchDefaults {
   benchmarks: string[];
@@ -17,11 +18,11 @@ function section(): vscode.WorkspaceConfiguration {
 export function benchDefaults(): BenchDefaults {
   const c = section();
   return {
-    benchmarks: c.get<string[]>('bench.benchmarks', ['iperf3', 'ping']),
-    modes: c.get<Mode[]>('bench.modes', ['direct', 'model']),
-    repetitions: c.get<number>('bench.repetitions', 5),
-    warmup: c.get<number>('bench.warmup', 1),
-    durationS: c.get<number>('bench.durationSeconds', 10),
+    benchmarks: c.get<string[]>('bench.benchmarks', [...PLAN_DEFAULTS.benchmarks]),
+    modes: c.get<Mode[]>('bench.modes', [...PLAN_DEFAULTS.modes]),
+    repetitions: c.get<number>('bench.repetitions', PLAN_DEFAULTS.repetitions),
+    warmup: c.get<number>('bench.warmup', PLAN_DEFAULTS.warmup),
+    durationS: c.get<number>('bench.durationSeconds', PLAN_DEFAULTS.durationS),
   };
 }
 

@@ -21,8 +21,8 @@ describe('benchmark runs on a real namespace testbed', () => {
       { workspace: ws.dir, store, progress: { report: (m) => lines.push(m) } });
     assert.equal(run.status, 'complete');
     assert.deepEqual(run.results.map((r) => `${r.benchmark}/${r.mode}/${r.repetition}`), [
-      'iperf3/direct/1', 'iperf3/model/1', 'ping/direct/1', 'ping/model/1',
-      'iperf3/model/2', 'iperf3/direct/2', 'ping/model/2', 'ping/direct/2',
+      'iperf3/direct/1', 'ping/direct/1', 'iperf3/model/1', 'ping/model/1',
+      'iperf3/model/2', 'ping/model/2', 'iperf3/direct/2', 'ping/direct/2',
     ]);
     for (const r of run.results) assert.equal(r.error, undefined, r.error);
     const tput = run.summary.find((s) => s.benchmark === 'iperf3' && s.mode === 'model' && s.metric === 'throughput')!;

@@ -10,7 +10,10 @@ import { compareTable, toCsv } from '../../extension/core/results/table';
 function skeleton(startedAt: string, pid?: number): Omit<RunFile, 'id'> {
   return {
     schemaVersion: SCHEMA_VERSION, status: 'running', pid,
-    metadata: { startedAt, plan: { benchmarks: ['ping'], modes: ['direct'], placements: ['none'], repetitions: 1, warmup: 0, durationS: 1 } } as RunFile['metadata'],
+    metadata: {
+      tool: { name: 'hypershield', version: '0.1.0' }, testbed: { name: 't', backend: 'netns' }, hosts: [], emulated: false, models: [],
+      startedAt, plan: { benchmarks: ['ping'], modes: ['direct'], placements: ['none'], repetitions: 1, warmup: 0, durationS: 1 },
+    } as unknown as RunFile['metadata'],
     results: [], summary: [],
   };
 }
@@ -30,6 +33,26 @@ test('runs get unique files, are listed newest first, and a dead writer means in
   assert.equal(store.read(a.id).status, 'complete');
   assert.deepEqual(fs.readdirSync(store.dir).filter((f) => f.endsWith('.tmp')), [], 'no temp files left');
   assert.throws(() => store.read('nope'), /No run "nope"/);
+  fs.rmSync(ws, { recursive: true });
+});
+
+test('a run file that does not match schemas/run.schema.json is refused with its problems, and listing skips it', () => {
+  const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'hs-store-'));
+  const store = new ResultsStore(ws);
+  const good = store.create(skeleton('2026-01-01T00:00:00Z'));
+  const bad = { ...good, id: 'bad', status: 'done', results: [{ benchmark: 'ping', mode: 'sideways', placement: 'none', repetition: 1.5, startedAt: '', durationMs: 1, raw: '', metrics: { rttAvg: { value: '0.1', unit: 'ms', better: 'lower' } } }] };
+  fs.writeFileSync(store.fileOf('bad'), JSON.stringify(bad));
+  assert.throws(() => store.read('bad'), (err: Error) => {
+    assert.match(err.message, /bad\.json is not a valid run file \(schemas\/run\.schema\.json\):/);
+    assert.match(err.message, /\/status must be equal to one of the allowed values: "running", "complete", "incomplete", "failed" \(got "done"\)/);
+    assert.match(err.message, /\/results\/0\/mode must be equal to one of the allowed values: "direct", "model" \(got "sideways"\)/);
+    assert.match(err.message, /\/results\/0\/repetition must be integer \(got 1\.5\)/);
+    assert.match(err.message, /\/results\/0\/metrics\/rttAvg\/value must be number \(got "0\.1"\)/);
+    return true;
+  });
+  const { runs, skipped } = store.list();
+  assert.deepEqual(runs.map((r) => r.id), [good.id]);
+  assert.equal(skipped.length, 1);
   fs.rmSync(ws, { recursive: true });
 });
 

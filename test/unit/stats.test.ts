@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { describe, overheadPercent } from '../../extension/core/results/stats';
+import { bootstrapOverheadCi, describe, detectable, overheadPercent, seededRandom } from '../../extension/core/results/stats';
 import { summarize } from '../../extension/core/results/summary';
 import type { Measurement } from '../../extension/core/results/run-file';
 
@@ -30,4 +30,83 @@ test('summarize: groups by benchmark, mode, placement and metric; failed measure
   assert.equal(model.stats.n, 2);
   assert.equal(model.overheadPercent, ((11 - 8.5) / 11) * 100);
   assert.equal(direct.overheadPercent, undefined);
+});
+
+const samples = (values: number[]): Array<[number, number]> => values.map((v, i) => [i + 1, v]);
+
+/** Standard normal draws from a seeded generator (Box-Muller), so the coverage test is deterministic too. */
+function normal(random: () => number, mean: number, sd: number): number {
+  return mean + sd * Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+}
+
+test('bootstrap interval: a constant difference gives a point interval; overlapping spreads give one that contains 0', () => {
+  assert.deepEqual(bootstrapOverheadCi(samples([10, 10, 10]), samples([8, 8, 8]), 'higher'), [20, 20]);
+  const ci = bootstrapOverheadCi(samples([10, 12, 9, 11, 10]), samples([11, 9, 10, 12, 10.5]), 'higher')!;
+  assert.ok(ci[0] < 0 && ci[1] > 0, `interval ${ci}`);
+  assert.equal(detectable(ci), false);
+  assert.equal(detectable([0.5, 3]), true);
+  assert.equal(detectable([-3, -0.5]), true);
+  assert.equal(bootstrapOverheadCi(samples([10]), samples([8, 9]), 'higher'), undefined, 'one value is no interval');
+  assert.equal(bootstrapOverheadCi(samples([0, 0]), samples([8, 9]), 'lower'), undefined, 'no overhead of a zero baseline');
+});
+
+test('bootstrap interval: seeded and deterministic; the seed matters', () => {
+  const random = seededRandom(3);
+  const a = samples(Array.from({ length: 20 }, () => normal(random, 10, 0.5)));
+  const b = samples(Array.from({ length: 20 }, () => normal(random, 9.25, 0.5)));
+  assert.deepEqual(bootstrapOverheadCi(a, b, 'higher'), bootstrapOverheadCi(a, b, 'higher'));
+  assert.notDeepEqual(bootstrapOverheadCi(a, b, 'higher', { seed: 1 }), bootstrapOverheadCi(a, b, 'higher', { seed: 2 }));
+  const ci = bootstrapOverheadCi(a, b, 'higher')!;
+  assert.ok(ci[0] > 0 && ci[1] < 20, `throughput 10 -> 9.25: interval ${ci}`);
+  // The same data as a "lower is better" metric: the sign flips.
+  const lower = bootstrapOverheadCi(a, b, 'lower')!;
+  assert.ok(lower[1] < 0, `interval ${lower}`);
+});
+
+test('bootstrap interval: paired by round when both sides share rounds, so drift common to a round cancels', () => {
+  // Both cells drift by the same factor each round; the model path always costs exactly 10 %.
+  const drift = [1, 1.3, 0.8, 1.2, 0.9, 1.1];
+  const direct: Array<[number, number]> = drift.map((d, i) => [i + 1, 10 * d]);
+  const model: Array<[number, number]> = drift.map((d, i) => [i + 1, 9 * d]);
+  const paired = bootstrapOverheadCi(direct, model, 'higher')!;
+  const unpaired = bootstrapOverheadCi(direct, model.map(([r, v]) => [r + 100, v]), 'higher')!;
+  assert.ok(paired[1] - paired[0] < unpaired[1] - unpaired[0], `paired ${paired} narrower than unpaired ${unpaired}`);
+  assert.ok(paired[0] <= 10 && paired[1] >= 10);
+  assert.equal(detectable(unpaired), false, `drift hides a 10 % cost without pairing: ${unpaired}`);
+});
+
+test('bootstrap interval: covers the true overhead in about 95 % of simulated experiments', () => {
+  const random = seededRandom(7);
+  let covered = 0;
+  const experiments = 200;
+  for (let i = 0; i < experiments; i++) {
+    const direct = samples(Array.from({ length: 25 }, () => normal(random, 100, 5)));
+    const model = samples(Array.from({ length: 25 }, () => normal(random, 90, 5)));
+    const ci = bootstrapOverheadCi(direct, model.map(([r, v]) => [r + 100, v]), 'higher', { seed: i + 1, resamples: 1000 })!;
+    if (ci[0] <= 10 && 10 <= ci[1]) covered += 1;
+  }
+  assert.ok(covered / experiments > 0.88 && covered / experiments <= 0.99, `coverage ${covered}/${experiments}`);
+});
+
+test('summarize: intervals of model vs direct and of a placement vs none; "detectable" says whether 0 is outside', () => {
+  const m = (mode: 'direct' | 'model', placement: 'none' | 'user', repetition: number, value: number): Measurement => ({
+    benchmark: 'iperf3', mode, placement, repetition, startedAt: '', durationMs: 1, raw: '',
+    metrics: { throughput: { value, unit: 'Gbit/s', better: 'higher' } },
+  });
+  const results: Measurement[] = [];
+  [[10, 9.9, 8], [10.5, 10.4, 8.3], [9.8, 9.7, 7.9], [10.2, 10.3, 8.1]].forEach(([direct, none, user], i) => {
+    results.push(m('direct', 'none', i + 1, direct), m('model', 'none', i + 1, none), m('direct', 'user', i + 1, direct), m('model', 'user', i + 1, user));
+  });
+  const s = summarize(results);
+  const none = s.find((e) => e.placement === 'none' && e.mode === 'model')!;
+  const user = s.find((e) => e.placement === 'user' && e.mode === 'model')!;
+  assert.equal(none.detectable, false, `plain forwarding vs direct: ${none.overheadCi95}`);
+  assert.ok(none.overheadCi95![0] <= none.overheadPercent! && none.overheadPercent! <= none.overheadCi95![1]);
+  assert.equal(user.detectable, true, `user model vs direct: ${user.overheadCi95}`);
+  assert.ok(user.overheadCi95![0] > 15 && user.overheadCi95![1] < 25);
+  assert.equal(user.detectableVsNone, true);
+  assert.ok(Math.abs(user.overheadVsNonePercent! - ((10.1 - 8.05) / 10.1) * 100) < 1e-9);
+  assert.equal(none.overheadVsNonePercent, undefined);
+  assert.equal(s.find((e) => e.mode === 'direct')!.overheadCi95, undefined);
+  assert.deepEqual(summarize(results), s, 'the same results give the same intervals');
 });

@@ -1,10 +1,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { runBenchmarks } from '../../core/bench/runner';
 import { BENCHMARKS } from '../../core/bench/registry';
 import { ResultsStore } from '../../core/results/store';
-import { compareTable, summaryTable, toCsv } from '../../core/results/table';
+import { compareTable, summaryTable, toCsv, warningLines } from '../../core/results/table';
+import { parsePinOption } from '../../core/bench/pinning';
+import { PLAN_DEFAULTS, parseCount } from '../../core/bench/plan';
 import { reportHtml } from '../../core/results/report-html';
 import { PLACEMENTS, type Placement } from '../../core/results/run-file';
 import { MODES, type Mode } from '../../core/testbed/testbed';
@@ -20,23 +22,29 @@ function list<T extends string>(value: string, allowed: readonly T[], option: st
   return items as T[];
 }
 
-function int(value: string, option: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n)) throw new Error(`${option} needs a number (got "${value}").`);
-  return n;
+/** A commander parser of a whole-number plan field within the plan schema's limits. */
+function count(field: 'repetitions' | 'warmup' | 'durationS'): (value: string) => number {
+  return (value) => {
+    try {
+      return parseCount(field, value);
+    } catch (err) {
+      throw new InvalidArgumentError((err as Error).message);
+    }
+  };
 }
 
 export const registerBenchCommands: Register = (program: Command, ctx) => {
   program.command('bench').description('run benchmarks direct vs through the model host, with repetitions and statistics')
-    .option('--benchmarks <list>', `comma-separated: ${BENCHMARKS.map((b) => b.id).join(',')}`, 'iperf3,ping')
-    .option('--modes <list>', 'comma-separated: direct,model', 'direct,model')
+    .option('--benchmarks <list>', `comma-separated: ${BENCHMARKS.map((b) => b.id).join(',')}`, PLAN_DEFAULTS.benchmarks.join(','))
+    .option('--modes <list>', 'comma-separated: direct,model', PLAN_DEFAULTS.modes.join(','))
     .option('--placements <list>', `deploy each in turn: ${PLACEMENTS.join(',')} (default: whatever is deployed now)`)
     .option('--model <dir>', 'model project to build and deploy for --placements', '.')
-    .option('--reps <n>', 'recorded repetitions per benchmark, mode and placement', '3')
-    .option('--warmup <n>', 'unrecorded warm-up repetitions', '1')
-    .option('--duration <s>', 'seconds per measurement', '10')
+    .option('--reps <n>', 'recorded rounds: each measures every benchmark, mode and placement once', count('repetitions'), PLAN_DEFAULTS.repetitions)
+    .option('--warmup <n>', 'unrecorded warm-up rounds', count('warmup'), PLAN_DEFAULTS.warmup)
+    .option('--duration <s>', 'seconds per measurement', count('durationS'), PLAN_DEFAULTS.durationS)
+    .option('--pin [role=cpus...]', 'pin client, server and model processes to CPUs with taskset, e.g. --pin client=0 server=1 model=1 (alone: automatic)')
     .option('--json', 'print the run file instead of the table')
-    .action(async (o: { benchmarks: string; modes: string; placements?: string; model: string; reps: string; warmup: string; duration: string; json?: boolean }) => {
+    .action(async (o: { benchmarks: string; modes: string; placements?: string; model: string; reps: number; warmup: number; duration: number; pin?: true | string[]; json?: boolean }) => {
       const c = ctx();
       const backend = c.testbed();
       const store = new ResultsStore(c.workspace);
@@ -47,13 +55,15 @@ export const registerBenchCommands: Register = (program: Command, ctx) => {
         benchmarks: list(o.benchmarks, BENCHMARKS.map((b) => b.id), '--benchmarks'),
         modes: list<Mode>(o.modes, MODES, '--modes'),
         placements,
-        repetitions: int(o.reps, '--reps'),
-        warmup: int(o.warmup, '--warmup'),
-        durationS: int(o.duration, '--duration'),
+        repetitions: o.reps,
+        warmup: o.warmup,
+        durationS: o.duration,
+        ...(o.pin ? { pin: parsePinOption(o.pin === true ? [] : o.pin) } : {}),
       }, { workspace: c.workspace, store, signal: c.signal, progress: c.progress, preparePlacement });
       if (o.json) c.out(JSON.stringify(run, null, 2));
       else {
         c.out(summaryTable(run, ['throughput', 'retransmits', 'rttAvg', 'loss']));
+        for (const w of warningLines(run)) c.out(`warning: ${w}`);
         c.out(`\nRun ${run.id} (${run.status}${run.reason ? `: ${run.reason}` : ''}): ${store.fileOf(run.id)}`);
       }
       if (run.status !== 'complete') process.exitCode = 130;
@@ -82,6 +92,7 @@ export const registerBenchCommands: Register = (program: Command, ctx) => {
       else if (!o.html && !o.csv) {
         c.out(`Run ${run.id} (${run.status}${run.reason ? `: ${run.reason}` : ''}), ${run.metadata.startedAt}, testbed ${run.metadata.testbed.name} (${run.metadata.testbed.backend})${run.metadata.emulated ? ', EMULATED hosts' : ''}`);
         c.out(summaryTable(run));
+        for (const w of warningLines(run)) c.out(`warning: ${w}`);
       }
     });
 

@@ -17,6 +17,8 @@ export interface BenchOutcome {
   raw: string;
   metrics: Record<string, Metric>;
   series?: Record<string, { unit: string; points: Array<[number, number]> }>;
+  /** What the benchmark itself noticed about the path or the result (e.g. a result at the bandwidth cap). */
+  warnings?: string[];
 }
 
 /** Something that stops what a benchmark started on the server host. */

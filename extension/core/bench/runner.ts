@@ -10,17 +10,11 @@ import { benchmarkById } from './registry';
 import { assertPath, checkPath } from './path-check';
 import { describeHosts, gitInfo } from './metadata';
 import { checkTools } from './tools';
-
-export interface RunPlan {
-  benchmarks: string[];
-  modes: Mode[];
-  /** An explicit placement matrix, deployed in turn; without it the run measures whatever is deployed now. */
-  placements?: Placement[];
-  repetitions: number;
-  /** Unrecorded repetitions per benchmark, mode and placement before the recorded ones. */
-  warmup: number;
-  durationS: number;
-}
+import { schedule } from './schedule';
+import { baselineDrift } from '../results/drift';
+import { pinModel, pinnedHost, resolvePinPlan } from './pinning';
+import { validatePlan, type RunPlan } from './plan';
+import { pathWarnings } from './warnings';
 
 export interface RunOptions extends WorkOptions {
   workspace: string;
@@ -35,9 +29,9 @@ export interface RunOptions extends WorkOptions {
 const WARMUP_MAX_S = 2;
 
 /**
- * Runs benchmarks x modes x repetitions for each placement. Modes alternate ABBA within a placement so slow drift
- * of the machine does not favour one mode; the run file is saved after every measurement so an interrupted run
- * keeps what finished.
+ * Runs benchmarks x modes x placements in rounds (see schedule.ts): each round measures every cell once, so slow
+ * drift of the machine does not favour one mode or placement, and the baseline cells' drift is recorded. The run
+ * file is saved after every measurement so an interrupted run keeps what finished.
  */
 export async function runBenchmarks(backend: Backend, plan: RunPlan, opts: RunOptions): Promise<RunFile> {
   return exclusive(backend.testbed.name, 'bench', () => runPlan(backend, plan, opts));
@@ -45,8 +39,8 @@ export async function runBenchmarks(backend: Backend, plan: RunPlan, opts: RunOp
 
 async function runPlan(backend: Backend, plan: RunPlan, opts: RunOptions): Promise<RunFile> {
   const { signal, progress } = opts;
-  const benchmarks = plan.benchmarks.map(benchmarkById);
   validatePlan(plan);
+  const benchmarks = plan.benchmarks.map(benchmarkById);
   const state = backend.state.read();
   if (state?.phase !== 'up') throw new Error(`Testbed ${backend.testbed.name} is not up: run \`hypershield up\` first.`);
   const originalMode = state.mode;
@@ -56,6 +50,7 @@ async function runPlan(backend: Backend, plan: RunPlan, opts: RunOptions): Promi
 
   progress?.report('Checking the benchmark tools on the hosts');
   await checkTools(backend, benchmarks);
+  const pin = plan.pin ? await resolvePinPlan(plan.pin, { client: backend.host('client'), server: backend.host('server'), model: backend.host('model') }, signal) : undefined;
   progress?.report('Recording host metadata');
   const testbed = backend.testbed;
   const git = await gitInfo(opts.workspace);
@@ -74,25 +69,29 @@ async function runPlan(backend: Backend, plan: RunPlan, opts: RunOptions): Promi
       models: !plan.placements && state.deployed
         ? [{ placement: state.deployed.placement, dir: state.deployed.dir, sourceHash: state.deployed.sourceHash, buildId: state.deployed.buildId }]
         : [],
-      plan: { benchmarks: plan.benchmarks, modes: plan.modes, placements, repetitions: plan.repetitions, warmup: plan.warmup, durationS: plan.durationS },
+      ...(pin ? { pinning: { ...pin, notes: [] } } : {}),
+      plan: { benchmarks: plan.benchmarks, modes: plan.modes, placements, repetitions: plan.repetitions, warmup: plan.warmup, durationS: plan.durationS, ...(plan.pin ? { pin: plan.pin } : {}) },
       startedAt: new Date().toISOString(),
     },
     results: [],
     summary: [],
   });
   const save = (patch: Partial<RunFile>) => {
-    runFile = { ...runFile, ...patch, summary: summarize(patch.results ?? runFile.results) };
+    const results = patch.results ?? runFile.results;
+    runFile = { ...runFile, ...patch, summary: summarize(results), drift: baselineDrift(results, (id) => benchmarks.find((b) => b.id === id)?.headline) };
     if (runFile.pid === undefined) delete runFile.pid;
     opts.store.save(runFile);
   };
 
+  const rounds = schedule(placements, plan.modes, plan.benchmarks, plan.warmup, plan.repetitions);
   const total = placements.length * plan.repetitions * benchmarks.length * plan.modes.length;
   let done = 0;
-  let stops: StopServer[] = [];
+  const stops: StopServer[] = [];
   let currentMode: Mode | undefined;
+  let deployed: Placement | undefined = plan.placements ? undefined : currentPlacement;
   const ctxBase = {
-    client: backend.host('client'),
-    server: backend.host('server'),
+    client: pin?.client ? pinnedHost(backend.host('client'), pin.client) : backend.host('client'),
+    server: pin?.server ? pinnedHost(backend.host('server'), pin.server) : backend.host('server'),
     target: serverAddress(testbed),
     runDir: hostRunDir(testbed.name, 'server'),
     signal,
@@ -104,40 +103,51 @@ async function runPlan(backend: Backend, plan: RunPlan, opts: RunOptions): Promi
     assertPath(await checkPath(backend, mode, signal));
     currentMode = mode;
   };
+  // A (re)deployed model is a new process: pin it again, and note what was done once.
+  const pinDeployedModel = async () => {
+    const deployedNow = backend.state.read()?.deployed;
+    if (!pin?.model || !deployedNow) return;
+    const note = await pinModel(backend.host('model'), deployedNow.detail, pin.model, signal);
+    const pinning = runFile.metadata.pinning!;
+    if (!pinning.notes.includes(note)) save({ metadata: { ...runFile.metadata, pinning: { ...pinning, notes: [...pinning.notes, note] } } });
+  };
+  const deploy = async (placement: Placement) => {
+    if (placement === deployed) return;
+    progress?.report(placement === 'none' ? 'Removing any deployed model (placement none)' : `Deploying the ${placement} model`);
+    const model = await opts.preparePlacement!(placement, { signal, progress });
+    deployed = placement;
+    await pinDeployedModel();
+    // A new model may break forwarding: the next mode switch proves the path again.
+    currentMode = undefined;
+    const known = runFile.metadata.models.some((m) => m.placement === model?.placement && m.buildId === model.buildId);
+    if (model && !known) save({ metadata: { ...runFile.metadata, models: [...runFile.metadata.models, model] } });
+  };
+  const byId = new Map(benchmarks.map((b) => [b.id, b]));
 
   try {
-    for (const placement of placements) {
-      if (plan.placements) {
-        progress?.report(placement === 'none' ? 'Removing any deployed model (placement none)' : `Deploying the ${placement} model`);
-        const model = await opts.preparePlacement!(placement, { signal, progress });
-        if (model) save({ metadata: { ...runFile.metadata, models: [...runFile.metadata.models, model] } });
+    if (!plan.placements) await pinDeployedModel();
+    // Servers run for the whole run: deploying a placement changes only the model host.
+    for (const b of benchmarks) if (b.startServer) stops.push(await b.startServer({ ...ctxBase, durationS: plan.durationS }));
+    for (const cells of rounds) {
+      for (const cell of cells) {
+        signal?.throwIfAborted();
+        await deploy(cell.placement);
+        await switchMode(cell.mode);
+        const b = byId.get(cell.benchmark)!;
+        const warm = cell.round < 1;
+        progress?.report(warm
+          ? `[${cell.placement}] ${b.id} ${cell.mode}: warm-up`
+          : `[${cell.placement}] ${b.id} ${cell.mode}: repetition ${cell.round}/${plan.repetitions} (${done + 1}/${total})`);
+        const ctx: BenchContext = { ...ctxBase, durationS: warm ? Math.min(plan.durationS, WARMUP_MAX_S) : plan.durationS };
+        const m = await measure(b, ctx, cell.mode, cell.placement, cell.round);
+        if (warm) continue;
+        done += 1;
+        save({ results: [...runFile.results, m] });
+        opts.onMeasurement?.(m, runFile);
       }
-      currentMode = undefined;
-      for (const b of benchmarks) if (b.startServer) stops.push(await b.startServer({ ...ctxBase, durationS: plan.durationS }));
-
-      for (let rep = 1 - plan.warmup; rep <= plan.repetitions; rep++) {
-        for (const b of benchmarks) {
-          const modes = rep % 2 === 0 ? [...plan.modes].reverse() : plan.modes;
-          for (const mode of modes) {
-            signal?.throwIfAborted();
-            await switchMode(mode);
-            const warm = rep < 1;
-            progress?.report(warm
-              ? `[${placement}] ${b.id} ${mode}: warm-up`
-              : `[${placement}] ${b.id} ${mode}: repetition ${rep}/${plan.repetitions} (${done + 1}/${total})`);
-            const ctx: BenchContext = { ...ctxBase, durationS: warm ? Math.min(plan.durationS, WARMUP_MAX_S) : plan.durationS };
-            const m = await measure(b, ctx, mode, placement, rep);
-            if (warm) continue;
-            done += 1;
-            save({ results: [...runFile.results, m] });
-            opts.onMeasurement?.(m, runFile);
-          }
-        }
-      }
-      await stopAll(stops);
-      stops = [];
     }
-    if (plan.placements && currentPlacement === 'none' && placements.at(-1) !== 'none') {
+    await stopAll(stops);
+    if (plan.placements && currentPlacement === 'none' && deployed !== 'none') {
       progress?.report('Removing the model deployed for the run');
       await opts.preparePlacement!('none', {});
     }
@@ -163,8 +173,9 @@ async function measure(b: Benchmark, ctx: BenchContext, mode: Mode, placement: P
   const startedAt = new Date();
   const base = { benchmark: b.id, mode, placement, repetition, startedAt: startedAt.toISOString() };
   try {
-    const outcome = await b.run(ctx);
-    return { ...base, durationMs: Date.now() - startedAt.getTime(), ...outcome };
+    const { warnings: own = [], ...outcome } = await b.run(ctx);
+    const warnings = [...own, ...pathWarnings(outcome.metrics, ctx.durationS)];
+    return { ...base, durationMs: Date.now() - startedAt.getTime(), ...outcome, ...(warnings.length ? { warnings } : {}) };
   } catch (err) {
     ctx.signal?.throwIfAborted();
     const raw = (err as { raw?: string }).raw ?? '';
@@ -174,12 +185,4 @@ async function measure(b: Benchmark, ctx: BenchContext, mode: Mode, placement: P
 
 async function stopAll(stops: StopServer[]): Promise<void> {
   await Promise.all(stops.splice(0).map((s) => s().catch(() => undefined)));
-}
-
-function validatePlan(plan: RunPlan): void {
-  if (!Number.isInteger(plan.repetitions) || plan.repetitions < 1) throw new Error(`--reps must be a whole number >= 1 (got ${plan.repetitions}).`);
-  if (!Number.isInteger(plan.warmup) || plan.warmup < 0) throw new Error(`--warmup must be a whole number >= 0 (got ${plan.warmup}).`);
-  if (!(plan.durationS >= 1 && plan.durationS <= 3600)) throw new Error(`--duration must be 1..3600 seconds (got ${plan.durationS}).`);
-  if (plan.modes.length === 0) throw new Error('At least one mode is needed (--modes direct,model).');
-  if (plan.benchmarks.length === 0) throw new Error('At least one benchmark is needed (--benchmarks iperf3,ping).');
 }

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { reportData } from './report-data';
 import type { RunFile } from './run-file';
+import { formatOverhead, warningLines } from './table';
 
 /** Finds the bundled report renderer (it carries its own styles) next to the CLI/extension bundle, or in dist/ when running from source. */
 function rendererDir(): string {
@@ -18,6 +19,25 @@ function scriptSafeJson(value: unknown): string {
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
+/** The overheads as text, readable without scripts: every model entry's overhead vs direct (and vs none) with its interval. */
+function overheadSection(run: RunFile): string {
+  const entries = run.summary.filter((e) => e.mode === 'model' && e.overheadPercent !== undefined);
+  if (entries.length === 0) return '';
+  const vsNone = entries.some((e) => e.overheadVsNonePercent !== undefined);
+  const cells = (values: string[], tag: 'td' | 'th') => `<tr>${values.map((v) => `<${tag}>${escapeHtml(v)}</${tag}>`).join('')}</tr>`;
+  const rows = entries.map((e) => cells([e.benchmark, e.placement, `${e.metric} (${e.unit}, ${e.better} is better)`, String(e.stats.n),
+    formatOverhead(e.overheadPercent, e.overheadCi95), ...(vsNone ? [formatOverhead(e.overheadVsNonePercent, e.overheadVsNoneCi95)] : [])], 'td'));
+  const warnings = warningLines(run);
+  const flagged = warnings.length ? `\n<h3>Flagged measurements</h3>\n<ul>${warnings.map((w) => `<li>${escapeHtml(w)}</li>`).join('')}</ul>` : '';
+  return `<section id="overheads">
+<h2>Overheads of run ${escapeHtml(run.id)} (positive = the model path is worse; bootstrap 95 % confidence intervals)</h2>
+<table>
+${cells(['benchmark', 'placement', 'metric', 'n', 'vs direct [95 % CI]', ...(vsNone ? ['vs placement none [95 % CI]'] : [])], 'th')}
+${rows.join('\n')}
+</table>${flagged}
+</section>`;
+}
+
 /** One self-contained HTML file: the run's data (and a run to compare with), the chart renderer, nothing fetched. */
 export function reportHtml(run: RunFile, compare?: RunFile): string {
   const runs = compare ? [run, compare] : [run];
@@ -33,6 +53,7 @@ export function reportHtml(run: RunFile, compare?: RunFile): string {
 </head>
 <body>
 <main id="report"></main>
+${runs.map(overheadSection).join('\n')}
 <script type="application/json" id="run-data">${scriptSafeJson(reportData(run, compare))}</script>
 <script>${js}</script>
 </body>

@@ -2,6 +2,7 @@
 // that an older reader would misread.
 import type { BackendKind, Role } from '../hosts/host';
 import type { Mode, Testbed } from '../testbed/testbed';
+import type { RunPlan } from '../bench/plan';
 
 export const SCHEMA_VERSION = 1;
 
@@ -32,6 +33,8 @@ export interface Measurement {
   raw: string;
   /** Set when the measurement failed; metrics are then empty. */
   error?: string;
+  /** Why this measurement's own figures say the path misbehaved (retransmits, loss, a result at a rate cap). */
+  warnings?: string[];
 }
 
 export interface Stats {
@@ -56,6 +59,39 @@ export interface SummaryEntry {
   stats: Stats;
   /** Only on model-mode entries: cost of the model path relative to direct, in percent (positive = worse). */
   overheadPercent?: number;
+  /** Bootstrap 95 % interval of overheadPercent (same sign convention); absent with fewer than 2 values a side. */
+  overheadCi95?: [number, number];
+  /** False when overheadCi95 contains 0: no detectable difference between the model path and direct. */
+  detectable?: boolean;
+  /** Only on model-mode entries of a placement other than none: cost relative to placement none (plain forwarding). */
+  overheadVsNonePercent?: number;
+  /** Bootstrap 95 % interval of overheadVsNonePercent. */
+  overheadVsNoneCi95?: [number, number];
+  /** False when overheadVsNoneCi95 contains 0. */
+  detectableVsNone?: boolean;
+}
+
+/** A baseline cell's headline metric across the rounds of a run: the machine's drift during the run. */
+export interface BaselineDrift {
+  benchmark: string;
+  mode: Mode;
+  placement: Placement;
+  metric: string;
+  unit: string;
+  /** [round, value] in the order measured. */
+  rounds: Array<[number, number]>;
+  /** (max - min) / median, in percent. */
+  rangePercent: number;
+  /** Least-squares slope over the rounds relative to the median, in percent per round (positive = rising). */
+  trendPercentPerRound: number;
+}
+
+/** The CPUs (taskset lists) each role's processes were pinned to during a run, and what was done about the model. */
+export interface Pinning {
+  client?: string;
+  server?: string;
+  model?: string;
+  notes: string[];
 }
 
 export interface ModelInfo {
@@ -83,7 +119,10 @@ export interface RunMetadata {
   /** True when hosts are emulated (e.g. QEMU without KVM): absolute figures are not comparable to hardware. */
   emulated: boolean;
   models: ModelInfo[];
-  plan: { benchmarks: string[]; modes: Mode[]; placements: Placement[]; repetitions: number; warmup: number; durationS: number };
+  /** Present when the run pinned processes to CPUs. */
+  pinning?: Pinning;
+  /** The plan as run: placements filled in with what was deployed when the run had no matrix. */
+  plan: RunPlan & { placements: Placement[] };
   startedAt: string;
   endedAt?: string;
 }
@@ -101,4 +140,6 @@ export interface RunFile {
   metadata: RunMetadata;
   results: Measurement[];
   summary: SummaryEntry[];
+  /** How the baseline cells drifted across rounds (runs with two or more rounds). */
+  drift?: BaselineDrift[];
 }

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { readJson, writeFileAtomic } from '../util/atomic-file';
 import { processAlive } from '../util/pid';
 import { SCHEMA_VERSION, type RunFile } from './run-file';
+import { describeErrors, validator } from '../util/schemas';
 
 export interface RunListing {
   id: string;
@@ -77,9 +78,17 @@ export class ResultsStore {
   }
 }
 
-/** A "running" file whose writer is gone was interrupted hard (kill -9): report it as incomplete. */
+/**
+ * Checks a run file against schemas/run.schema.json. A "running" file whose writer is gone was interrupted hard
+ * (kill -9): it is reported as incomplete.
+ */
 function settle(run: RunFile, file: string): RunFile {
-  if (run.schemaVersion > SCHEMA_VERSION) throw new Error(`${file} has schemaVersion ${run.schemaVersion}; this workbench reads up to ${SCHEMA_VERSION}: update it.`);
+  if (typeof run?.schemaVersion === 'number' && run.schemaVersion > SCHEMA_VERSION) throw new Error(`${file} has schemaVersion ${run.schemaVersion}; this workbench reads up to ${SCHEMA_VERSION}: update it.`);
+  const validate = validator('run');
+  if (!validate(run)) {
+    const problems = describeErrors(validate.errors, run);
+    throw new Error(`${file} is not a valid run file (schemas/run.schema.json):\n${problems.slice(0, 5).map((p) => `  ${p}`).join('\n')}${problems.length > 5 ? `\n  … and ${problems.length - 5} more` : ''}`);
+  }
   if (run.status === 'running' && !(run.pid && processAlive(run.pid))) {
     return { ...run, status: 'incomplete', reason: run.reason ?? 'the process writing this run ended without finishing it' };
   }

@@ -1,5 +1,5 @@
-import type { Measurement, SummaryEntry } from './run-file';
-import { describe, overheadPercent } from './stats';
+import type { Measurement, Placement, SummaryEntry } from './run-file';
+import { bootstrapOverheadCi, describe, detectable, overheadPercent } from './stats';
 
 export type EntryKey = Pick<SummaryEntry, 'benchmark' | 'placement' | 'mode' | 'metric'>;
 
@@ -8,27 +8,47 @@ export function findEntry(summary: readonly SummaryEntry[], key: EntryKey): Summ
   return summary.find((e) => e.benchmark === key.benchmark && e.placement === key.placement && e.mode === key.mode && e.metric === key.metric);
 }
 
-/** Per benchmark x mode x placement x metric statistics, with the model-vs-direct overhead on model entries. */
+/**
+ * Per benchmark x mode x placement x metric statistics. Model entries carry the model-vs-direct overhead and, on
+ * placements other than none, the overhead relative to placement none, each with its bootstrap 95 % interval.
+ */
 export function summarize(results: readonly Measurement[]): SummaryEntry[] {
-  const groups = new Map<string, { entry: Omit<SummaryEntry, 'stats'>; values: number[] }>();
+  const groups = new Map<string, { entry: Omit<SummaryEntry, 'stats'>; samples: Array<[number, number]> }>();
   for (const m of results) {
     if (m.error) continue;
     for (const [metric, v] of Object.entries(m.metrics)) {
       if (!Number.isFinite(v.value)) continue;
       const key = [m.benchmark, m.placement, m.mode, metric].join('\u0000');
       let g = groups.get(key);
-      if (!g) groups.set(key, (g = { entry: { benchmark: m.benchmark, mode: m.mode, placement: m.placement, metric, unit: v.unit, better: v.better }, values: [] }));
-      g.values.push(v.value);
+      if (!g) groups.set(key, (g = { entry: { benchmark: m.benchmark, mode: m.mode, placement: m.placement, metric, unit: v.unit, better: v.better }, samples: [] }));
+      g.samples.push([m.repetition, v.value]);
     }
   }
-  const entries: SummaryEntry[] = [...groups.values()].map((g) => ({ ...g.entry, stats: describe(g.values) }));
+  const samplesOf = (key: EntryKey) => groups.get([key.benchmark, key.placement, key.mode, key.metric].join('\u0000'))?.samples;
+  const entries: SummaryEntry[] = [...groups.values()].map((g) => ({ ...g.entry, stats: describe(g.samples.map(([, v]) => v)) }));
   for (const e of entries) {
     if (e.mode !== 'model') continue;
-    const base = findEntry(entries, { ...e, mode: 'direct' });
-    if (base) {
-      const o = overheadPercent(base.stats.median, e.stats.median, e.better);
-      if (o !== undefined) e.overheadPercent = o;
+    const vsDirect = compare(entries, samplesOf, e, { ...e, mode: 'direct' });
+    if (vsDirect) {
+      e.overheadPercent = vsDirect.percent;
+      if (vsDirect.ci) Object.assign(e, { overheadCi95: vsDirect.ci, detectable: detectable(vsDirect.ci) });
+    }
+    if (e.placement === 'none') continue;
+    const vsNone = compare(entries, samplesOf, e, { ...e, placement: 'none' as Placement });
+    if (vsNone) {
+      e.overheadVsNonePercent = vsNone.percent;
+      if (vsNone.ci) Object.assign(e, { overheadVsNoneCi95: vsNone.ci, detectableVsNone: detectable(vsNone.ci) });
     }
   }
   return entries;
+}
+
+function compare(entries: readonly SummaryEntry[], samplesOf: (k: EntryKey) => Array<[number, number]> | undefined, e: SummaryEntry, baseKey: EntryKey):
+  { percent: number; ci?: [number, number] } | undefined {
+  const base = findEntry(entries, baseKey);
+  if (!base) return undefined;
+  const percent = overheadPercent(base.stats.median, e.stats.median, e.better);
+  if (percent === undefined) return undefined;
+  const ci = bootstrapOverheadCi(samplesOf(baseKey)!, samplesOf(e)!, e.better);
+  return ci ? { percent, ci } : { percent };
 }

@@ -8,9 +8,22 @@ function columns(rows: string[][]): string {
 
 const fmt = (v: number) => (Math.abs(v) >= 100 ? v.toFixed(1) : Math.abs(v) >= 1 ? v.toFixed(2) : v.toFixed(3));
 
-/** The headline rows of a run: each benchmark's metrics, direct vs model, per placement. */
+const signed = (v: number) => `${v >= 0 ? '+' : ''}${v.toFixed(1)}`;
+
+/**
+ * An overhead as a reader should take it: "+12.3 % [8.1, 15.0]" when its 95 % interval excludes 0, "no detectable
+ * difference (-1.2 % [-4.0, 2.1])" when it does not, the bare figure when there is no interval (fewer than 2 values).
+ */
+export function formatOverhead(percent: number | undefined, ci?: readonly [number, number]): string {
+  if (percent === undefined) return '-';
+  const figure = `${signed(percent)} %${ci ? ` [${signed(ci[0])}, ${signed(ci[1])}]` : ''}`;
+  return ci && !(ci[0] > 0 || ci[1] < 0) ? `no detectable difference (${figure})` : figure;
+}
+
+/** The headline rows of a run: each benchmark's metrics, direct vs model, per placement, overheads with 95 % intervals. */
 export function summaryTable(run: RunFile, metrics?: readonly string[]): string {
-  const rows: string[][] = [['benchmark', 'placement', 'metric', 'direct median [IQR]', 'model median [IQR]', 'n', 'overhead']];
+  const vsNone = run.summary.some((e) => e.overheadVsNonePercent !== undefined);
+  const rows: string[][] = [['benchmark', 'placement', 'metric', 'direct median [IQR]', 'model median [IQR]', 'n', 'overhead vs direct [95 % CI]', ...(vsNone ? ['vs placement none [95 % CI]'] : [])]];
   const keys = new Set<string>();
   for (const e of run.summary) {
     if (metrics && !metrics.includes(e.metric)) continue;
@@ -21,9 +34,26 @@ export function summaryTable(run: RunFile, metrics?: readonly string[]): string 
     const m = findEntry(run.summary, { ...e, mode: 'model' });
     const cell = (x?: SummaryEntry) => (x ? `${fmt(x.stats.median)} [${fmt(x.stats.iqr)}] ${x.unit}` : '-');
     rows.push([e.benchmark, e.placement, e.metric, cell(d), cell(m), String(Math.max(d?.stats.n ?? 0, m?.stats.n ?? 0)),
-      m?.overheadPercent !== undefined ? `${m.overheadPercent >= 0 ? '+' : ''}${m.overheadPercent.toFixed(1)} %` : '-']);
+      formatOverhead(m?.overheadPercent, m?.overheadCi95),
+      ...(vsNone ? [formatOverhead(m?.overheadVsNonePercent, m?.overheadVsNoneCi95)] : [])]);
   }
   return columns(rows);
+}
+
+/** Cells with flagged measurements: "iperf3 direct none: 2 of 3 measurements flagged: <the first warning>". */
+export function warningLines(run: RunFile): string[] {
+  const cells = new Map<string, { n: number; flagged: number; first?: string }>();
+  for (const m of run.results) {
+    const key = `${m.benchmark} ${m.mode} ${m.placement}`;
+    const c = cells.get(key) ?? { n: 0, flagged: 0 };
+    c.n += 1;
+    if (m.warnings?.length) {
+      c.flagged += 1;
+      c.first ??= m.warnings[0];
+    }
+    cells.set(key, c);
+  }
+  return [...cells].filter(([, c]) => c.flagged > 0).map(([key, c]) => `${key}: ${c.flagged} of ${c.n} measurements flagged: ${c.first}`);
 }
 
 /** One CSV row per measured metric. */

@@ -2,7 +2,9 @@
 // stopping the task stops the work on the hosts.
 import * as path from 'node:path';
 import type * as vscode from 'vscode';
-import { runBenchmarks, type RunPlan } from '../../core/bench/runner';
+import { runBenchmarks } from '../../core/bench/runner';
+import type { RunPlan } from '../../core/bench/plan';
+import type { PinOption } from '../../core/bench/pinning';
 import { buildModel, type BuildResult } from '../../core/model/build';
 import { formatDiagnostic } from '../../core/model/diagnostics/diagnostic';
 import { preparePlacement } from '../../core/model/placement';
@@ -35,6 +37,7 @@ export interface BenchTaskDefinition extends vscode.TaskDefinition {
   repetitions?: number;
   warmup?: number;
   durationSeconds?: number;
+  pin?: PinOption;
 }
 
 export type TaskDefinition = BuildTaskDefinition | BenchTaskDefinition;
@@ -73,6 +76,7 @@ function planOf(def: BenchTaskDefinition): RunPlan {
     repetitions: def.repetitions ?? d.repetitions,
     warmup: def.warmup ?? d.warmup,
     durationS: def.durationSeconds ?? d.durationS,
+    ...(def.pin ? { pin: def.pin } : {}),
   };
 }
 

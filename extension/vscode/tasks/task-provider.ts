@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { MODEL_PLACEMENTS } from '../../core/model/templates';
+import { describeErrors, validator } from '../../core/util/schemas';
 import { findModelProjects } from '../model-projects';
 import { benchJob, buildJob, TASK_TYPE, type BenchTaskDefinition, type BuildTaskDefinition, type JobDeps, type TaskDefinition } from './jobs';
 import { WorkPseudoterminal, type TaskIO, type TaskOutcome } from './pseudoterminal';
@@ -14,10 +14,10 @@ export interface HyperShieldTask<T> {
   readonly result?: T;
 }
 
-function isDefinition(d: vscode.TaskDefinition): d is TaskDefinition {
-  if (d.type !== TASK_TYPE) return false;
-  if (d.task === 'build') return typeof d.model === 'string' && (MODEL_PLACEMENTS as readonly unknown[]).includes(d.placement);
-  return d.task === 'bench';
+/** Problems of a task definition against schemas/task.schema.json; none means it is a TaskDefinition. */
+function definitionProblems(d: vscode.TaskDefinition): string[] {
+  const validate = validator('task');
+  return validate(d) ? [] : describeErrors(validate.errors, d);
 }
 
 /** The same key for equal definitions, whatever the order of their properties. */
@@ -49,11 +49,12 @@ export class TaskFactory implements vscode.Disposable {
 
   /** A task from tasks.json (or one VS Code hands back), with its execution attached. */
   resolve(task: vscode.Task): vscode.Task | undefined {
-    const def = task.definition;
-    if (!isDefinition(def)) {
-      this.deps.log.warn(`Ignored a hypershield task with an invalid definition: ${JSON.stringify(def)}`);
+    const problems = definitionProblems(task.definition);
+    if (problems.length) {
+      this.deps.log.warn(`Ignored a hypershield task with an invalid definition ${JSON.stringify(task.definition)}: ${problems.join('; ')}`);
       return undefined;
     }
+    const def = task.definition as TaskDefinition;
     const made = def.task === 'build' ? this.build(def) : this.bench(def);
     // Keep the definition object VS Code gave, so it recognises the task as the one in tasks.json.
     return new vscode.Task(def, task.scope ?? vscode.TaskScope.Workspace, task.name, TASK_TYPE, made.task.execution, []);

@@ -1,0 +1,31 @@
+// Flags measurements whose own figures say the path misbehaved, so a reader does not take an impaired baseline for a
+// cheap model. Benchmarks name their metrics; these rules read the names every benchmark of the catalog shares.
+import type { Metric } from '../results/run-file';
+
+/** TCP retransmits above this share of the segments sent mean the path reordered or dropped (a clean veth path: ~0). */
+export const RETRANSMIT_SHARE_MAX = 0.001;
+/** Packet loss, in percent, above which a path on one machine is not healthy. */
+export const LOSS_PERCENT_MAX = 0.1;
+/** Segment size used to estimate the segments a TCP stream sent from its throughput (Ethernet MSS). */
+const MSS_BYTES = 1448;
+
+/**
+ * Warnings for one measurement: `retransmits` (segments) against the segments a `throughput` (Gbit/s) stream of
+ * `durationS` seconds sent, and `loss` (%). Metrics that are absent raise nothing.
+ */
+export function pathWarnings(metrics: Record<string, Metric>, durationS: number): string[] {
+  const warnings: string[] = [];
+  const retransmits = metrics.retransmits?.value;
+  const gbit = metrics.throughput?.unit === 'Gbit/s' ? metrics.throughput.value : undefined;
+  if (retransmits !== undefined && gbit !== undefined && gbit > 0 && retransmits > 0) {
+    const segments = (gbit * 1e9 * durationS) / 8 / MSS_BYTES;
+    const share = retransmits / segments;
+    if (share > RETRANSMIT_SHARE_MAX) {
+      warnings.push(`${Math.round(retransmits)} TCP retransmits, ${(share * 100).toFixed(2)} % of about ${Math.round(segments)} segments ` +
+        `(over ${RETRANSMIT_SHARE_MAX * 100} %): the path reordered or dropped packets; try --pin`);
+    }
+  }
+  const loss = metrics.loss;
+  if (loss && loss.unit === '%' && loss.value > LOSS_PERCENT_MAX) warnings.push(`${loss.value.toFixed(2)} % of packets lost (over ${LOSS_PERCENT_MAX} %): the path dropped packets`);
+  return warnings;
+}

@@ -1,0 +1,26 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseIperf3 } from '../../extension/core/bench/iperf3';
+import { parsePing } from '../../extension/core/bench/ping';
+import { pathWarnings } from '../../extension/core/bench/warnings';
+import { CPU_LIST } from '../../extension/core/bench/pinning';
+
+const fixture = (name: string) => fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'bench', name), 'utf8');
+
+test('path warnings on real captured output: retransmits above 0.1 % of the segments sent, loss above 0.1 %', () => {
+  // 2294 retransmits in 3 s at 15.4 Gbit/s: about 0.06 % of 4 million segments, a healthy path.
+  assert.deepEqual(pathWarnings(parseIperf3(fixture('iperf3-tcp.json')).metrics, 3), []);
+  // 9724 retransmits in 2 s at 21.9 Gbit/s: 0.26 %.
+  const tcp = pathWarnings(parseIperf3(fixture('iperf3-tcp-2streams.json')).metrics, 2);
+  assert.equal(tcp.length, 1);
+  assert.match(tcp[0], /^9724 TCP retransmits, 0\.26 % of about 3775948 segments \(over 0\.1 %\): the path reordered or dropped packets; try --pin$/);
+  assert.deepEqual(pathWarnings(parsePing(fixture('ping.txt')).metrics, 1), []);
+  assert.deepEqual(pathWarnings(parsePing(fixture('ping-loss.txt')).metrics, 1), ['50.00 % of packets lost (over 0.1 %): the path dropped packets']);
+});
+
+test('CPU lists: what taskset -c takes', () => {
+  for (const ok of ['0', '1-3', '0,2', '0-1,4']) assert.match(ok, CPU_LIST);
+  for (const bad of ['', 'a', '0,', '1-', '-1', '0;1', '$(x)']) assert.doesNotMatch(bad, CPU_LIST);
+});
