@@ -17,6 +17,8 @@ export interface BenchOutcome {
   raw: string;
   metrics: Record<string, Metric>;
   series?: Record<string, { unit: string; points: Array<[number, number]> }>;
+  /** Reasons to doubt this measurement that the tool itself did not fail on, e.g. a result sitting at a cap. */
+  warnings?: string[];
 }
 
 /** Something that stops what a benchmark started on the server host. */

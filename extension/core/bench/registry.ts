@@ -1,8 +1,9 @@
 import type { Benchmark } from './benchmark';
-import { iperf3 } from './iperf3';
+import { iperf3, iperf3Variants } from './iperf3';
 import { ping } from './ping';
+import { traceroute } from './traceroute';
 
-export const BENCHMARKS: readonly Benchmark[] = [iperf3, ping];
+export const BENCHMARKS: readonly Benchmark[] = [iperf3, ping, ...iperf3Variants, traceroute];
 
 export function benchmarkById(id: string): Benchmark {
   const b = BENCHMARKS.find((x) => x.id === id);

@@ -1,0 +1,69 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseIperf3 } from '../../extension/core/bench/iperf3';
+import { parsePing, percentile } from '../../extension/core/bench/ping';
+import { parseTraceroute } from '../../extension/core/bench/traceroute';
+
+const fixture = (name: string) => fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'bench', name), 'utf8');
+
+test('iperf3 UDP: receiver throughput, loss, jitter and packet rates', () => {
+  const raw = fixture('iperf3-udp.json');
+  const r = parseIperf3(raw).metrics;
+  const recv = JSON.parse(raw).end.sum_received;
+  assert.equal(r.throughput.value, recv.bits_per_second / 1e9);
+  assert.deepEqual(r.loss, { value: (recv.lost_packets / recv.packets) * 100, unit: '%', better: 'lower' });
+  assert.deepEqual(r.jitter, { value: recv.jitter_ms, unit: 'ms', better: 'lower' });
+  assert.equal(r.packetRate.value, (recv.packets - recv.lost_packets) / recv.seconds / 1e3);
+  assert.equal(r.retransmits, undefined, 'UDP has no retransmits');
+  assert.equal(parseIperf3(raw).warnings, undefined, 'for UDP -b is the offered load, not a cap');
+});
+
+test('iperf3 64-byte UDP: the packet rate is what arrived, the sent rate what was offered', () => {
+  const r = parseIperf3(fixture('iperf3-udp-64b.json')).metrics;
+  assert.equal(Math.round(r.sentPacketRate.value), 140);
+  assert.equal(Math.round(r.packetRate.value), 131);
+  assert.equal(r.packetRate.unit, 'kpacket/s');
+  assert.ok(Math.abs(r.loss.value - 6.0811) < 1e-3);
+});
+
+test('iperf3: a result at the bandwidth cap carries a warning; UDP at its offered load does not', () => {
+  const capped = parseIperf3(fixture('iperf3-tcp-capped.json'));
+  assert.equal(capped.warnings?.length, 1);
+  assert.match(capped.warnings![0], /sits at the bandwidth cap of 0\.200 Gbit\/s/);
+  assert.equal(parseIperf3(fixture('iperf3-tcp.json')).warnings, undefined, 'no cap');
+});
+
+test('iperf3 parallel and reverse: summed streams; in reverse the server sends and retransmits', () => {
+  const par = JSON.parse(fixture('iperf3-tcp-4streams.json'));
+  assert.equal(par.end.streams.length, 4);
+  assert.equal(parseIperf3(fixture('iperf3-tcp-4streams.json')).metrics.throughput.value, par.end.sum_received.bits_per_second / 1e9);
+  const rawRev = fixture('iperf3-tcp-reverse.json');
+  const rev = JSON.parse(rawRev);
+  const m = parseIperf3(rawRev).metrics;
+  assert.equal(m.retransmits.value, rev.end.sum_sent.retransmits);
+  assert.equal(m.senderCpu.value, rev.end.cpu_utilization_percent.remote_total, 'the sender is the remote end in reverse mode');
+  assert.equal(m.receiverCpu.value, rev.end.cpu_utilization_percent.host_total);
+});
+
+test('ping: percentiles of the per-reply times', () => {
+  const r = parsePing(fixture('ping-20.txt'));
+  const times = [...fixture('ping-20.txt').matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1])).sort((a, b) => a - b);
+  assert.equal(times.length, 20);
+  assert.equal(r.metrics.rttP50.value, (times[9] + times[10]) / 2);
+  assert.ok(r.metrics.rttP90.value >= r.metrics.rttP50.value && r.metrics.rttP99.value <= times[19]);
+  assert.equal(r.metrics.rttP99.unit, 'ms');
+  assert.equal(parsePing(fixture('ping-all-lost.txt')).metrics.rttP50, undefined, 'no percentile without replies');
+  assert.equal(percentile([1, 2, 3, 4], 50), 2.5);
+  assert.equal(percentile([7], 99), 7);
+});
+
+test('traceroute: hop count through the model host and direct; no answer and no route are errors', () => {
+  assert.deepEqual(parseTraceroute(fixture('traceroute-model.txt')).metrics, {
+    hops: { value: 2, unit: 'hops', better: 'lower' }, lastHopRtt: { value: 0.023, unit: 'ms', better: 'lower' },
+  });
+  assert.equal(parseTraceroute(fixture('traceroute-direct.txt')).metrics.hops.value, 1);
+  assert.throws(() => parseTraceroute(fixture('traceroute-silent.txt')), /198\.18\.2\.2 did not answer within 3 hops \(\* \* \*\)/);
+  assert.throws(() => parseTraceroute(fixture('traceroute-unreachable.txt')), /did not answer within 0 hops \(no hop lines\)/);
+});
