@@ -5,6 +5,9 @@ import * as path from 'node:path';
 import { parseIperf3 } from '../../extension/core/bench/iperf3';
 import { parsePing, percentile } from '../../extension/core/bench/ping';
 import { parseTraceroute } from '../../extension/core/bench/traceroute';
+import { parseNuttcp } from '../../extension/core/bench/nuttcp';
+import { parseSockperf } from '../../extension/core/bench/sockperf';
+import { parseNetperf } from '../../extension/core/bench/netperf';
 
 const fixture = (name: string) => fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'bench', name), 'utf8');
 
@@ -66,4 +69,42 @@ test('traceroute: hop count through the model host and direct; no answer and no 
   assert.equal(parseTraceroute(fixture('traceroute-direct.txt')).metrics.hops.value, 1);
   assert.throws(() => parseTraceroute(fixture('traceroute-silent.txt')), /198\.18\.2\.2 did not answer within 3 hops \(\* \* \*\)/);
   assert.throws(() => parseTraceroute(fixture('traceroute-unreachable.txt')), /did not answer within 0 hops \(no hop lines\)/);
+});
+
+test('nuttcp: -fparse summary of TCP and UDP; a refused connection names its error', () => {
+  assert.deepEqual(parseNuttcp(fixture('nuttcp-tcp.txt')).metrics, {
+    throughput: { value: 15.2509153, unit: 'Gbit/s', better: 'higher' },
+    senderCpu: { value: 43, unit: '%', better: 'lower' },
+    receiverCpu: { value: 41, unit: '%', better: 'lower' },
+    retransmits: { value: 0, unit: 'segments', better: 'lower' },
+    rtt: { value: 0.12, unit: 'ms', better: 'lower' },
+  });
+  const udp = parseNuttcp(fixture('nuttcp-udp.txt')).metrics;
+  assert.equal(udp.loss.value, 22.15847);
+  assert.equal(udp.retransmits, undefined);
+  assert.throws(() => parseNuttcp(fixture('nuttcp-refused.txt')), /nuttcp: connect: Connection refused/);
+});
+
+test('sockperf: round-trip average, percentiles, extremes and message rate in µs, colour codes stripped', () => {
+  const m = parseSockperf(fixture('sockperf-pingpong.txt')).metrics;
+  assert.deepEqual(m.rttAvg, { value: 80.249, unit: 'µs', better: 'lower' });
+  assert.equal(m.rttStdev.value, 680.202);
+  assert.deepEqual(Object.keys(m).filter((k) => k.startsWith('rttP')), ['rttP99_999', 'rttP99_99', 'rttP99_9', 'rttP99', 'rttP90', 'rttP75', 'rttP50', 'rttP25']);
+  assert.equal(m.rttP50.value, 23.593);
+  assert.equal(m.rttP99.value, 2231.361);
+  assert.equal(m.rttMin.value, 19.206);
+  assert.equal(m.rttMax.value, 41274.157);
+  assert.equal(m.messageRate.value, 6795 / 0.546 / 1e3);
+  assert.equal(m.dropped.value, 0);
+  assert.throws(() => parseSockperf(fixture('sockperf-noserver.txt')), /sockperf: No messages were received from the server\. Is the server down\?/);
+});
+
+test('netperf: TCP_RR key=value latencies and transaction rate (captured with netperf 2.7.1 built from source)', () => {
+  const m = parseNetperf(fixture('netperf-tcp-rr.txt')).metrics;
+  assert.deepEqual(m.rttP50, { value: 22, unit: 'µs', better: 'lower' });
+  assert.equal(m.rttAvg.value, 116.81);
+  assert.equal(m.rttP99.value, 1000);
+  assert.deepEqual(m.transactionRate, { value: 8543.322, unit: 'transaction/s', better: 'higher' });
+  assert.equal(Object.keys(m).length, 8);
+  assert.throws(() => parseNetperf(fixture('netperf-refused.txt')), /netperf: establish control: are you sure there is a netserver listening on 198\.18\.2\.2 at port 12865\?/);
 });

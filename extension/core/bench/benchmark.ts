@@ -31,6 +31,8 @@ export interface Benchmark {
   headline: string;
   /** Programs each side needs, with the Debian package that provides them. */
   requires: { client: Array<[program: string, pkg: string]>; server: Array<[program: string, pkg: string]> };
+  /** Where to get the programs when Debian does not package them; said instead of the package when one is missing. */
+  install?: string;
   startServer?(ctx: BenchContext): Promise<StopServer>;
   run(ctx: BenchContext): Promise<BenchOutcome>;
 }

@@ -6,10 +6,16 @@ export interface DaemonSpec {
   /** Program name as /proc/PID/comm shows it; a pid file is trusted only when it names this program. */
   name: string;
   runDir: string;
-  /** TCP port the daemon listens on when ready. */
+  /** Port the daemon listens on when ready. */
   port: string;
-  /** The command, which must daemonize itself and write its pid to pidFile. */
+  /** Default tcp. */
+  protocol?: 'tcp' | 'udp';
+  /**
+   * The command. By default it must daemonize itself and write its pid to pidFile; with `foreground` it stays in
+   * the foreground and is started in a session of its own, its output going to logFile.
+   */
   argv: (pidFile: string, logFile: string) => string[];
+  foreground?: boolean;
   signal?: AbortSignal;
   readyTimeoutMs?: number;
 }
@@ -23,9 +29,13 @@ export async function startDaemon(host: Host, spec: DaemonSpec): Promise<StopSer
   const logFile = `${spec.runDir}/${spec.name}.log`;
   await run(host, ['mkdir', '-p', spec.runDir]);
   await stopByPidFile(host, spec.name, pidFile);
-  await run(host, spec.argv(pidFile, logFile), { signal: spec.signal, timeoutMs: 10_000 });
+  const argv = spec.argv(pidFile, logFile);
+  // A fixed script; the files and the command are positional arguments, never spliced into its text. setsid runs
+  // in place (a background job of a script leads no process group), so $! is the daemon's own pid.
+  await run(host, spec.foreground ? ['sh', '-c', 'p=$1 l=$2; shift 2; setsid "$@" >"$l" 2>&1 </dev/null & echo $! >"$p"', 'sh', pidFile, logFile, ...argv] : argv,
+    { signal: spec.signal, timeoutMs: 10_000 });
   await pollUntil(async () => {
-    const ss = await host.exec(['ss', '-Hltn', `sport = :${spec.port}`], { signal: spec.signal });
+    const ss = await host.exec(['ss', spec.protocol === 'udp' ? '-Hlun' : '-Hltn', `sport = :${spec.port}`], { signal: spec.signal });
     return ss.code === 0 && ss.stdout.trim() ? true : undefined;
   }, {
     timeoutMs: spec.readyTimeoutMs ?? 5000,

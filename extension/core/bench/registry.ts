@@ -1,9 +1,12 @@
 import type { Benchmark } from './benchmark';
 import { iperf3, iperf3Variants } from './iperf3';
+import { netperf } from './netperf';
+import { nuttcp } from './nuttcp';
 import { ping } from './ping';
+import { sockperf } from './sockperf';
 import { traceroute } from './traceroute';
 
-export const BENCHMARKS: readonly Benchmark[] = [iperf3, ping, ...iperf3Variants, traceroute];
+export const BENCHMARKS: readonly Benchmark[] = [iperf3, ping, ...iperf3Variants, traceroute, nuttcp, sockperf, netperf];
 
 export function benchmarkById(id: string): Benchmark {
   const b = BENCHMARKS.find((x) => x.id === id);
