@@ -8,6 +8,10 @@ import { parseTraceroute } from '../../extension/core/bench/traceroute';
 import { parseNuttcp } from '../../extension/core/bench/nuttcp';
 import { parseSockperf } from '../../extension/core/bench/sockperf';
 import { parseNetperf } from '../../extension/core/bench/netperf';
+import { parseRedisBenchmark } from '../../extension/core/bench/redis';
+import { parseSysbench } from '../../extension/core/bench/sysbench';
+import { parseFio } from '../../extension/core/bench/fio';
+import { parsePagefault } from '../../extension/core/bench/pagefault';
 
 const fixture = (name: string) => fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'bench', name), 'utf8');
 
@@ -107,4 +111,51 @@ test('netperf: TCP_RR key=value latencies and transaction rate (captured with ne
   assert.deepEqual(m.transactionRate, { value: 8543.322, unit: 'transaction/s', better: 'higher' });
   assert.equal(Object.keys(m).length, 8);
   assert.throws(() => parseNetperf(fixture('netperf-refused.txt')), /netperf: establish control: are you sure there is a netserver listening on 198\.18\.2\.2 at port 12865\?/);
+});
+
+test('redis-benchmark: rate and latencies per test from --csv; a wrong password is named', () => {
+  const m = parseRedisBenchmark(fixture('redis-benchmark.csv')).metrics;
+  assert.deepEqual(m.setRate, { value: 17123.29, unit: 'request/s', better: 'higher' });
+  assert.deepEqual(m.getLatencyP99, { value: 5.775, unit: 'ms', better: 'lower' });
+  assert.equal(m.getLatencyP50.value, 0.239);
+  assert.equal(m.setLatencyAvg.value, 0.437);
+  assert.equal(Object.keys(m).length, 8);
+  assert.throws(() => parseRedisBenchmark(fixture('redis-benchmark-badauth.csv')), /redis-benchmark: WRONGPASS invalid username-password pair/);
+});
+
+test('sysbench: oltp_read_write, cpu and memory reports; a refused connection is the error', () => {
+  const oltp = parseSysbench(fixture('sysbench-oltp.txt')).metrics;
+  assert.deepEqual(oltp.transactionRate, { value: 216.01, unit: 'transaction/s', better: 'higher' });
+  assert.equal(oltp.queryRate.value, 4320.16);
+  assert.equal(oltp.errors.value, 0);
+  assert.equal(oltp.reconnects.value, 0);
+  assert.deepEqual([oltp.latencyAvg.value, oltp.latencyP95.value], [9.22, 16.12]);
+  const cpu = parseSysbench(fixture('sysbench-cpu.txt')).metrics;
+  assert.deepEqual(cpu.eventRate, { value: 2078.11, unit: 'event/s', better: 'higher' });
+  assert.deepEqual([cpu.latencyAvg.value, cpu.latencyP95.value], [0.48, 0.38]);
+  const mem = parseSysbench(fixture('sysbench-memory.txt')).metrics;
+  assert.deepEqual(mem.bandwidth, { value: 9323.37, unit: 'MiB/s', better: 'higher' });
+  assert.equal(mem.transactionRate, undefined);
+  assert.throws(() => parseSysbench(fixture('sysbench-oltp-denied.txt')), /sysbench: unable to connect to MySQL server on host '198\.18\.2\.2', port 3306, aborting\.\.\.; error 1130: Host '198\.18\.2\.2' is not allowed/);
+});
+
+test('fio: IOPS, bandwidth and completion latency per direction from JSON; a bad option is the error', () => {
+  const raw = fixture('fio-randrw.json');
+  const job = JSON.parse(raw).jobs[0];
+  const m = parseFio(raw).metrics;
+  assert.deepEqual(m.readIops, { value: job.read.iops, unit: 'IO/s', better: 'higher' });
+  assert.equal(m.writeBandwidth.value, job.write.bw / 1024);
+  assert.equal(m.readLatencyP99.value, job.read.clat_ns.percentile['99.000000'] / 1e3);
+  assert.equal(m.readLatencyAvg.unit, 'µs');
+  assert.equal(m.cpu.value, job.usr_cpu + job.sys_cpu);
+  assert.throws(() => parseFio(fixture('fio-bad-option.txt')), /fio: fio: failed parsing rw=bogus/);
+});
+
+test('pagefault: fault rate and time per fault from the program\'s JSON line; its usage message is the error', () => {
+  const m = parsePagefault(fixture('pagefault.json')).metrics;
+  assert.deepEqual(m.faultRate, { value: 98306 / 1.004606 / 1e3, unit: 'kfault/s', better: 'higher' });
+  assert.ok(Math.abs(m.faultTime.value - 1.004606e9 / 98306) < 1e-6);
+  assert.equal(m.faultTime.unit, 'ns/fault');
+  assert.ok(Math.abs(m.faultsPerPage.value - 1) < 0.001, 'one fault per touched page');
+  assert.throws(() => parsePagefault(fixture('pagefault-usage.txt')), /pagefault: output is not the program's JSON line: usage: /);
 });

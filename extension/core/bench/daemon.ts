@@ -16,6 +16,8 @@ export interface DaemonSpec {
    */
   argv: (pidFile: string, logFile: string) => string[];
   foreground?: boolean;
+  /** Given to the command on stdin, e.g. a configuration holding a secret that must not show in `ps`. */
+  stdin?: string;
   signal?: AbortSignal;
   readyTimeoutMs?: number;
 }
@@ -33,7 +35,7 @@ export async function startDaemon(host: Host, spec: DaemonSpec): Promise<StopSer
   // A fixed script; the files and the command are positional arguments, never spliced into its text. setsid runs
   // in place (a background job of a script leads no process group), so $! is the daemon's own pid.
   await run(host, spec.foreground ? ['sh', '-c', 'p=$1 l=$2; shift 2; setsid "$@" >"$l" 2>&1 </dev/null & echo $! >"$p"', 'sh', pidFile, logFile, ...argv] : argv,
-    { signal: spec.signal, timeoutMs: 10_000 });
+    { signal: spec.signal, timeoutMs: 10_000, stdin: spec.stdin });
   await pollUntil(async () => {
     const ss = await host.exec(['ss', spec.protocol === 'udp' ? '-Hlun' : '-Hltn', `sport = :${spec.port}`], { signal: spec.signal });
     return ss.code === 0 && ss.stdout.trim() ? true : undefined;

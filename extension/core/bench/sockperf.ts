@@ -18,7 +18,6 @@ const PORT = '11111';
  *   sockperf: ---> <MIN> observation =   19.206
  */
 export function parseSockperf(raw: string): BenchOutcome {
-  // eslint-disable-next-line no-control-regex
   const text = raw.replace(/\x1b\[[0-9;]*m/g, '');
   const avg = /avg-rtt=([\d.]+) \(std-dev=([\d.]+)\)/.exec(text);
   if (!avg) {
