@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import { execLocal } from './util/local-process';
 import { hasNetAdmin } from './util/privileges';
+import { BENCHMARKS } from './bench/registry';
 
 export type Feature = 'testbed' | 'bench' | 'build' | 'kernel' | 'ebpf' | 'perf' | 'docker' | 'qemu';
 
@@ -30,8 +31,7 @@ const anyHeaders = () => Promise.resolve(fs.existsSync('/usr/src') && fs.readdir
 export const REQUIREMENTS: readonly Requirement[] = [
   { what: 'ip (iproute2)', pkg: 'iproute2', feature: 'testbed', present: onPath('ip') },
   { what: 'iptables', pkg: 'iptables', feature: 'testbed', present: onPath('iptables') },
-  { what: 'iperf3', pkg: 'iperf3', feature: 'bench', present: onPath('iperf3') },
-  { what: 'ping', pkg: 'iputils-ping', feature: 'bench', present: onPath('ping') },
+  ...benchRequirements(),
   { what: 'gcc', pkg: 'gcc', feature: 'build', present: onPath('gcc') },
   { what: 'make', pkg: 'make', feature: 'build', present: onPath('make') },
   { what: 'libnetfilter_queue headers', pkg: 'libnetfilter-queue-dev', feature: 'build', present: fileExists('/usr/include/libnetfilter_queue/libnetfilter_queue.h') },
@@ -46,6 +46,12 @@ export const REQUIREMENTS: readonly Requirement[] = [
   { what: 'docker', pkg: 'docker.io', feature: 'docker', present: onPath('docker') },
   { what: 'qemu-system-x86_64', pkg: 'qemu-system-x86', feature: 'qemu', present: onPath('qemu-system-x86_64') },
 ];
+
+/** The programs of the benchmark catalog that Debian packages; the others are named when a run needs them. */
+function benchRequirements(): Requirement[] {
+  const programs = new Map(BENCHMARKS.filter((b) => !b.install).flatMap((b) => [...b.requires.client, ...b.requires.server]));
+  return [...programs].map(([program, pkg]) => ({ what: program, pkg, feature: 'bench', present: onPath(program) }));
+}
 
 export async function runDoctor(features?: readonly Feature[]): Promise<{ findings: Finding[]; privileged: boolean }> {
   const wanted = REQUIREMENTS.filter((r) => !features || features.includes(r.feature));

@@ -17,7 +17,7 @@ export interface BenchOutcome {
   raw: string;
   metrics: Record<string, Metric>;
   series?: Record<string, { unit: string; points: Array<[number, number]> }>;
-  /** What the benchmark itself noticed about the path or the result (e.g. a result at the bandwidth cap). */
+  /** Reasons to doubt this measurement that the tool itself did not fail on, e.g. a result sitting at a cap. */
   warnings?: string[];
 }
 
@@ -31,6 +31,8 @@ export interface Benchmark {
   headline: string;
   /** Programs each side needs, with the Debian package that provides them. */
   requires: { client: Array<[program: string, pkg: string]>; server: Array<[program: string, pkg: string]> };
+  /** Where to get the programs when Debian does not package them; said instead of the package when one is missing. */
+  install?: string;
   startServer?(ctx: BenchContext): Promise<StopServer>;
   run(ctx: BenchContext): Promise<BenchOutcome>;
 }

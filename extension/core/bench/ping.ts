@@ -3,7 +3,26 @@ import { BenchmarkOutputError } from './benchmark';
 
 const INTERVAL_S = 0.2;
 
-/** Parses iputils ping output: the per-reply lines and the closing summary. */
+/**
+ * Value below which `p` percent of the sorted samples lie, interpolated between the closest ranks (the "R-7"
+ * definition spreadsheets use). Few samples make the high percentiles the maximum: p99 of 20 replies says little.
+ */
+export function percentile(sorted: readonly number[], p: number): number {
+  const rank = (p / 100) * (sorted.length - 1);
+  const lo = Math.floor(rank);
+  const hi = Math.min(lo + 1, sorted.length - 1);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (rank - lo);
+}
+
+/**
+ * Parses iputils ping output: the per-reply lines and the closing summary. Sample:
+ *
+ *   64 bytes from 198.18.2.2: icmp_seq=1 ttl=63 time=0.284 ms
+ *   ...
+ *   --- 198.18.2.2 ping statistics ---
+ *   5 packets transmitted, 5 received, 0% packet loss, time 823ms
+ *   rtt min/avg/max/mdev = 0.059/0.113/0.284/0.085 ms
+ */
 export function parsePing(raw: string): BenchOutcome {
   const summary = /(\d+) packets transmitted, (\d+) received/.exec(raw);
   if (!summary) throw new BenchmarkOutputError('ping', 'no packet summary in the output', raw);
@@ -21,6 +40,10 @@ export function parsePing(raw: string): BenchOutcome {
   }
   const points: Array<[number, number]> = [];
   for (const m of raw.matchAll(/icmp_seq=(\d+) ttl=\d+ time=([\d.]+) ms/g)) points.push([Number(((Number(m[1]) - 1) * INTERVAL_S).toFixed(3)), Number(m[2])]);
+  const sorted = points.map((p) => p[1]).sort((a, b) => a - b);
+  if (sorted.length) {
+    for (const p of [50, 90, 99]) metrics[`rttP${p}`] = { value: percentile(sorted, p), unit: 'ms', better: 'lower' };
+  }
   return { raw, metrics, series: { rtt: { unit: 'ms', points } } };
 }
 
