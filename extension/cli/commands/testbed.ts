@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { openTestbed } from '../../core/backends/open';
+import { openDescribedOrRecorded } from '../../core/backends/recorded';
 import { MODES, type Mode } from '../../core/testbed/testbed';
 import { testbedStatus } from '../../core/testbed/status';
 import type { Register } from '../main';
@@ -15,7 +16,8 @@ export const registerTestbedCommands: Register = (program: Command, ctx) => {
 
   program.command('down').description('remove everything the testbed created, also after a crash').action(async () => {
     const c = ctx();
-    const backend = openTestbed(c.workspace);
+    const { backend, fileError } = openDescribedOrRecorded(c.workspace);
+    if (fileError) c.progress.report(`${fileError.message}\nBringing testbed ${backend.testbed.name} down from its recorded state.`);
     await backend.down({ signal: c.signal, progress: c.progress });
     c.out(`Testbed ${backend.testbed.name} is down.`);
   });
@@ -24,7 +26,9 @@ export const registerTestbedCommands: Register = (program: Command, ctx) => {
     .option('--json', 'print machine-readable JSON')
     .action(async (opts: { json?: boolean }) => {
       const c = ctx();
-      const s = await testbedStatus(openTestbed(c.workspace));
+      const { backend, fileError } = openDescribedOrRecorded(c.workspace);
+      if (fileError) c.progress.report(`${fileError.message}\nShowing testbed ${backend.testbed.name} from its recorded state.`);
+      const s = await testbedStatus(backend);
       if (opts.json) return c.out(JSON.stringify(s, null, 2));
       c.out(`Testbed ${s.name} (${s.backend}, from ${s.source}): ${s.state}${s.mode ? `, ${s.mode} mode` : ''}`);
       for (const h of s.hosts) {

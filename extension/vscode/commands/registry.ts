@@ -1,5 +1,26 @@
 import * as vscode from 'vscode';
+import { isTestbedFileError } from '../diagnostics/diagnostics';
 import { errorMessage } from '../log';
+
+export interface ErrorAction {
+  title: string;
+  command: string;
+  args?: unknown[];
+}
+
+/** A failure whose notification offers the next step (a command) before "Show Logs". */
+export class ActionableError extends Error {
+  constructor(message: string, readonly actions: ErrorAction[]) {
+    super(message);
+  }
+}
+
+export const SHOW_PROBLEMS: ErrorAction = { title: 'Show Problems', command: 'workbench.actions.view.problems' };
+
+function actionsOf(err: unknown): ErrorAction[] {
+  if (err instanceof ActionableError) return err.actions;
+  return isTestbedFileError(err) ? [SHOW_PROBLEMS] : [];
+}
 
 export interface CommandSpec {
   id: string;
@@ -43,8 +64,11 @@ export class CommandRegistry implements vscode.Disposable {
       const message = errorMessage(err);
       this.lastError = err instanceof Error ? err : new Error(message);
       this.log.error(`${spec.id} failed: ${(err as Error).stack ?? message}`);
-      void vscode.window.showErrorMessage(`HyperShield: ${message}`, 'Show Logs').then((pick) => {
-        if (pick) this.log.show();
+      const actions = actionsOf(err);
+      void vscode.window.showErrorMessage(`HyperShield: ${message}`, ...actions.map((a) => a.title), 'Show Logs').then((pick) => {
+        const action = actions.find((a) => a.title === pick);
+        if (action) void vscode.commands.executeCommand(action.command, ...(action.args ?? []));
+        else if (pick) this.log.show();
       });
       return undefined;
     }
