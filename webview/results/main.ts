@@ -86,10 +86,11 @@ class ResultsView {
     this.main.header(root, data);
     root.append(this.toolbar());
     this.main.overview(root, data);
-    this.main.headlines(root, data);
+    // The chosen benchmark's numbers and charts come right after the overview, where the selectors' effect is seen.
     this.detailHost = el('div', { id: 'detail-host' });
     root.append(this.detailHost);
     this.renderDetail();
+    this.main.headlines(root, data);
     this.main.perf(root, data.run);
     this.main.metadata(root, data);
     this.pass.total = this.main.charts.length + this.detail.charts.length;
@@ -136,6 +137,13 @@ class ResultsView {
     this.renderDetail();
     this.pass.total = this.detail.charts.length;
     this.reportIfDrawn();
+    this.revealDetail();
+  }
+
+  /** Brings the redrawn section into view when the person has scrolled away from it. */
+  private revealDetail(): void {
+    const box = this.detailHost?.getBoundingClientRect();
+    if (box && (box.top < 0 || box.top > window.innerHeight * 0.6)) this.detailHost!.scrollIntoView({ block: 'start' });
   }
 
   private renderDetail(): void {

@@ -56,6 +56,10 @@ export interface SummaryEntry {
   stats: Stats;
   /** Only on model-mode entries: cost of the model path relative to direct, in percent (positive = worse). */
   overheadPercent?: number;
+  /** 95 % confidence interval of overheadPercent (percent, same sign convention). */
+  overheadCi95?: [number, number];
+  /** False when overheadCi95 contains 0: no detectable difference between the model path and direct. */
+  detectable?: boolean;
 }
 
 export interface ModelInfo {

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { toCsv } from '../../core/results/table';
 import { setContext } from '../context-keys';
+import { runHeadline } from '../headline';
 import type { Services } from '../services';
 import type { RunNode } from '../tree/runs-tree';
 import type { CommandSpec } from './registry';
@@ -33,9 +34,15 @@ export function resultsCommands(s: Services): CommandSpec[] {
   async function pickRun(title: string, exclude?: string): Promise<string | undefined> {
     const runs = workbench.runs().filter((r) => r.id !== exclude);
     if (runs.length === 0) throw new Error('There are no runs yet: run benchmarks first.');
-    const pick = await vscode.window.showQuickPick(runs.map((r) => ({
-      label: r.id, description: `${r.run.status} · ${r.run.metadata.plan.benchmarks.join(', ')}`, detail: r.run.metadata.startedAt, id: r.id,
-    })), { title, matchOnDescription: true });
+    // Local times, as the Runs view shows them; the plan, so runs that will not pair up can be told apart.
+    const pick = await vscode.window.showQuickPick(runs.map((r) => {
+      const p = r.run.metadata.plan;
+      return {
+        label: r.id, id: r.id,
+        description: `${r.run.status} · ${p.benchmarks.join(', ')} · placements ${p.placements.join(', ') || 'as deployed'} · ${p.repetitions} × ${p.durationS} s`,
+        detail: `${new Date(r.run.metadata.startedAt).toLocaleString()} · ${runHeadline(r.run)}`,
+      };
+    }), { title, matchOnDescription: true });
     return pick?.id;
   }
 
