@@ -6,15 +6,9 @@ import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import type { Chart } from 'chart.js';
 import type { VscodeSingleSelect } from '@vscode-elements/elements/dist/vscode-single-select/vscode-single-select.js';
 import { readTheme } from '../shared/charts';
-import { isHostMessage, type HostMessage, type ReportData, type ViewState, type WebviewCommand, type WebviewMessage } from '../shared/protocol';
+import { isHostMessage, whyInvalid, type HostMessage, type PersistedState, type ReportData, type ViewState, type WebviewCommand, type WebviewMessage } from '../shared/protocol';
 import { ReportRenderer, el } from '../shared/render';
 import { benchmarksOf, headlineOf, metricsOf } from '../shared/run-data';
-
-interface PersistedState {
-  runId: string;
-  compareId?: string;
-  view: ViewState;
-}
 
 interface VsCodeApi {
   postMessage(message: WebviewMessage): void;
@@ -166,7 +160,7 @@ class ResultsView {
 const view = new ResultsView();
 window.addEventListener('message', (e: MessageEvent<unknown>) => {
   if (!isHostMessage(e.data)) {
-    post({ type: 'error', message: 'The results panel received a message it does not understand; it was ignored.' });
+    post({ type: 'error', message: `The results panel received a message it does not understand (${whyInvalid.hostMessage()}); it was ignored.` });
     return;
   }
   try {

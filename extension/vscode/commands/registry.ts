@@ -1,6 +1,7 @@
 import * as vscode from 'vscode';
 import { isTestbedFileError } from '../diagnostics/diagnostics';
 import { errorMessage } from '../log';
+import { isWebviewMessage, whyInvalid } from '../../../webview/shared/protocol';
 
 export interface ErrorAction {
   title: string;
@@ -25,8 +26,8 @@ function actionsOf(err: unknown): ErrorAction[] {
 export interface CommandSpec {
   id: string;
   run: (...args: unknown[]) => unknown;
-  /** Present only on commands a webview may run: checks the arguments a webview sent. */
-  webviewArgs?: (args: unknown[]) => boolean;
+  /** True on the commands a webview may run; schemas/webview-messages.schema.json fixes their arguments. */
+  fromWebview?: true;
 }
 
 /**
@@ -77,8 +78,8 @@ export class CommandRegistry implements vscode.Disposable {
   /** Runs a command on behalf of a webview, only when the command allows it and the arguments pass its check. */
   async runFromWebview(id: string, args: unknown[]): Promise<unknown> {
     const spec = this.specs.get(id);
-    if (!spec?.webviewArgs) throw new Error(`A webview asked for ${id}, which webviews may not run`);
-    if (!spec.webviewArgs(args)) throw new Error(`A webview called ${id} with invalid arguments`);
+    if (!spec?.fromWebview) throw new Error(`A webview asked for ${id}, which webviews may not run`);
+    if (!isWebviewMessage({ type: 'command', command: id, args })) throw new Error(`A webview called ${id} with invalid arguments (${whyInvalid.webviewMessage()})`);
     return vscode.commands.executeCommand(id, ...args);
   }
 
