@@ -1,11 +1,14 @@
 import type { Backend, Progress } from '../core/backends/backend';
 import { openTestbed } from '../core/backends/open';
+import { openDescribedOrRecorded, type OpenedTestbed } from '../core/backends/recorded';
 
 /** What every CLI command gets: the workspace, a way to report progress, and cancellation on Ctrl-C. */
 export interface CliContext {
   workspace: string;
   /** The workspace's testbed, opened once per command (one connection per host for the whole command). */
   testbed(): Backend;
+  /** The same, or the testbed the state records when the description is broken (status and down still work). */
+  describedOrRecorded(): OpenedTestbed;
   /** Closes what testbed() opened. */
   dispose(): Promise<void>;
   signal: AbortSignal;
@@ -25,11 +28,12 @@ export function createContext(workspace: string): CliContext {
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigint);
   const tty = process.stderr.isTTY;
-  let backend: Backend | undefined;
+  let opened: OpenedTestbed | undefined;
   return {
     workspace,
-    testbed: () => (backend ??= openTestbed(workspace)),
-    dispose: async () => { await backend?.dispose(); },
+    testbed: () => (opened ??= { backend: openTestbed(workspace) }).backend,
+    describedOrRecorded: () => (opened ??= openDescribedOrRecorded(workspace)),
+    dispose: async () => { await opened?.backend.dispose(); },
     signal: controller.signal,
     // Progress goes to stderr so stdout stays clean for --json and pipes.
     progress: { report: (m) => process.stderr.write(tty ? `\x1b[2m${m}\x1b[0m\n` : `${m}\n`) },

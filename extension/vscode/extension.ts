@@ -60,7 +60,7 @@ export function activate(context: vscode.ExtensionContext): HyperShieldApi {
       setContext('hypershield.testbedError', view.kind === 'error');
       setContext('hypershield.hasTestbedFile', workbench.hasTestbedFile());
       setContext('hypershield.modelDeployed', !!status?.deployed);
-      diagnostics.setTestbed(view.kind === 'error' ? view.error : undefined);
+      diagnostics.setTestbed(view.kind === 'error' ? view.error : view.kind === 'status' ? view.fileError : undefined);
       testbedView.description = status ? `${status.name} · ${status.backend} · ${status.state}` : undefined;
     }),
   );

@@ -28,10 +28,22 @@ export function headlineText(run: RunFile, benchmark: string, placement: string)
   return `${parts.join(' · ')} ${unit}${overhead}`;
 }
 
-/** The one figure that sums a run up: its first benchmark's headline in its first placement. */
+/**
+ * The one figure that sums a run up: its first benchmark's headline, in the first placement that has a model on the
+ * path and an overhead (what the run was for), else in its first placement.
+ */
 export function runHeadline(run: RunFile): string {
-  if (run.status === 'running') return `running: ${run.results.length} measurements so far`;
+  if (run.status === 'running') return `running: ${run.results.length}${plannedMeasurements(run) ? ` of ${plannedMeasurements(run)}` : ''} measurements`;
   const first = run.results.find((m) => !m.error);
   if (!first) return run.status === 'complete' ? 'no results' : `${run.status}${run.reason ? `: ${run.reason}` : ''}`;
-  return `${first.benchmark} ${first.placement}: ${headlineText(run, first.benchmark, first.placement)}`;
+  const metric = headlineMetric(first.benchmark);
+  const modelPlacement = run.summary.find((e) => e.benchmark === first.benchmark && e.metric === metric && e.placement !== 'none' && e.overheadPercent !== undefined)?.placement;
+  const placement = modelPlacement ?? first.placement;
+  return `${first.benchmark} ${placement}: ${headlineText(run, first.benchmark, placement)}`;
+}
+
+/** Recorded measurements the run's plan asks for (benchmarks x modes x placements x repetitions). */
+export function plannedMeasurements(run: RunFile): number {
+  const p = run.metadata.plan;
+  return p.benchmarks.length * p.modes.length * Math.max(1, p.placements.length) * p.repetitions;
 }

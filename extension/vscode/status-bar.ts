@@ -26,13 +26,15 @@ export class StatusBar implements vscode.Disposable {
       return;
     }
     const view: TestbedView = this.workbench.testbed;
-    const testbed = view.kind === 'status' ? `${view.status.name}: ${view.status.state}${view.status.mode && view.status.state === 'up' ? ` · ${view.status.mode}` : ''}`
+    const fileError = view.kind === 'error' || (view.kind === 'status' && !!view.fileError);
+    const testbed = view.kind === 'status' ? `${view.status.name}: ${view.status.state}${view.status.mode && view.status.state === 'up' ? ` · ${view.status.mode}` : ''}${view.fileError ? ' (testbed file has errors)' : ''}`
       : view.kind === 'error' ? 'testbed file has errors' : 'testbed …';
-    const latest = this.workbench.runs()[0]?.run;
+    // A run that recorded nothing says nothing: the last run with measurements (or one under way) keeps the headline.
+    const latest = this.workbench.runs().find((r) => r.run.status === 'running' || r.run.results.length > 0)?.run;
     const headline = latest ? runHeadline(latest) : undefined;
     this.item.text = `$(shield) ${testbed}${headline ? ` | ${headline}` : ''}`;
     this.item.tooltip = `HyperShield testbed ${testbed}${latest ? `\nLast run ${latest.id}: ${headline}` : '\nNo runs yet'}`;
-    this.item.backgroundColor = view.kind === 'error' || (view.kind === 'status' && view.status.state === 'partial')
+    this.item.backgroundColor = fileError || (view.kind === 'status' && view.status.state === 'partial')
       ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;
     this.item.show();
   }

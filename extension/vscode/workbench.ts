@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Backend } from '../core/backends/backend';
+import type { OpenedTestbed } from '../core/backends/recorded';
 import { modelCounters } from '../core/model/deploy/deploy';
 import type { ModelCounters } from '../core/model/deploy/model-host';
 import { ResultsStore, type RunListing } from '../core/results/store';
@@ -11,7 +12,8 @@ import { errorMessage } from './log';
 
 /** What the views show about the testbed: its status, or why it cannot be read. */
 export type TestbedView =
-  | { kind: 'status'; status: TestbedStatus; model?: ModelState }
+  /** fileError: the description cannot be read now; the status is that of the testbed the state records. */
+  | { kind: 'status'; status: TestbedStatus; model?: ModelState; fileError?: Error }
   | { kind: 'error'; error: Error }
   | { kind: 'none' };
 
@@ -79,6 +81,15 @@ export class Workbench implements vscode.Disposable {
     return openTestbed(this.requireFolder());
   }
 
+  /**
+   * The backend of the testbed described now or, when the description cannot be read, of the one the state records:
+   * what status and `down` work from, so a broken file never strands a testbed that is up.
+   */
+  async describedOrRecorded(): Promise<OpenedTestbed> {
+    const { openDescribedOrRecorded } = await import('../core/backends/recorded');
+    return openDescribedOrRecorded(this.requireFolder());
+  }
+
   /** Re-reads the testbed status soon; several calls in a burst (file events) cost one read. */
   refreshTestbed(): void {
     clearTimeout(this.testbedTimer);
@@ -106,14 +117,15 @@ export class Workbench implements vscode.Disposable {
   private async computeTestbed(): Promise<TestbedView> {
     if (!this.folder) return { kind: 'none' };
     try {
-      const backend = await this.backend();
+      const { backend, fileError } = await this.describedOrRecorded();
+      if (fileError) this.log.warn(`Showing testbed ${backend.testbed.name} from its recorded state: ${errorMessage(fileError)}`);
       const status = await testbedStatus(backend);
-      if (!status.deployed || status.state !== 'up') return { kind: 'status', status };
+      if (!status.deployed || status.state !== 'up') return { kind: 'status', status, fileError };
       const model: ModelState = await modelCounters(backend).then(
         (counters) => (counters ? { counters } : { error: 'no counters' }),
         (err: Error) => ({ error: err.message }),
       );
-      return { kind: 'status', status, model };
+      return { kind: 'status', status, model, fileError };
     } catch (err) {
       this.log.warn(`Cannot read the testbed: ${errorMessage(err)}`);
       return { kind: 'error', error: err instanceof Error ? err : new Error(String(err)) };

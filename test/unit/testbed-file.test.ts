@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { loadTestbed, parseTestbed, TestbedFileError } from '../../extension/core/testbed/load';
+import { loadTestbed, parseTestbed, recordedTestbed, TestbedFileError } from '../../extension/core/testbed/load';
+import { StateStore } from '../../extension/core/testbed/state';
 import { addressPlan } from '../../extension/core/testbed/testbed';
 
 test('no file: the built-in namespace testbed on the benchmarking range', () => {
@@ -33,17 +34,39 @@ test('errors name the JSON path and the line, and say how to fix', () => {
   assert.equal(byPath['/subnets/client'].line, 5);
   assert.equal(byPath['/hostz'].line, 7);
   assert.match(byPath['/hostz'].message, /unknown property/);
-  assert.match(err.message, /tb\.json:3:\d+ \/backend/);
-  assert.match(err.message, /delete it to use the built-in namespace testbed/);
+  // The user's file once, each problem at its line; not the schema inside the extension, and never "delete it".
+  assert.equal(err.message.split('tb.json').length - 1, 1);
+  assert.match(err.message, /line 3, column \d+: \/backend/);
+  assert.doesNotMatch(err.message, /schema|delete/i);
 });
 
 test('JSON syntax errors carry a line too', () => {
-  assert.throws(() => parseTestbed('{\n  "name": "lab",,\n}', 'tb.json'), /tb\.json:2:\d+ \(document\): JSON syntax/);
+  assert.throws(() => parseTestbed('{\n  "name": "lab",,\n}', 'tb.json'), /line 2, column \d+: \(document\): JSON syntax/);
 });
 
 test('overlapping subnets are refused', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hs-tb-'));
   fs.writeFileSync(path.join(dir, 'hypershield.testbed.json'), JSON.stringify({ name: 'x', backend: 'netns', subnets: { client: '198.18.2.0/24' } }));
   assert.throws(() => loadTestbed(dir), /must all differ/);
+  fs.rmSync(dir, { recursive: true });
+});
+
+test('a broken file while a testbed is up: the state names the testbed to show and bring down', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hs-tb-'));
+  const file = path.join(dir, 'hypershield.testbed.json');
+  fs.writeFileSync(file, '{ "name": "pol-rec", "backend": "netns", "mode": "fast" }\n');
+  assert.throws(() => loadTestbed(dir), TestbedFileError);
+  assert.equal(recordedTestbed(dir), undefined, 'nothing recorded: nothing to fall back to');
+  new StateStore(dir, 'pol-other').write({ name: 'pol-other', backend: 'netns', mode: 'direct', phase: 'up', createdAt: '2026-11-30T00:00:00Z', objects: [] });
+  new StateStore(dir, 'pol-rec').write({ name: 'pol-rec', backend: 'netns', mode: 'direct', phase: 'up', createdAt: '2026-11-30T00:00:00Z', objects: [] });
+  const tb = recordedTestbed(dir);
+  assert.equal(tb?.name, 'pol-rec', 'the name still in the broken file picks its state');
+  assert.equal(tb?.mode, 'direct', 'the mode is the recorded one');
+  assert.match(tb?.source ?? '', /state\/pol-rec\.json/);
+  // No usable name (not even JSON): the only state file there is.
+  fs.writeFileSync(file, '{ "name": ');
+  assert.equal(recordedTestbed(dir), undefined, 'two state files and no name: no guess');
+  fs.rmSync(path.join(dir, '.hypershield', 'state', 'pol-other.json'));
+  assert.equal(recordedTestbed(dir)?.name, 'pol-rec');
   fs.rmSync(dir, { recursive: true });
 });

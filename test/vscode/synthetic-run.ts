@@ -1,6 +1,6 @@
 // Deterministic run files for the results views: any number of benchmarks, modes, placements and repetitions,
 // with per-interval series and perf counters, summarised by the core's own statistics.
-import { SCHEMA_VERSION, type Measurement, type Placement, type RunFile } from '../../extension/core/results/run-file';
+import { SCHEMA_VERSION, type Measurement, type Placement, type RunFile, type SummaryEntry } from '../../extension/core/results/run-file';
 import { summarize } from '../../extension/core/results/summary';
 import type { Mode } from '../../extension/core/testbed/testbed';
 
@@ -15,6 +15,8 @@ export interface SyntheticOptions {
   /** Scales every throughput, to make a second run that differs. */
   scale?: number;
   startedAt?: string;
+  /** The plan's seconds per measurement (10 unless given). */
+  durationS?: number;
 }
 
 /** A small deterministic pseudo-random generator (mulberry32), so fixtures are identical on every machine. */
@@ -90,11 +92,24 @@ export function syntheticRun(o: SyntheticOptions): RunFile {
       hosts: [],
       emulated: false,
       models: [],
-      plan: { benchmarks, modes: o.modes, placements: o.placements, repetitions: o.repetitions, warmup: 1, durationS: 10 },
+      plan: { benchmarks, modes: o.modes, placements: o.placements, repetitions: o.repetitions, warmup: 1, durationS: o.durationS ?? 10 },
       startedAt: new Date(start).toISOString(),
       endedAt: new Date(t).toISOString(),
     },
     results,
-    summary: summarize(results),
+    summary: withIntervals(summarize(results)),
   };
+}
+
+/**
+ * Overhead intervals for the views to draw, where the summary has none yet: the overhead ± 2 points, so the
+ * "none" placement (about 1 % overhead) shows "no detectable difference" and the others a clear one.
+ */
+function withIntervals(summary: SummaryEntry[]): SummaryEntry[] {
+  for (const e of summary) {
+    if (e.overheadPercent === undefined || e.overheadCi95) continue;
+    e.overheadCi95 = [e.overheadPercent - 2, e.overheadPercent + 2];
+    e.detectable = !(e.overheadCi95[0] <= 0 && e.overheadCi95[1] >= 0);
+  }
+  return summary;
 }

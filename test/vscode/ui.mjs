@@ -1,5 +1,6 @@
 // UI tests: a person's view of the installed extension in a real VS Code (code-server) driven by Chromium.
 // Each test leaves a screenshot in test-artifacts/vscode/.
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ARTIFACTS, TESTBED } from './harness.mjs';
@@ -110,9 +111,11 @@ export const uiTests = [
     const rows = viewPane(page, 'Runs').locator('div.monaco-list-row[role=treeitem]');
     await rows.first().waitFor({ state: 'visible', timeout: 10_000 });
     const descriptions = await viewPane(page, 'Runs').locator('div.monaco-list-row[role=treeitem] .label-description').allInnerTexts();
-    if (descriptions.length < 2 || !/^iperf3 none: direct [\d.]+ · model [\d.]+ Gbit\/s \([+-][\d.]+ %\)$/.test(descriptions[0])) {
+    // A none+user run sums up with the user model's overhead, not the "none" figure.
+    if (descriptions.length < 3 || !/^iperf3 user: direct [\d.]+ · model [\d.]+ Gbit\/s \([+-][\d.]+ %\)$/.test(descriptions[0])) {
       throw new Error(`unexpected Runs view: ${descriptions.join(' | ')}`);
     }
+    await page.locator('.statusbar-item', { hasText: 'iperf3 user: direct' }).first().waitFor({ state: 'visible', timeout: 10_000 });
   }],
 
   ['"Open Results" draws the charts of the newest run', async ({ page }) => {
@@ -125,6 +128,58 @@ export const uiTests = [
     const toolbar = await WEBVIEW(page).locator('vscode-button').allInnerTexts();
     if (!toolbar.includes('Export CSV')) throw new Error(`toolbar buttons: ${toolbar.join(', ')}`);
     await shot(page, '03-results-panel.png');
+  }],
+
+  ['the results panel has a table of the numbers: median, IQR, n and overhead with its interval, rounded, with units', async ({ page }) => {
+    const frame = WEBVIEW(page);
+    const table = frame.locator('#detail-host table.hs-numbers').first();
+    await table.waitFor({ state: 'visible', timeout: 10_000 });
+    const head = await table.locator('th').allInnerTexts();
+    for (const h of ['Metric', 'Placement', 'Mode', 'Median', 'IQR (Q1 – Q3)', 'n', 'Overhead vs direct [95 % CI]']) if (!head.includes(h)) throw new Error(`table head: ${head.join(' | ')}`);
+    const rows = await table.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
+    // iperf3 of synthetic-b: throughput and retransmits x none/user x direct/model.
+    if (rows.length !== 8) throw new Error(`${rows.length} rows: ${JSON.stringify(rows)}`);
+    const user = rows.find((r) => r[0].startsWith('throughput') && r[1] === 'user' && r[2] === 'model');
+    const none = rows.find((r) => r[0].startsWith('throughput') && r[1] === 'none' && r[2] === 'model');
+    if (!user || !/^[\d.]+ Gbit\/s$/.test(user[3]) || !/^[\d.]+ Gbit\/s \([\d.]+ – [\d.]+\)$/.test(user[4]) || user[5] !== '5') throw new Error(`user row: ${JSON.stringify(user)}`);
+    if (!/^\+[\d.]+ % \[\+[\d.]+, \+[\d.]+ %\]$/.test(user[6])) throw new Error(`user overhead: ${user[6]}`);
+    if (!/no detectable difference$/.test(none?.[6] ?? '')) throw new Error(`none overhead: ${none?.[6]}`);
+    const unrounded = rows.flat().filter((c) => /\d\.\d{4,}/.test(c));
+    if (unrounded.length) throw new Error(`unrounded values: ${unrounded.join(', ')}`);
+    await table.scrollIntoViewIfNeeded();
+    await shot(page, '03b-numbers-table.png');
+  }],
+
+  ['the Benchmark and Metric selectors change what is in view', async ({ page }) => {
+    const frame = WEBVIEW(page);
+    const inView = (locator) => locator.evaluate((e) => {
+      const r = e.getBoundingClientRect();
+      return r.top >= 0 && r.top < window.innerHeight && r.height > 0;
+    });
+    const choose = async (id, value) => {
+      // A person who scrolled down to the metadata picks from the toolbar, which stays at the top.
+      await frame.locator('#metadata').evaluate((e) => e.scrollIntoView());
+      if (!(await inView(frame.locator('.hs-toolbar')))) throw new Error('the toolbar scrolled out of view');
+      await frame.locator(`#${id}`).evaluate((select, v) => {
+        select.value = v;
+        select.dispatchEvent(new Event('change'));
+      }, value);
+    };
+    await choose('benchmark', 'ping');
+    const pingHeading = frame.locator('#detail-host h2', { hasText: 'ping in detail' });
+    await pingHeading.waitFor({ state: 'visible', timeout: 10_000 });
+    if (!(await inView(pingHeading))) throw new Error('choosing the ping benchmark did not bring its section into view');
+    const pingRows = await frame.locator('#detail-host table.hs-numbers tbody tr td:first-child').allInnerTexts();
+    if (!pingRows.some((t) => t.startsWith('rttAvg'))) throw new Error(`ping numbers: ${pingRows.join(', ')}`);
+    await shot(page, '03c-selector-benchmark.png');
+    await choose('benchmark', 'iperf3');
+    await choose('metric', 'retransmits');
+    const chart = frame.locator('canvas[aria-label^="iperf3: retransmits"]');
+    await chart.waitFor({ state: 'attached', timeout: 10_000 });
+    if (!(await inView(frame.locator('#detail-host h2', { hasText: 'iperf3 in detail' })))) throw new Error('choosing a metric did not bring its section into view');
+    const selected = await frame.locator('#detail-host table.hs-numbers tr.hs-selected td:first-child').allInnerTexts();
+    if (!selected.length || !selected.every((t) => t.startsWith('retransmits'))) throw new Error(`marked rows: ${selected.join(', ')}`);
+    await shot(page, '03d-selector-metric.png');
   }],
 
   ['"Save image" on a chart writes a PNG through the save dialog', async ({ page, workspace }) => {
@@ -173,6 +228,34 @@ export const uiTests = [
     await shot(page, '04-compare-runs.png');
   }],
 
+  ['"Compare Two Runs" of runs with different placements says why nothing pairs up, labels A and B, flags the plan differences', async ({ page }) => {
+    await palette(page, 'HyperShield: Compare Two Runs');
+    await quickPick(page, 'synthetic-a');
+    // The picker shows local times, as the Runs view does.
+    const input = page.locator('.quick-input-widget .quick-input-box input');
+    await input.fill('synthetic-c');
+    const row = page.locator('.quick-input-widget .monaco-list-row', { hasText: 'synthetic-c' }).first();
+    await row.waitFor({ state: 'visible', timeout: 5_000 });
+    const rowText = await row.innerText();
+    const local = new Date('2026-11-19T10:00:00Z').toLocaleString();
+    if (!rowText.includes(local) || rowText.includes('T10:00')) throw new Error(`picker row: ${rowText} (expected the local time ${local})`);
+    await shot(page, '04b-compare-picker.png');
+    await input.press('Enter');
+    const frame = WEBVIEW(page);
+    await frame.locator('h1', { hasText: 'synthetic-a (A) compared with synthetic-c (B)' }).waitFor({ state: 'visible', timeout: 20_000 });
+    const why = await frame.locator('#no-pairs').innerText();
+    if (!why.includes('same benchmark, mode and placement') || !why.includes('A measured direct · none, direct · user, model · none, model · user; B measured direct · ebpf, model · ebpf')) throw new Error(`explanation: ${why}`);
+    const plan = await frame.locator('#plan-differences').innerText();
+    if (!plan.includes('5 × 10 s (A) vs 2 × 2 s (B)') || !plan.includes('placements: none, user (A) vs ebpf (B)')) throw new Error(`plan differences: ${plan}`);
+    await shot(page, '04c-compare-different-placements.png');
+    const captions = await frame.locator('#metadata h3').allInnerTexts();
+    if (captions.join(' | ') !== 'A: run synthetic-a | B: run synthetic-c') throw new Error(`metadata captions: ${captions.join(' | ')}`);
+    const differs = await frame.locator('#metadata .hs-metadata-a td.hs-differs').allInnerTexts();
+    if (!differs.some((t) => t.includes('2 repetitions') || t.includes('5 repetitions'))) throw new Error(`plan not marked as differing: ${differs.join(' | ')}`);
+    await frame.locator('#metadata').evaluate((e) => e.scrollIntoView());
+    await shot(page, '04d-compare-metadata.png');
+  }],
+
   ['"Run Benchmarks" asks for the plan step by step, runs it as a task and shows the new run', async ({ page }) => {
     await palette(page, 'HyperShield: Run Benchmarks');
     await toggleQuickPickItem(page, 'Run Benchmarks (1/4)', 'iperf3');
@@ -194,9 +277,33 @@ export const uiTests = [
     await shot(page, '05-bench-run.png');
   }],
 
-  ['"Bring Testbed Down" empties the tree and the welcome view returns', async ({ page }) => {
-    await palette(page, 'HyperShield: Bring Testbed Down');
-    await welcomeButton(page, 'Testbed', 'Bring Testbed Up').waitFor({ state: 'visible', timeout: 30_000 });
-    await shot(page, '06-testbed-down.png');
+  ['a broken testbed file while the testbed is up: the testbed stays in view and "Bring Testbed Down" works from its state', async ({ page, workspace }) => {
+    const file = path.join(workspace, 'hypershield.testbed.json');
+    const original = fs.readFileSync(file, 'utf8');
+    try {
+      fs.writeFileSync(file, original.replace('"mode": "model"', '"mode": "fast"'));
+      // The running testbed stays, with a row that names the file's problem.
+      await waitForLabels(page, 'Testbed', [TESTBED, 'hypershield.testbed.json', 'client', 'model', 'server']);
+      await page.locator('.statusbar-item', { hasText: 'testbed file has errors' }).first().waitFor({ state: 'visible', timeout: 10_000 });
+      await shot(page, '07-broken-file-while-up.png');
+      await palette(page, 'HyperShield: Bring Testbed Down');
+      await page.locator('.notifications-toasts .notification-toast', { hasText: `Testbed ${TESTBED} is down (from its recorded state)` }).waitFor({ state: 'visible', timeout: 30_000 });
+      const left = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
+      if (left.includes(`hs-${TESTBED}-`)) throw new Error(`namespaces left: ${left}`);
+      await viewPane(page, 'Testbed').locator('.welcome-view-content', { hasText: 'hypershield.testbed.json has errors' }).waitFor({ state: 'visible', timeout: 20_000 });
+      // Up is refused with the user's file and its problem: not the extension's schema, never "delete it".
+      await palette(page, 'HyperShield: Bring Testbed Up');
+      const toast = page.locator('.notifications-toasts .notification-toast', { hasText: 'is not a valid testbed description' });
+      await toast.waitFor({ state: 'visible', timeout: 20_000 });
+      const message = await toast.innerText();
+      if (!message.includes(file) || !/line \d+, column \d+: \/mode/.test(message) || /schema|delete/i.test(message)) throw new Error(`message: ${message}`);
+      if (!(await toast.locator('a.monaco-button', { hasText: 'Show Problems' }).count())) throw new Error(`no "Show Problems" on: ${message}`);
+      await shot(page, '08-broken-file-up-refused.png');
+    } finally {
+      fs.writeFileSync(file, original);
+    }
+    await viewPane(page, 'Testbed').locator('.welcome-view-content', { hasText: 'described in hypershield.testbed.json is down' }).waitFor({ state: 'visible', timeout: 20_000 });
+    await welcomeButton(page, 'Testbed', 'Bring Testbed Up').waitFor({ state: 'visible', timeout: 10_000 });
+    await shot(page, '09-testbed-down.png');
   }],
 ];

@@ -6,15 +6,9 @@ import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import type { Chart } from 'chart.js';
 import type { VscodeSingleSelect } from '@vscode-elements/elements/dist/vscode-single-select/vscode-single-select.js';
 import { readTheme } from '../shared/charts';
-import { isHostMessage, type HostMessage, type ReportData, type ViewState, type WebviewCommand, type WebviewMessage } from '../shared/protocol';
+import { isHostMessage, whyInvalid, type HostMessage, type PersistedState, type ReportData, type ViewState, type WebviewCommand, type WebviewMessage } from '../shared/protocol';
 import { ReportRenderer, el } from '../shared/render';
 import { benchmarksOf, headlineOf, metricsOf } from '../shared/run-data';
-
-interface PersistedState {
-  runId: string;
-  compareId?: string;
-  view: ViewState;
-}
 
 interface VsCodeApi {
   postMessage(message: WebviewMessage): void;
@@ -86,10 +80,11 @@ class ResultsView {
     this.main.header(root, data);
     root.append(this.toolbar());
     this.main.overview(root, data);
-    this.main.headlines(root, data);
+    // The chosen benchmark's numbers and charts come right after the overview, where the selectors' effect is seen.
     this.detailHost = el('div', { id: 'detail-host' });
     root.append(this.detailHost);
     this.renderDetail();
+    this.main.headlines(root, data);
     this.main.perf(root, data.run);
     this.main.metadata(root, data);
     this.pass.total = this.main.charts.length + this.detail.charts.length;
@@ -136,6 +131,13 @@ class ResultsView {
     this.renderDetail();
     this.pass.total = this.detail.charts.length;
     this.reportIfDrawn();
+    this.revealDetail();
+  }
+
+  /** Brings the redrawn section into view when the person has scrolled away from it. */
+  private revealDetail(): void {
+    const box = this.detailHost?.getBoundingClientRect();
+    if (box && (box.top < 0 || box.top > window.innerHeight * 0.6)) this.detailHost!.scrollIntoView({ block: 'start' });
   }
 
   private renderDetail(): void {
@@ -158,7 +160,7 @@ class ResultsView {
 const view = new ResultsView();
 window.addEventListener('message', (e: MessageEvent<unknown>) => {
   if (!isHostMessage(e.data)) {
-    post({ type: 'error', message: 'The results panel received a message it does not understand; it was ignored.' });
+    post({ type: 'error', message: `The results panel received a message it does not understand (${whyInvalid.hostMessage()}); it was ignored.` });
     return;
   }
   try {

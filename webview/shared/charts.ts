@@ -4,7 +4,7 @@ import {
   BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, LineController, LineElement, PointElement, Title, Tooltip,
   type ChartConfiguration, type ChartDataset, type Plugin,
 } from 'chart.js';
-import { formatNumber, type Group, type OverheadRow, type SeriesLine } from './run-data';
+import { formatNumber, formatOverhead, formatValue, type Group, type OverheadRow, type SeriesLine } from './run-data';
 
 Chart.register(BarController, BarElement, CategoryScale, LinearScale, LineController, LineElement, PointElement, Legend, Title, Tooltip);
 
@@ -157,6 +157,13 @@ export function spreadChart(canvas: HTMLCanvasElement, title: string, groups: Gr
   const options = baseOptions(theme, title, `${unit} (${better})`);
   // Zoom to the data: the spread between repetitions is what this chart is for.
   options.scales = { ...options.scales, y: { ...options.scales?.y, beginAtZero: false, grace: '10%' } };
+  const repetitions = groups.flatMap((g) => g.values.map((v) => v.repetition));
+  options.plugins = { ...options.plugins, tooltip: { intersect: false, callbacks: { label: (c) => {
+    const g = groups[c.dataIndex];
+    if (c.datasetIndex === 0) return g?.q1 !== undefined && g.q3 !== undefined ? `IQR ${formatNumber(g.q1)} – ${formatValue(g.q3, unit)}` : '';
+    if (c.datasetIndex === 2) return `median ${formatValue(c.parsed.y ?? NaN, unit)}`;
+    return `repetition ${repetitions[c.dataIndex]}: ${formatValue(c.parsed.y ?? NaN, unit)}`;
+  } } } };
   return create(canvas, { type: 'bar', data: { labels: groups.map((g) => g.label), datasets }, options }, hooks);
 }
 
@@ -165,16 +172,58 @@ export function overheadChart(canvas: HTMLCanvasElement, title: string, sets: Ar
   const { theme } = hooks;
   const benchmarks = [...new Set(sets.flatMap((s) => s.rows.map((r) => `${r.benchmark} ${r.metric}`)))];
   const series = sets.flatMap((s) => [...new Set(s.rows.map((r) => r.placement))].map((placement) => ({ label: s.label ? `${s.label} · ${placement}` : placement, placement, rows: s.rows })));
+  const rowsOf = series.map((s) => benchmarks.map((b) => s.rows.find((r) => `${r.benchmark} ${r.metric}` === b && r.placement === s.placement)));
   const datasets: ChartDataset[] = series.map((s, i) => ({
     type: 'bar',
     label: s.label,
-    data: benchmarks.map((b) => s.rows.find((r) => `${r.benchmark} ${r.metric}` === b && r.placement === s.placement)?.overheadPercent ?? null) as number[],
-    backgroundColor: withAlpha(theme.palette[i % theme.palette.length], 0.7),
+    data: rowsOf[i].map((r) => r?.overheadPercent ?? null) as number[],
+    // A difference the interval cannot tell from zero is drawn faint.
+    backgroundColor: rowsOf[i].map((r) => withAlpha(theme.palette[i % theme.palette.length], r?.detectable === false ? 0.2 : 0.7)),
     borderColor: theme.palette[i % theme.palette.length],
     borderWidth: 1,
   }));
   const options = baseOptions(theme, title, 'overhead % (positive = model path worse)');
-  return create(canvas, { type: 'bar', data: { labels: benchmarks, datasets }, options }, hooks);
+  // Room for the whiskers: chart.js scales to the bars only.
+  const bounds = rowsOf.flat().flatMap((r) => r?.ci95 ?? []);
+  if (bounds.length) options.scales = { ...options.scales, y: { ...options.scales?.y, suggestedMin: Math.min(0, ...bounds), suggestedMax: Math.max(0, ...bounds) } };
+  options.plugins = { ...options.plugins, tooltip: { intersect: false, callbacks: { label: (c) => {
+    const r = rowsOf[c.datasetIndex]?.[c.dataIndex];
+    return r ? `${c.dataset.label}: ${formatOverhead(r)}` : '';
+  } } } };
+  return create(canvas, { type: 'bar', data: { labels: benchmarks, datasets }, options, plugins: [ciWhiskers(rowsOf, theme)] }, hooks);
+}
+
+/** Draws each bar's 95 % interval as a whisker with caps, when the summary has one. */
+function ciWhiskers(rowsOf: Array<Array<OverheadRow | undefined>>, theme: Theme): Plugin {
+  return {
+    id: 'hsCiWhiskers',
+    afterDatasetsDraw: (chart) => {
+      const { ctx } = chart;
+      const y = chart.scales.y;
+      ctx.save();
+      ctx.strokeStyle = theme.foreground;
+      ctx.lineWidth = 1.5;
+      rowsOf.forEach((rows, di) => {
+        const meta = chart.getDatasetMeta(di);
+        if (meta.hidden) return;
+        rows.forEach((r, i) => {
+          const bar = meta.data[i];
+          if (!r?.ci95 || !bar) return;
+          const [top, bottom] = [y.getPixelForValue(r.ci95[1]), y.getPixelForValue(r.ci95[0])];
+          const cap = 5;
+          ctx.beginPath();
+          ctx.moveTo(bar.x, top);
+          ctx.lineTo(bar.x, bottom);
+          ctx.moveTo(bar.x - cap, top);
+          ctx.lineTo(bar.x + cap, top);
+          ctx.moveTo(bar.x - cap, bottom);
+          ctx.lineTo(bar.x + cap, bottom);
+          ctx.stroke();
+        });
+      });
+      ctx.restore();
+    },
+  };
 }
 
 /** Per-interval values over time, one line per mode x placement. */
@@ -195,6 +244,6 @@ export function seriesChart(canvas: HTMLCanvasElement, title: string, lines: Ser
     ...options.scales,
     x: { type: 'linear', title: { display: true, text: 'seconds since start', color: theme.foreground }, ticks: { color: theme.foreground, callback: numericTick }, grid: { color: theme.grid } },
   };
-  options.plugins = { ...options.plugins, tooltip: { intersect: false, mode: 'index', callbacks: { label: (c) => `${c.dataset.label}: ${formatNumber(c.parsed.y ?? NaN)}` } } };
+  options.plugins = { ...options.plugins, tooltip: { intersect: false, mode: 'index', callbacks: { label: (c) => `${c.dataset.label}: ${formatValue(c.parsed.y ?? NaN, lines[0]?.unit ?? '')}` } } };
   return create(canvas, { type: 'line', data: { datasets }, options }, hooks);
 }

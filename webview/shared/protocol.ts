@@ -1,9 +1,17 @@
-// Messages between the results panel (extension host) and its webview. Both sides validate what they receive:
-// a webview is untrusted input for the extension, and the extension's data is checked before it is drawn.
+// Messages between the results panel (extension host) and its webview. Both sides validate what they receive
+// against one schema, schemas/webview-messages.schema.json (compiled at build time): a webview is untrusted input
+// for the extension, and the extension's data is checked before it is drawn.
+import * as validators from 'hypershield:message-validators';
 import type { ReportData } from '../../extension/core/results/report-data';
-import type { RunFile } from '../../extension/core/results/run-file';
 
 export type { ReportData };
+
+/** What a panel keeps with vscode.setState, and what VS Code hands back to restore it after a reload. */
+export interface PersistedState {
+  runId: string;
+  compareId?: string;
+  view?: ViewState;
+}
 
 /** What the person picked in a panel; restored when the panel is shown again. */
 export interface ViewState {
@@ -13,9 +21,8 @@ export interface ViewState {
 
 export type HostMessage = { type: 'show'; data: ReportData; view: ViewState };
 
-/** Commands a webview may run, each with the arguments it may pass (checked by the extension's command registry). */
-const WEBVIEW_COMMANDS = ['hypershield.results.export', 'hypershield.results.exportImage', 'hypershield.results.compare'] as const;
-export type WebviewCommand = (typeof WEBVIEW_COMMANDS)[number];
+/** Commands a webview may run (the schema lists them); the command registry checks each one's arguments. */
+export type WebviewCommand = 'hypershield.results.export' | 'hypershield.results.exportImage' | 'hypershield.results.compare';
 
 export type WebviewMessage =
   | { type: 'ready' }
@@ -25,47 +32,34 @@ export type WebviewMessage =
   | { type: 'command'; command: WebviewCommand; args: unknown[] }
   | { type: 'error'; message: string };
 
-const isObject = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
-const isOptionalString = (x: unknown) => x === undefined || typeof x === 'string';
+type Validate = typeof validators.webviewMessage;
 
-export function isViewState(x: unknown): x is ViewState {
-  return isObject(x) && isOptionalString(x.benchmark) && isOptionalString(x.metric);
-}
-
-/** A structural check of a run file: enough for the views to draw it without throwing. */
-function isRunFile(x: unknown): x is RunFile {
-  if (!isObject(x) || typeof x.id !== 'string' || typeof x.status !== 'string' || !isObject(x.metadata)) return false;
-  if (!Array.isArray(x.results) || !Array.isArray(x.summary)) return false;
-  const plan = x.metadata.plan;
-  return isObject(plan) && Array.isArray(plan.benchmarks) && typeof x.metadata.startedAt === 'string' &&
-    x.results.every((m) => isObject(m) && typeof m.benchmark === 'string' && typeof m.mode === 'string' &&
-      typeof m.placement === 'string' && typeof m.repetition === 'number' && isObject(m.metrics)) &&
-    x.summary.every((s) => isObject(s) && typeof s.benchmark === 'string' && typeof s.metric === 'string' && isObject(s.stats));
-}
-
-export function isReportData(x: unknown): x is ReportData {
-  return isObject(x) && isRunFile(x.run) && (x.compare === undefined || isRunFile(x.compare)) &&
-    isObject(x.headlines) && Object.values(x.headlines).every((v) => typeof v === 'string');
+/** The first schema error of the last check, for the log: "/data/run/results/3: must have required property 'mode'". */
+function firstError(v: Validate): string {
+  const e = v.errors?.[0];
+  return e ? `${e.instancePath || '(message)'}: ${e.message ?? 'invalid'}` : 'valid';
 }
 
 export function isHostMessage(x: unknown): x is HostMessage {
-  return isObject(x) && x.type === 'show' && isReportData(x.data) && isViewState(x.view);
+  return validators.hostMessage(x);
 }
 
 export function isWebviewMessage(x: unknown): x is WebviewMessage {
-  if (!isObject(x)) return false;
-  switch (x.type) {
-    case 'ready':
-      return true;
-    case 'rendered':
-      return typeof x.ms === 'number' && typeof x.pageMs === 'number' && typeof x.charts === 'number';
-    case 'view':
-      return isViewState(x.view);
-    case 'command':
-      return (WEBVIEW_COMMANDS as readonly unknown[]).includes(x.command) && Array.isArray(x.args);
-    case 'error':
-      return typeof x.message === 'string';
-    default:
-      return false;
-  }
+  return validators.webviewMessage(x);
+}
+
+/** The panel state VS Code hands back after a reload (written by an earlier version of the webview, perhaps). */
+export function isPersistedState(x: unknown): x is PersistedState {
+  return validators.persistedState(x);
+}
+
+/** Why the last isHostMessage / isWebviewMessage check failed. */
+export const whyInvalid = {
+  hostMessage: () => firstError(validators.hostMessage),
+  webviewMessage: () => firstError(validators.webviewMessage),
+};
+
+/** The embedded data of an HTML report: the "data" of a show message. */
+export function isReportData(x: unknown): x is ReportData {
+  return validators.hostMessage({ type: 'show', data: x, view: {} });
 }

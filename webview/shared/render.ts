@@ -5,7 +5,8 @@ import type { RunFile } from '../../extension/core/results/run-file';
 import { overheadChart, seriesChart, spreadChart, type ChartHooks } from './charts';
 import type { ReportData } from './protocol';
 import {
-  benchmarksOf, compareRowsOf, formatNumber, formatPercent, groupsOf, headlineOf, metadataRows, overheadsOf, perfCountersOf, seriesOf, type Group,
+  benchmarksOf, compareRowsOf, formatNumber, formatOverhead, formatPercent, formatValue, groupsOf, headlineOf, localTime, measuredPairs, metadataRows,
+  numbersOf, overheadsOf, perfCountersOf, planDifferences, seriesOf, type Group,
 } from './run-data';
 
 type Attrs = { class?: string; text?: string; [attr: string]: string | undefined };
@@ -22,10 +23,13 @@ export function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs =
   return node;
 }
 
-function table(head: string[], rows: string[][], className = 'hs-table'): HTMLTableElement {
+/** A table cell: its text, or text with a tooltip and a class. */
+type Cell = string | { text: string; title?: string; class?: string };
+
+function table(head: string[], rows: Cell[][], className = 'hs-table', rowClass?: (i: number) => string | undefined): HTMLTableElement {
   return el('table', { class: className }, [
     el('thead', {}, [el('tr', {}, head.map((h) => el('th', { text: h })))]),
-    el('tbody', {}, rows.map((r) => el('tr', {}, r.map((c) => el('td', { text: c }))))),
+    el('tbody', {}, rows.map((r, i) => el('tr', { class: rowClass?.(i) }, r.map((c) => el('td', typeof c === 'string' ? { text: c } : c))))),
   ]);
 }
 
@@ -56,7 +60,7 @@ export class ReportRenderer {
   header(parent: HTMLElement, data: ReportData): void {
     const { run, compare } = data;
     const title = compare ? `Run ${run.id} (A) compared with ${compare.id} (B)` : `Run ${run.id}`;
-    const facts = [`${run.metadata.testbed.name} (${run.metadata.testbed.backend})`, run.metadata.startedAt, run.status];
+    const facts = [`${run.metadata.testbed.name} (${run.metadata.testbed.backend})`, localTime(run.metadata.startedAt), run.status];
     const header = el('header', { class: 'hs-header' }, [
       el('h1', { text: title }),
       el('p', { class: 'hs-facts', text: facts.join(' · ') }),
@@ -66,6 +70,10 @@ export class ReportRenderer {
       if (r.status !== 'complete') header.append(el('p', { class: 'hs-warning', text: `${r.id} is ${r.status}${r.reason ? `: ${r.reason}` : ''}.` }));
       const failed = r.results.filter((m) => m.error).length;
       if (failed) header.append(el('p', { class: 'hs-warning', text: `${r.id}: ${failed} measurement(s) failed and are left out of the charts (see the CSV export).` }));
+    }
+    if (compare) {
+      const diffs = planDifferences(run, compare);
+      if (diffs.length) header.append(el('p', { class: 'hs-warning', id: 'plan-differences', text: `The runs were planned differently, so their figures are not like for like: ${diffs.join('; ')}.` }));
     }
     parent.append(header);
   }
@@ -83,12 +91,18 @@ export class ReportRenderer {
       this.chartCard(grid, 'overhead', 'Model-vs-direct overhead per benchmark and placement',
         (c) => overheadChart(c, 'Model path vs direct: overhead of each headline metric', sets, this.hooks), true);
     } else {
-      section.append(el('p', { class: 'hs-note', text: 'No overhead figure: the run needs both direct and model mode results of a benchmark.' }));
+      section.append(el('p', { class: 'hs-note hs-explain', text: 'No overhead figure: an overhead needs direct and model mode results of the same benchmark and placement' +
+        `${data.compare ? ' within one run' : ''}; ${data.compare ? `A measured ${measuredPairs(data.run).join(', ') || 'nothing'}, B ${measuredPairs(data.compare).join(', ') || 'nothing'}` : `this run measured ${measuredPairs(data.run).join(', ') || 'nothing'}`}.` }));
     }
     if (data.compare) {
       const rows = compareRowsOf(data, data.run, data.compare);
-      section.append(table(['Benchmark', 'Metric', 'Mode', 'Placement', 'Median A', 'Median B', 'Change B vs A'],
-        rows.map((r) => [r.benchmark, `${r.metric} (${r.unit}, ${r.better} is better)`, r.mode, r.placement, formatNumber(r.medianA), formatNumber(r.medianB), formatPercent(r.changePercent)])));
+      if (rows.length) {
+        section.append(table(['Benchmark', 'Metric', 'Mode', 'Placement', 'Median A', 'Median B', 'Change B vs A'],
+          rows.map((r) => [r.benchmark, `${r.metric} (${r.better} is better)`, r.mode, r.placement, formatValue(r.medianA, r.unit), formatValue(r.medianB, r.unit), formatPercent(r.changePercent)]), 'hs-table hs-compare'));
+      } else {
+        section.append(el('p', { class: 'hs-note hs-explain', id: 'no-pairs', text: 'No figure of A pairs up with one of B: a change needs the same benchmark, mode and placement in both runs. ' +
+          `A measured ${measuredPairs(data.run).join(', ') || 'nothing'}; B measured ${measuredPairs(data.compare).join(', ') || 'nothing'}.` }));
+      }
     }
   }
 
@@ -125,7 +139,10 @@ export class ReportRenderer {
   /** One benchmark in depth: a chosen metric's spread (the headline's is already in the grid) and the per-interval series. */
   detail(parent: HTMLElement, data: ReportData, benchmark: string, metric: string): void {
     const grid = el('div', { class: 'hs-grid' });
-    parent.append(el('section', { class: 'hs-section', id: `detail-${benchmark}` }, [el('h2', { text: `${benchmark} in detail` }), grid]));
+    const section = el('section', { class: 'hs-section hs-detail', id: `detail-${benchmark}` }, [el('h2', { text: `${benchmark} in detail` })]);
+    for (const [tag, run] of data.compare ? [['A', data.run], ['B', data.compare]] as const : [['', data.run]] as const) this.numbers(section, run, benchmark, metric, tag);
+    section.append(grid);
+    parent.append(section);
     if (metric !== headlineOf(data, data.run, benchmark)) this.spread(grid, data, benchmark, metric, `detail-${benchmark}-${metric}`);
     const runs = data.compare ? [['A', data.run], ['B', data.compare]] as const : [['', data.run]] as const;
     for (const [tag, run] of runs) {
@@ -134,6 +151,24 @@ export class ReportRenderer {
       const title = `${benchmark}: per-interval ${lines[0].unit}${tag ? ` (run ${tag})` : ''}`;
       this.chartCard(grid, `series-${benchmark}${tag ? `-${tag}` : ''}`, title, (c) => seriesChart(c, title, lines, this.hooks));
     }
+  }
+
+  /**
+   * The numbers behind the charts: median, IQR and n per metric x placement x mode, and the model path's overhead
+   * with its 95 % interval when the run has one. The chosen metric's rows are marked.
+   */
+  private numbers(parent: HTMLElement, run: RunFile, benchmark: string, metric: string, tag: string): void {
+    const rows = numbersOf(run, benchmark);
+    if (rows.length === 0) return;
+    if (tag) parent.append(el('h3', { text: `${tag}: run ${run.id}` }));
+    parent.append(table(['Metric', 'Placement', 'Mode', 'Median', 'IQR (Q1 – Q3)', 'n', 'Overhead vs direct [95 % CI]'],
+      rows.map((r) => [
+        `${r.metric} (${r.better} is better)`, r.placement, r.mode,
+        { text: formatValue(r.median, r.unit), title: `exact: ${r.median} ${r.unit} (median of ${r.n})` },
+        { text: `${formatValue(r.iqr, r.unit)} (${formatNumber(r.q1)} – ${formatNumber(r.q3)})`, title: `exact: Q1 ${r.q1}, Q3 ${r.q3} ${r.unit}` },
+        String(r.n),
+        { text: formatOverhead(r), class: r.detectable === false ? 'hs-undetectable' : undefined },
+      ]), 'hs-table hs-numbers', (i) => (rows[i].metric === metric ? 'hs-selected' : undefined)));
   }
 
   /** Perf counters of the model host, when the run recorded any. */
@@ -147,9 +182,22 @@ export class ReportRenderer {
     ]));
   }
 
+  /** One table per run; when comparing, labelled A and B, with the rows where they differ marked. */
   metadata(parent: HTMLElement, data: ReportData): void {
     const section = el('section', { class: 'hs-section', id: 'metadata' }, [el('h2', { text: 'Run metadata' })]);
-    for (const run of data.compare ? [data.run, data.compare] : [data.run]) section.append(table(['Item', 'Value'], metadataRows(run), 'hs-table hs-metadata'));
+    if (!data.compare) {
+      section.append(table(['Item', 'Value'], metadataRows(data.run), 'hs-table hs-metadata'));
+    } else {
+      const a = metadataRows(data.run);
+      const b = metadataRows(data.compare);
+      const other = (rows: Array<[string, string]>, item: string) => rows.find(([k]) => k === item)?.[1];
+      const SAME_BY_DESIGN = new Set(['Run', 'Started', 'Ended']);
+      for (const [tag, rows, theirs] of [['A', a, b], ['B', b, a]] as const) {
+        const differs = (i: number) => !SAME_BY_DESIGN.has(rows[i][0]) && other(theirs, rows[i][0]) !== rows[i][1];
+        section.append(el('h3', { text: `${tag}: run ${tag === 'A' ? data.run.id : data.compare.id}` }),
+          table(['Item', `Value (${tag})`], rows.map(([k, v], i) => [k, differs(i) ? { text: v, title: `differs from ${tag === 'A' ? 'B' : 'A'}`, class: 'hs-differs' } : v]), `hs-table hs-metadata hs-metadata-${tag.toLowerCase()}`));
+      }
+    }
     parent.append(section);
   }
 }

@@ -76,6 +76,9 @@ export interface OverheadRow {
   placement: Placement;
   unit: string;
   overheadPercent: number;
+  ci95?: [number, number];
+  /** False when the interval contains 0. */
+  detectable?: boolean;
 }
 
 /** Model-vs-direct overhead of each benchmark's headline metric, per placement. */
@@ -85,7 +88,7 @@ export function overheadsOf(data: ReportData, run: RunFile): OverheadRow[] {
     const metric = headlineOf(data, run, benchmark);
     for (const s of run.summary) {
       if (s.benchmark === benchmark && s.metric === metric && s.mode === 'model' && s.overheadPercent !== undefined) {
-        rows.push({ benchmark, metric, placement: s.placement, unit: s.unit, overheadPercent: s.overheadPercent });
+        rows.push({ benchmark, metric, placement: s.placement, unit: s.unit, overheadPercent: s.overheadPercent, ci95: s.overheadCi95, detectable: s.detectable });
       }
     }
   }
@@ -135,18 +138,66 @@ export function perfCountersOf(run: RunFile): PerfRow[] {
   }));
 }
 
+export interface NumberRow {
+  benchmark: string;
+  metric: string;
+  unit: string;
+  better: Better;
+  placement: Placement;
+  mode: Mode;
+  median: number;
+  q1: number;
+  q3: number;
+  iqr: number;
+  n: number;
+  overheadPercent?: number;
+  ci95?: [number, number];
+  detectable?: boolean;
+}
+
+/** Every summary figure of one benchmark (perf counters aside): per metric x placement x mode, in display order. */
+export function numbersOf(run: RunFile, benchmark: string): NumberRow[] {
+  const metrics = metricsOf(run, benchmark);
+  return run.summary
+    .filter((s) => s.benchmark === benchmark && metrics.includes(s.metric))
+    .sort((a, b) => metrics.indexOf(a.metric) - metrics.indexOf(b.metric) || byOrder(PLACEMENT_ORDER)(a.placement, b.placement) || byOrder(MODE_ORDER)(a.mode, b.mode))
+    .map((s) => ({
+      benchmark, metric: s.metric, unit: s.unit, better: s.better, placement: s.placement, mode: s.mode,
+      median: s.stats.median, q1: s.stats.q1, q3: s.stats.q3, iqr: s.stats.iqr, n: s.stats.n,
+      overheadPercent: s.overheadPercent, ci95: s.overheadCi95, detectable: s.detectable,
+    }));
+}
+
+/** "+3.1 % [+1.2, +5.0]"; "no detectable difference" when the interval contains 0. */
+export function formatOverhead(o: Pick<NumberRow, 'overheadPercent' | 'ci95' | 'detectable'>): string {
+  if (o.overheadPercent === undefined) return '';
+  const ci = o.ci95 ? ` [${formatPercent(o.ci95[0]).replace(' %', '')}, ${formatPercent(o.ci95[1])}]` : '';
+  return `${formatPercent(o.overheadPercent)}${ci}${o.detectable === false ? ': no detectable difference' : ''}`;
+}
+
+/** A value with its unit, rounded for reading: "9.41 Gbit/s", "0.052 ms". */
+export function formatValue(v: number, unit: string): string {
+  return unit ? `${formatNumber(v)} ${unit}` : formatNumber(v);
+}
+
+/** A timestamp in the reader's local time (run files keep UTC). */
+export function localTime(iso: string | undefined): string {
+  if (!iso) return '-';
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : d.toLocaleString();
+}
+
 /** The run's metadata as label/value rows. */
 export function metadataRows(run: RunFile): Array<[string, string]> {
   const md = run.metadata;
   const rows: Array<[string, string]> = [
     ['Run', run.id],
     ['Status', run.reason ? `${run.status} (${run.reason})` : run.status],
-    ['Started', md.startedAt],
-    ['Ended', md.endedAt ?? '-'],
+    ['Started', localTime(md.startedAt)],
+    ['Ended', localTime(md.endedAt)],
     ['Testbed', `${md.testbed.name} (${md.testbed.backend}, from ${md.testbed.source})`],
     ['Emulated hosts', md.emulated ? 'yes: absolute figures are not comparable to hardware' : 'no'],
-    ['Plan', `${md.plan.benchmarks.join(', ')}; modes ${md.plan.modes.join(', ')}; placements ${md.plan.placements.join(', ')}; ` +
-      `${md.plan.repetitions} repetitions (+${md.plan.warmup} warm-up) of ${md.plan.durationS} s`],
+    ['Plan', planText(md.plan)],
     ['Models', md.models.length ? md.models.map((m) => `${m.placement} from ${m.dir} (source ${m.sourceHash.slice(0, 12)})`).join('; ') : 'none'],
     ['Workbench', `${md.tool.name} ${md.tool.version}, Node ${md.node}`],
     ['Git', md.git ? `${md.git.commit.slice(0, 12)}${md.git.dirty ? ' (uncommitted changes)' : ''}` : '-'],
@@ -156,6 +207,32 @@ export function metadataRows(run: RunFile): Array<[string, string]> {
     rows.push([`Host ${h.role}`, `${h.label}, kernel ${h.kernel}${tools ? `; ${tools}` : ''}`]);
   }
   return rows;
+}
+
+type Plan = RunFile['metadata']['plan'];
+
+function planText(p: Plan): string {
+  return `${p.benchmarks.join(', ')}; modes ${p.modes.join(', ')}; placements ${p.placements.join(', ') || 'as deployed'}; ${p.repetitions} repetitions (+${p.warmup} warm-up) of ${p.durationS} s`;
+}
+
+/** How two runs' plans differ, one phrase per difference: figures from different plans are not like for like. */
+export function planDifferences(a: RunFile, b: RunFile): string[] {
+  const pa = a.metadata.plan;
+  const pb = b.metadata.plan;
+  const diffs: string[] = [];
+  const list = (x: readonly string[]) => x.join(', ') || 'none';
+  if (pa.repetitions !== pb.repetitions || pa.durationS !== pb.durationS) diffs.push(`repetitions × duration: ${pa.repetitions} × ${pa.durationS} s (A) vs ${pb.repetitions} × ${pb.durationS} s (B)`);
+  if (pa.warmup !== pb.warmup) diffs.push(`warm-up: ${pa.warmup} (A) vs ${pb.warmup} (B)`);
+  if (list(pa.placements) !== list(pb.placements)) diffs.push(`placements: ${list(pa.placements)} (A) vs ${list(pb.placements)} (B)`);
+  if (list(pa.modes) !== list(pb.modes)) diffs.push(`modes: ${list(pa.modes)} (A) vs ${list(pb.modes)} (B)`);
+  if (list(pa.benchmarks) !== list(pb.benchmarks)) diffs.push(`benchmarks: ${list(pa.benchmarks)} (A) vs ${list(pb.benchmarks)} (B)`);
+  if (a.metadata.testbed.backend !== b.metadata.testbed.backend) diffs.push(`backend: ${a.metadata.testbed.backend} (A) vs ${b.metadata.testbed.backend} (B)`);
+  return diffs;
+}
+
+/** What a run measured, as "mode · placement" pairs of its benchmarks, for saying why two runs do not pair up. */
+export function measuredPairs(run: RunFile): string[] {
+  return [...new Set(run.summary.map((s) => `${s.mode} · ${s.placement}`))].sort();
 }
 
 export interface CompareRow {

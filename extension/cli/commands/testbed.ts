@@ -14,7 +14,8 @@ export const registerTestbedCommands: Register = (program: Command, ctx) => {
 
   program.command('down').description('remove everything the testbed created, also after a crash').action(async () => {
     const c = ctx();
-    const backend = c.testbed();
+    const { backend, fileError } = c.describedOrRecorded();
+    if (fileError) c.progress.report(`${fileError.message}\nBringing testbed ${backend.testbed.name} down from its recorded state.`);
     await backend.down({ signal: c.signal, progress: c.progress });
     c.out(`Testbed ${backend.testbed.name} is down.`);
   });
@@ -23,7 +24,9 @@ export const registerTestbedCommands: Register = (program: Command, ctx) => {
     .option('--json', 'print machine-readable JSON')
     .action(async (opts: { json?: boolean }) => {
       const c = ctx();
-      const s = await testbedStatus(c.testbed());
+      const { backend, fileError } = c.describedOrRecorded();
+      if (fileError) c.progress.report(`${fileError.message}\nShowing testbed ${backend.testbed.name} from its recorded state.`);
+      const s = await testbedStatus(backend);
       if (opts.json) return c.out(JSON.stringify(s, null, 2));
       c.out(`Testbed ${s.name} (${s.backend}, from ${s.source}): ${s.state}${s.mode ? `, ${s.mode} mode` : ''}`);
       if (s.owner) return c.out(`  The hosts named ${s.name} on this machine belong to the workspace ${s.owner.workspace} (up since ${s.owner.since}).`);

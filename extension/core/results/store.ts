@@ -73,6 +73,11 @@ export class ResultsStore {
     return { runs, skipped };
   }
 
+  /** Deletes a run's file (Delete Run; a run stopped before its first measurement is not worth keeping). */
+  remove(id: string): void {
+    fs.rmSync(this.fileOf(id), { force: true });
+  }
+
   latest(): RunFile | undefined {
     return this.list().runs[0]?.run;
   }

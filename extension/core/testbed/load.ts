@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import Ajv, { type ValidateFunction } from 'ajv';
 import { findNodeAtLocation, getNodeValue, parseTree, printParseErrorCode, type ParseError } from 'jsonc-parser';
 import schema from '../../../schemas/testbed.schema.json';
+import { StateStore, stateDir } from './state';
 import { DEFAULT_SUBNETS, TESTBED_FILE, defaultTestbed, type Testbed } from './testbed';
 
 export interface TestbedProblem {
@@ -15,16 +16,18 @@ export interface TestbedProblem {
 
 export class TestbedFileError extends Error {
   constructor(readonly file: string, readonly problems: TestbedProblem[]) {
+    // The path once, then each problem at its line; a testbed that is up stays reachable (see recordedTestbed).
     super(`${file} is not a valid testbed description:\n` +
-      problems.map((p) => `  ${file}:${p.line}:${p.column} ${p.jsonPath || '(document)'}: ${p.message}`).join('\n') +
-      '\nFix the file (its schema is schemas/testbed.schema.json) or delete it to use the built-in namespace testbed.');
+      problems.map((p) => `  line ${p.line}, column ${p.column}: ${p.jsonPath || '(document)'}: ${p.message}`).join('\n') +
+      '\nFix these lines and save the file; a testbed that is up can still be brought down.');
     this.name = 'TestbedFileError';
   }
 }
 
+// verbose: errors carry their schema, so an unknown property's message can list the allowed ones.
 // Compiled on first use: compiling costs tens of milliseconds that activation and `--help` should not pay.
 let compiled: ValidateFunction | undefined;
-const validator = (): ValidateFunction => (compiled ??= new Ajv({ allErrors: true }).compile(schema));
+const validator = (): ValidateFunction => (compiled ??= new Ajv({ allErrors: true, verbose: true }).compile(schema));
 
 function lineCol(text: string, offset: number): { line: number; column: number } {
   const before = text.slice(0, offset).split('\n');
@@ -47,7 +50,8 @@ export function parseTestbed(text: string, file: string): Testbed {
         // Point at the unknown property itself, not at the object that holds it.
         const prop = (e.params as { additionalProperty: string }).additionalProperty;
         const node = findNodeAtLocation(tree, [...segments, prop])?.parent ?? findNodeAtLocation(tree, segments) ?? tree;
-        return { jsonPath: `${e.instancePath}/${prop}`, ...lineCol(text, node.offset), message: 'unknown property (see the schema for the allowed ones)' };
+        const allowed = Object.keys((e.parentSchema as { properties?: object } | undefined)?.properties ?? {}).filter((k) => k !== '$schema');
+        return { jsonPath: `${e.instancePath}/${prop}`, ...lineCol(text, node.offset), message: `unknown property; allowed here: ${allowed.join(', ')}` };
       }
       const node = findNodeAtLocation(tree, segments) ?? tree;
       const extra = e.keyword === 'enum' ? `: ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}` : '';
@@ -82,4 +86,29 @@ export function loadTestbed(workspace: string): Testbed {
   const overlap = new Set(Object.values(tb.subnets));
   if (overlap.size !== 3) throw new TestbedFileError(file, [{ jsonPath: '/subnets', line: 1, column: 1, message: 'the client, server and direct subnets must all differ' }]);
   return tb;
+}
+
+/**
+ * The testbed its state file records, for when the description cannot be read: a testbed that is up must stay
+ * visible and removable whatever the file says now. The name comes from the file when it still has one (a broken
+ * file usually does), else from the only state file in the workspace. Subnets and host specs are not recorded,
+ * so the defaults stand in; `down` removes what the state records and does not need them.
+ */
+export function recordedTestbed(workspace: string): Testbed | undefined {
+  const file = path.join(workspace, TESTBED_FILE);
+  let name: unknown;
+  try {
+    const tree = parseTree(fs.readFileSync(file, 'utf8'));
+    name = tree && findNodeAtLocation(tree, ['name'])?.value;
+  } catch {
+    name = undefined;
+  }
+  const dir = stateDir(workspace);
+  const recorded = fs.existsSync(dir) ? fs.readdirSync(dir).filter((n) => n.endsWith('.json')).map((n) => n.slice(0, -'.json'.length)) : [];
+  const pick = typeof name === 'string' && recorded.includes(name) ? name : recorded.length === 1 ? recorded[0] : undefined;
+  if (!pick) return undefined;
+  const store = new StateStore(workspace, pick);
+  const state = store.read();
+  if (!state) return undefined;
+  return { ...defaultTestbed(), name: state.name, backend: state.backend, mode: state.mode, source: `${store.file} (the state recorded when it came up)` };
 }

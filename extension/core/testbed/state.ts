@@ -43,12 +43,17 @@ export interface TestbedState {
   deploying?: DeployAttempt;
 }
 
+/** Where a workspace keeps its testbeds' state files, one per testbed name. */
+export function stateDir(workspace: string): string {
+  return path.join(workspace, '.hypershield', 'state');
+}
+
 /** The state file of one testbed, kept in the workspace next to the results. */
 export class StateStore {
   readonly file: string;
 
   constructor(workspace: string, name: string) {
-    this.file = path.join(workspace, '.hypershield', 'state', `${name}.json`);
+    this.file = path.join(stateDir(workspace), `${name}.json`);
   }
 
   read(): TestbedState | undefined {

@@ -1,11 +1,33 @@
 import * as vscode from 'vscode';
+import { isTestbedFileError } from '../diagnostics/diagnostics';
 import { errorMessage } from '../log';
+import { isWebviewMessage, whyInvalid } from '../../../webview/shared/protocol';
+
+export interface ErrorAction {
+  title: string;
+  command: string;
+  args?: unknown[];
+}
+
+/** A failure whose notification offers the next step (a command) before "Show Logs". */
+export class ActionableError extends Error {
+  constructor(message: string, readonly actions: ErrorAction[]) {
+    super(message);
+  }
+}
+
+export const SHOW_PROBLEMS: ErrorAction = { title: 'Show Problems', command: 'workbench.actions.view.problems' };
+
+function actionsOf(err: unknown): ErrorAction[] {
+  if (err instanceof ActionableError) return err.actions;
+  return isTestbedFileError(err) ? [SHOW_PROBLEMS] : [];
+}
 
 export interface CommandSpec {
   id: string;
   run: (...args: unknown[]) => unknown;
-  /** Present only on commands a webview may run: checks the arguments a webview sent. */
-  webviewArgs?: (args: unknown[]) => boolean;
+  /** True on the commands a webview may run; schemas/webview-messages.schema.json fixes their arguments. */
+  fromWebview?: true;
 }
 
 /**
@@ -43,8 +65,11 @@ export class CommandRegistry implements vscode.Disposable {
       const message = errorMessage(err);
       this.lastError = err instanceof Error ? err : new Error(message);
       this.log.error(`${spec.id} failed: ${(err as Error).stack ?? message}`);
-      void vscode.window.showErrorMessage(`HyperShield: ${message}`, 'Show Logs').then((pick) => {
-        if (pick) this.log.show();
+      const actions = actionsOf(err);
+      void vscode.window.showErrorMessage(`HyperShield: ${message}`, ...actions.map((a) => a.title), 'Show Logs').then((pick) => {
+        const action = actions.find((a) => a.title === pick);
+        if (action) void vscode.commands.executeCommand(action.command, ...(action.args ?? []));
+        else if (pick) this.log.show();
       });
       return undefined;
     }
@@ -53,8 +78,8 @@ export class CommandRegistry implements vscode.Disposable {
   /** Runs a command on behalf of a webview, only when the command allows it and the arguments pass its check. */
   async runFromWebview(id: string, args: unknown[]): Promise<unknown> {
     const spec = this.specs.get(id);
-    if (!spec?.webviewArgs) throw new Error(`A webview asked for ${id}, which webviews may not run`);
-    if (!spec.webviewArgs(args)) throw new Error(`A webview called ${id} with invalid arguments`);
+    if (!spec?.fromWebview) throw new Error(`A webview asked for ${id}, which webviews may not run`);
+    if (!isWebviewMessage({ type: 'command', command: id, args })) throw new Error(`A webview called ${id} with invalid arguments (${whyInvalid.webviewMessage()})`);
     return vscode.commands.executeCommand(id, ...args);
   }
 

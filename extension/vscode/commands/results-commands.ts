@@ -3,13 +3,12 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { toCsv } from '../../core/results/table';
 import { setContext } from '../context-keys';
+import { runHeadline } from '../headline';
 import type { Services } from '../services';
 import type { RunNode } from '../tree/runs-tree';
 import type { CommandSpec } from './registry';
 
 const PNG_DATA_URL = /^data:image\/png;base64,[A-Za-z0-9+/=]+$/;
-const MAX_IMAGE_BYTES = 20 * 1024 * 1024;
-const RUN_ID = /^[\w.-]{1,100}$/;
 
 function isRunNode(arg: unknown): arg is RunNode {
   const node = arg as RunNode | undefined;
@@ -33,9 +32,15 @@ export function resultsCommands(s: Services): CommandSpec[] {
   async function pickRun(title: string, exclude?: string): Promise<string | undefined> {
     const runs = workbench.runs().filter((r) => r.id !== exclude);
     if (runs.length === 0) throw new Error('There are no runs yet: run benchmarks first.');
-    const pick = await vscode.window.showQuickPick(runs.map((r) => ({
-      label: r.id, description: `${r.run.status} · ${r.run.metadata.plan.benchmarks.join(', ')}`, detail: r.run.metadata.startedAt, id: r.id,
-    })), { title, matchOnDescription: true });
+    // Local times, as the Runs view shows them; the plan, so runs that will not pair up can be told apart.
+    const pick = await vscode.window.showQuickPick(runs.map((r) => {
+      const p = r.run.metadata.plan;
+      return {
+        label: r.id, id: r.id,
+        description: `${r.run.status} · ${p.benchmarks.join(', ')} · placements ${p.placements.join(', ') || 'as deployed'} · ${p.repetitions} × ${p.durationS} s`,
+        detail: `${new Date(r.run.metadata.startedAt).toLocaleString()} · ${runHeadline(r.run)}`,
+      };
+    }), { title, matchOnDescription: true });
     return pick?.id;
   }
 
@@ -61,7 +66,7 @@ export function resultsCommands(s: Services): CommandSpec[] {
     },
     {
       id: 'hypershield.results.compare',
-      webviewArgs: (args) => args.length <= 1 && args.every((a) => typeof a === 'string' && RUN_ID.test(a)),
+      fromWebview: true,
       run: async (first?: unknown, second?: unknown) => {
         const selected = runsTree.selectedForCompare;
         let a: string | undefined;
@@ -92,7 +97,7 @@ export function resultsCommands(s: Services): CommandSpec[] {
     },
     {
       id: 'hypershield.results.export',
-      webviewArgs: (args) => args.length === 2 && typeof args[0] === 'string' && RUN_ID.test(args[0]) && (args[1] === 'csv' || args[1] === 'json'),
+      fromWebview: true,
       run: async (runArg?: unknown, formatArg?: unknown, target?: unknown) => {
         const id = runIdOf(runArg) ?? (await pickRun('Export which run?'));
         if (!id) return undefined;
@@ -107,8 +112,7 @@ export function resultsCommands(s: Services): CommandSpec[] {
     },
     {
       id: 'hypershield.results.exportImage',
-      webviewArgs: (args) => args.length === 3 && typeof args[0] === 'string' && RUN_ID.test(args[0]) && typeof args[1] === 'string' &&
-        /^[\w.-]{1,120}$/.test(args[1]) && typeof args[2] === 'string' && args[2].length < MAX_IMAGE_BYTES * 1.4 && PNG_DATA_URL.test(args[2]),
+      fromWebview: true,
       run: async (runId?: unknown, name?: unknown, dataUrl?: unknown, target?: unknown) => {
         if (typeof dataUrl !== 'string' || !PNG_DATA_URL.test(dataUrl)) throw new Error('Save Chart Image is run from a results panel\'s "Save image" button.');
         const uri = await saveTarget(target, `${String(runId)}-${String(name)}.png`, { 'PNG image': ['png'] });

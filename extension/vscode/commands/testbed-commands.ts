@@ -66,14 +66,18 @@ export function testbedCommands(s: Services): CommandSpec[] {
     return workbench.testbed;
   });
 
+  // From the recorded state when the description cannot be read: a broken file must not strand a running testbed.
   const down = exclusive('bring the testbed down', async () => {
-    const backend = await workbench.backend();
+    const { backend, fileError } = await workbench.describedOrRecorded();
+    const from = fileError ? ' (from its recorded state)' : '';
     try {
-      await withCancellableProgress(`Bringing testbed ${backend.testbed.name} down`, log, (opts) => backend.down(opts));
+      await withCancellableProgress(`Bringing testbed ${backend.testbed.name} down${from}`, log, (opts) => backend.down(opts));
     } finally {
       await workbench.readTestbed();
     }
-    log.info(`Testbed ${backend.testbed.name} is down.`);
+    const msg = `Testbed ${backend.testbed.name} is down${from}.`;
+    log.info(msg);
+    void vscode.window.showInformationMessage(`HyperShield: ${msg}`);
     return workbench.testbed;
   });
 

@@ -22,7 +22,7 @@ function toVscode(d: ModelDiagnostic): vscode.Diagnostic {
 }
 
 /** Checked by shape: the testbed loader is loaded lazily, so its class is not at hand here. */
-function isTestbedFileError(err: unknown): err is TestbedFileError {
+export function isTestbedFileError(err: unknown): err is TestbedFileError {
   return err instanceof Error && err.name === 'TestbedFileError' && Array.isArray((err as TestbedFileError).problems);
 }
 

@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import { reportData } from '../../core/results/report-data';
-import { isViewState, isWebviewMessage, type HostMessage, type ReportData, type ViewState, type WebviewMessage } from '../../../webview/shared/protocol';
+import { isPersistedState, isWebviewMessage, whyInvalid, type HostMessage, type ReportData, type ViewState, type WebviewMessage } from '../../../webview/shared/protocol';
 import type { Workbench } from '../workbench';
 import { resultsHtml } from './webview-html';
 
@@ -23,19 +23,6 @@ interface PanelDeps {
   log: vscode.LogOutputChannel;
   memento: vscode.Memento;
   runCommand: WebviewCommandRunner;
-}
-
-/** What the webview keeps with vscode.setState, and what VS Code hands back to restore a panel after a reload. */
-interface PersistedState {
-  runId: string;
-  compareId?: string;
-  view?: ViewState;
-}
-
-function isPersistedState(x: unknown): x is PersistedState {
-  const s = x as PersistedState | undefined;
-  return typeof s === 'object' && s !== null && typeof s.runId === 'string' &&
-    (s.compareId === undefined || typeof s.compareId === 'string') && (s.view === undefined || isViewState(s.view));
 }
 
 /** Report data for one run, or two runs compared; read fresh from the run files each time. */
@@ -95,7 +82,7 @@ class ResultsPanel {
 
   private receive(raw: unknown): void {
     if (!isWebviewMessage(raw)) {
-      this.deps.log.warn(`Results panel ${this.key}: ignored an invalid message from the webview: ${JSON.stringify(raw)?.slice(0, 200)}`);
+      this.deps.log.warn(`Results panel ${this.key}: ignored an invalid message from the webview (${whyInvalid.webviewMessage()}): ${JSON.stringify(raw)?.slice(0, 200)}`);
       return;
     }
     const m: WebviewMessage = raw;

@@ -98,6 +98,12 @@ export async function benchJob(deps: JobDeps, def: BenchTaskDefinition, io: Task
       io.line(`  ${m.benchmark} ${m.mode} ${m.placement} #${m.repetition}: ${m.error ? `failed: ${m.error}` : figures}`);
     },
   });
+  if (run.status !== 'complete' && run.results.length === 0) {
+    // Nothing was measured: an empty run would only push the last real one out of the Runs view and status bar.
+    deps.workbench.store.remove(run.id);
+    io.line(`Run ${run.id} stopped before its first measurement (${run.reason ?? run.status}); nothing was recorded, so it was not kept.`);
+    return run;
+  }
   io.line(`\n${summaryTable(run)}\n`);
   io.line(`Run ${run.id}: ${run.status}${run.reason ? ` (${run.reason})` : ''}; ${deps.workbench.store.fileOf(run.id)}`);
   return run;

@@ -20,6 +20,11 @@ export interface TaskOutcome<T> {
 const DIM = '\x1b[2m';
 const RED = '\x1b[31m';
 const RESET = '\x1b[0m';
+/**
+ * VS Code reports a terminal that exits non-zero within its first 500 ms as "failed to launch"; a task that fails
+ * fast (e.g. the testbed is down) closes after this, so the terminal shows the work's own message instead.
+ */
+const MIN_FAILED_LIFETIME_MS = 600;
 
 /**
  * A terminal that runs one piece of work and streams its output. Terminating the task (or closing the terminal)
@@ -33,6 +38,7 @@ export class WorkPseudoterminal<T> implements vscode.Pseudoterminal {
   readonly onDidWrite = this.writeEmitter.event;
   readonly onDidClose = this.closeEmitter.event;
   readonly done = new Promise<TaskOutcome<T>>((resolve) => (this.settle = resolve));
+  private openedAt = 0;
 
   constructor(
     private readonly title: string,
@@ -42,6 +48,7 @@ export class WorkPseudoterminal<T> implements vscode.Pseudoterminal {
   ) {}
 
   open(): void {
+    this.openedAt = Date.now();
     const write = (text: string) => this.writeEmitter.fire(text.replace(/\r?\n/g, '\r\n'));
     const io: TaskIO = {
       signal: this.controller.signal,
@@ -72,7 +79,8 @@ export class WorkPseudoterminal<T> implements vscode.Pseudoterminal {
   private finish(outcome: TaskOutcome<T>): void {
     if (outcome.code === 130) this.writeEmitter.fire(`\r\n${DIM}Cancelled; the processes started on the hosts were stopped.${RESET}\r\n`);
     this.settle(outcome);
-    this.closeEmitter.fire(outcome.code);
+    const wait = outcome.code === 0 ? 0 : Math.max(0, this.openedAt + MIN_FAILED_LIFETIME_MS - Date.now());
+    setTimeout(() => this.closeEmitter.fire(outcome.code), wait);
   }
 
   /** Called when the task is terminated or its terminal closed. */

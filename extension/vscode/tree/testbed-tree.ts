@@ -1,15 +1,16 @@
 import * as vscode from 'vscode';
 import type { Role } from '../../core/hosts/host';
 import type { TestbedStatus } from '../../core/testbed/status';
+import { TESTBED_FILE } from '../../core/testbed/testbed';
 import type { ModelState, Workbench } from '../workbench';
 
 type HostInfo = TestbedStatus['hosts'][number];
 
 /** Tree nodes; ids are stable across refreshes so expansion and selection survive. */
 export type TestbedNode =
-  | { kind: 'testbed'; status: TestbedStatus; model?: ModelState }
+  | { kind: 'testbed'; status: TestbedStatus; model?: ModelState; fileError?: Error }
   | { kind: 'host'; status: TestbedStatus; host: HostInfo; model?: ModelState }
-  | { kind: 'fact'; id: string; label: string; description: string; icon: string; contextValue?: string; tooltip?: string };
+  | { kind: 'fact'; id: string; label: string; description: string; icon: string; contextValue?: string; tooltip?: string; command?: vscode.Command };
 
 const ROLE_ICONS: Record<Role, string> = { client: 'device-desktop', model: 'shield', server: 'server' };
 
@@ -42,7 +43,7 @@ export class TestbedTree implements vscode.TreeDataProvider<TestbedNode>, vscode
   async getChildren(node?: TestbedNode): Promise<TestbedNode[]> {
     if (!node) {
       const view = this.workbench.testbed.kind === 'none' ? await this.workbench.readTestbed() : this.workbench.testbed;
-      return view.kind === 'status' && view.status.state !== 'down' ? [{ kind: 'testbed', status: view.status, model: view.model }] : [];
+      return view.kind === 'status' && view.status.state !== 'down' ? [{ kind: 'testbed', status: view.status, model: view.model, fileError: view.fileError }] : [];
     }
     if (node.kind === 'testbed') {
       const s = node.status;
@@ -50,10 +51,21 @@ export class TestbedTree implements vscode.TreeDataProvider<TestbedNode>, vscode
         kind: 'fact', id: `${s.name}/mode`, label: 'mode', icon: 'arrow-swap', contextValue: s.mode ? `mode:${s.mode}` : undefined,
         description: s.mode === 'model' ? 'model: client → model → server' : s.mode === 'direct' ? 'direct: client → server' : 'unknown',
       };
-      return [mode, ...s.hosts.map((host): TestbedNode => ({ kind: 'host', status: s, host, model: node.model }))];
+      const hosts = s.hosts.map((host): TestbedNode => ({ kind: 'host', status: s, host, model: node.model }));
+      return node.fileError ? [this.fileProblem(s, node.fileError), mode, ...hosts] : [mode, ...hosts];
     }
     if (node.kind === 'host') return this.hostFacts(node.status, node.host, node.model);
     return [];
+  }
+
+  /** The description cannot be read: say so where the testbed is shown, and that it is shown from its state. */
+  private fileProblem(s: TestbedStatus, error: Error): TestbedNode {
+    return {
+      kind: 'fact', id: `${s.name}/file-problem`, label: TESTBED_FILE, icon: 'warning', contextValue: 'testbedFile:error',
+      description: 'has errors · shown from the recorded state',
+      tooltip: `${error.message}\n\nUntil it is fixed, this testbed is shown from what its state recorded when it came up; Bring Testbed Down works from that record.`,
+      command: { title: 'Show Problems', command: 'workbench.actions.view.problems' },
+    };
   }
 
   private hostFacts(s: TestbedStatus, h: HostInfo, model: ModelState | undefined): TestbedNode[] {
@@ -103,6 +115,7 @@ export class TestbedTree implements vscode.TreeDataProvider<TestbedNode>, vscode
         item.tooltip = node.tooltip ?? `${node.label}: ${node.description}`;
         item.iconPath = new vscode.ThemeIcon(node.icon);
         item.contextValue = node.contextValue;
+        item.command = node.command;
         return item;
       }
     }

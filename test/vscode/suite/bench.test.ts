@@ -67,6 +67,11 @@ describe('benchmarks and results', () => {
     execution.terminate();
     const cancelled = await pending;
     assert.equal(cancelled?.status, 'incomplete');
+    // Stopped before its first measurement: not kept, so the last real run keeps the Runs view and status bar.
+    assert.equal(cancelled.results.length, 0);
+    assert.ok(!fs.existsSync((await api()).workbench.store.fileOf(cancelled.id)), `${cancelled.id} was discarded`);
+    const tree = (await api()).runsTree;
+    await waitFor('the Runs view to drop the discarded run', () => { const first = tree.getChildren()[0]; return first?.kind === 'run' && first.run.id !== cancelled.id; });
     await waitFor('iperf3 to stop on client and server', () => !processesIn('client').includes('iperf3') && !processesIn('server').includes('iperf3'), 10_000);
   });
 });

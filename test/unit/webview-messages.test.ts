@@ -1,0 +1,53 @@
+// The results panel's message schema (compiled into both sides at build time by scripts/build.mjs): what a webview
+// may send is accepted, anything else is refused; a real run passes as the extension sends it.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import Ajv from 'ajv';
+import schema from '../../schemas/webview-messages.schema.json';
+import { reportData } from '../../extension/core/results/report-data';
+import { syntheticRun } from '../vscode/synthetic-run';
+
+const ajv = new Ajv({ strictTuples: false, schemas: [schema] });
+const check = (definition: string, x: unknown) => ajv.validate(`${schema.$id}#/definitions/${definition}`, x);
+const PNG = 'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
+
+test('the messages a results webview sends are accepted', () => {
+  for (const m of [
+    { type: 'ready' },
+    { type: 'rendered', ms: 120, pageMs: 300, charts: 6 },
+    { type: 'view', view: { benchmark: 'iperf3', metric: 'throughput' } },
+    { type: 'command', command: 'hypershield.results.export', args: ['20261130-232110-o0br', 'csv'] },
+    { type: 'command', command: 'hypershield.results.exportImage', args: ['synthetic-a', 'overhead', PNG] },
+    { type: 'command', command: 'hypershield.results.compare', args: [] },
+    { type: 'command', command: 'hypershield.results.compare', args: ['synthetic-a'] },
+    { type: 'error', message: 'CSP violation' },
+  ]) assert.ok(check('webviewMessage', m), `${JSON.stringify(m)}: ${ajv.errorsText()}`);
+});
+
+test('anything else from a webview is refused', () => {
+  for (const m of [
+    { type: 'command', command: 'hypershield.testbed.down', args: [] },
+    { type: 'command', command: 'hypershield.results.export', args: ['../../etc', 'csv'] },
+    { type: 'command', command: 'hypershield.results.export', args: ['run', 'html'] },
+    { type: 'command', command: 'hypershield.results.export', args: ['run'] },
+    { type: 'command', command: 'hypershield.results.exportImage', args: ['run', 'x', 'data:text/html,<script>'] },
+    { type: 'command', command: 'hypershield.results.exportImage', args: ['run', '../x', PNG] },
+    { type: 'command', command: 'hypershield.results.compare', args: ['a', 'b'] },
+    { type: 'view', view: { benchmark: 3 } },
+    { type: 'rendered', ms: '1' },
+    { type: 'ready', extra: true },
+    { type: 'eval', code: '1' },
+    null,
+    'ready',
+  ]) assert.equal(check('webviewMessage', m), false, JSON.stringify(m));
+});
+
+test('a run as the extension sends it passes; a run missing what the views read does not', () => {
+  const a = syntheticRun({ id: 'pol-a', benchmarks: 2, modes: ['direct', 'model'], placements: ['none', 'user'], repetitions: 3 });
+  const b = syntheticRun({ id: 'pol-b', benchmarks: 1, modes: ['model'], placements: ['ebpf'], repetitions: 2 });
+  assert.ok(check('hostMessage', { type: 'show', data: reportData(a, b), view: {} }), ajv.errorsText());
+  const broken = reportData(a);
+  delete (broken.run.results[0] as Partial<typeof broken.run.results[0]>).mode;
+  assert.equal(check('hostMessage', { type: 'show', data: broken, view: {} }), false);
+  assert.match(ajv.errorsText(), /results\/0 must have required property 'mode'/);
+});
