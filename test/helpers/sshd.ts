@@ -1,6 +1,6 @@
 // Real OpenSSH servers for the SSH tests: one sshd per host of a namespace testbed, reached from this machine only
 // through a forwarder started inside the namespace (a ProxyCommand), so no address is added outside the namespaces.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Duplex } from 'node:stream';
@@ -85,13 +85,20 @@ export class SshdLab {
     throw new Error(`sshd in ${this.ns(role)} did not start: ${log}`);
   }
 
+  /** The pids of the host's sshd processes serving connections (children of the listener). */
+  sessions(role: Role): number[] {
+    // `ip netns exec` execs sshd, so the listener has the spawned pid.
+    const listener = this.daemons.get(role)!.pid!;
+    // ps exits 1 when there is none.
+    const out = spawnSync('ps', ['-o', 'pid=', '--ppid', String(listener)], { encoding: 'utf8' }).stdout;
+    return out.split(/\s+/).filter(Boolean).map(Number);
+  }
+
   /** Kills the host's sshd processes serving connections (the listener stays): the server drops every session. */
   dropSessions(role: Role): number {
-    const listener = this.daemons.get(role)!.pid!;
-    // `ip netns exec` execs sshd, so the listener has the spawned pid; each connection is a child of it.
-    const children = execFileSync('ps', ['-o', 'pid=', '--ppid', String(listener)], { encoding: 'utf8' }).split(/\s+/).filter(Boolean).map(Number);
-    for (const pid of children) process.kill(pid, 'SIGKILL');
-    return children.length;
+    const pids = this.sessions(role);
+    for (const pid of pids) process.kill(pid, 'SIGKILL');
+    return pids.length;
   }
 
   /** The ProxyCommand that reaches host:port from inside the role's namespace. */
