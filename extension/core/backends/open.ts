@@ -5,6 +5,7 @@ import { StateStore } from '../testbed/state';
 import type { Testbed } from '../testbed/testbed';
 import type { Backend } from './backend';
 import { NetnsBackend } from './netns-backend';
+import { QemuBackend } from './qemu-backend';
 
 /** The backend for a testbed description, guarded: see `guarded`. */
 export function backendFor(testbed: Testbed, workspace: string): Backend {
@@ -12,6 +13,8 @@ export function backendFor(testbed: Testbed, workspace: string): Backend {
   switch (testbed.backend) {
     case 'netns':
       return guarded(new NetnsBackend(testbed, state), workspace);
+    case 'qemu':
+      return guarded(new QemuBackend(testbed, state), workspace);
     default:
       throw new Error(`The "${testbed.backend}" backend is not available in this version; set "backend": "netns" in ${testbed.source}.`);
   }

@@ -17,6 +17,7 @@ const PROGRAMS: readonly string[] = [
   '/usr/bin/kmod', // kmod: insmod, rmmod, modprobe, lsmod
   '/bin/ip', // iproute2
   '/usr/sbin/tc', // iproute2
+  '/bin/ss', // iproute2 (benchmark servers' readiness)
   '/usr/sbin/xtables-nft-multi', // iptables
   '/usr/sbin/xtables-legacy-multi', // iptables
   '/usr/bin/iperf3', // iperf3
@@ -28,6 +29,7 @@ const PROGRAMS: readonly string[] = [
 /** Where a multi-call program above is run under other names (kmod's where the kernel runs /sbin/modprobe). */
 const ALIASES: Readonly<Record<string, readonly string[]>> = {
   '/usr/bin/dash': ['/usr/bin/sh'],
+  '/usr/lib/openssh/sftp-server': ['/usr/lib/sftp-server'], // where Debian's dropbear looks for it
   '/usr/bin/kmod': ['insmod', 'rmmod', 'modprobe', 'lsmod', 'modinfo', 'depmod'].map((n) => `/usr/sbin/${n}`),
   '/usr/sbin/xtables-nft-multi': ['iptables', 'iptables-save', 'iptables-restore'].map((n) => `/usr/sbin/${n}`),
   '/usr/sbin/xtables-legacy-multi': ['iptables-legacy', 'iptables-legacy-save', 'iptables-legacy-restore'].map((n) => `/usr/sbin/${n}`),
@@ -123,7 +125,7 @@ async function contentKey(release: string, signal?: AbortSignal): Promise<string
 export function imagePrerequisites(): string[] {
   const need: Array<[string, string]> = [['/bin/busybox', 'busybox-static'], ['/usr/bin/cpio', 'cpio'], ['/usr/bin/dropbearkey', 'dropbear-bin'],
     ...PROGRAMS.map((p): [string, string] => [p, ({ '/usr/sbin/dropbear': 'dropbear-bin', '/usr/lib/openssh/sftp-server': 'openssh-sftp-server', '/usr/bin/kmod': 'kmod',
-      '/bin/ip': 'iproute2', '/usr/sbin/tc': 'iproute2', '/usr/sbin/xtables-nft-multi': 'iptables', '/usr/sbin/xtables-legacy-multi': 'iptables',
+      '/bin/ip': 'iproute2', '/usr/sbin/tc': 'iproute2', '/bin/ss': 'iproute2', '/usr/sbin/xtables-nft-multi': 'iptables', '/usr/sbin/xtables-legacy-multi': 'iptables',
       '/usr/bin/iperf3': 'iperf3', '/usr/bin/ping': 'iputils-ping', '/usr/bin/setsid': 'util-linux', '/usr/bin/dash': 'dash', '/usr/sbin/bpftool': 'bpftool' } as Record<string, string>)[p]])];
   const missing = need.filter(([file]) => !fs.existsSync(file));
   return missing.length ? [`The VM image needs ${missing.map(([f]) => f).join(', ')}: apt-get install ${[...new Set(missing.map(([, p]) => p))].join(' ')}`] : [];
