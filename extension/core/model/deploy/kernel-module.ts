@@ -32,7 +32,9 @@ export const kernelModuleDeployer: PlacementDeployer = {
         'Deploy the kernel placement on a model host whose kernel loads modules (e.g. a qemu testbed), or use the user or ebpf placement.');
     }
     const loaded = await run(m.host, ['cat', '/proc/modules'], { signal: m.signal, timeoutMs: 15_000 });
-    if (loaded.split('\n').some((l) => l.startsWith(`${MODULE_NAME} `))) {
+    // A module this testbed deployed (its undo plan is on the host) is replaced by the deploy; any other is not ours.
+    const ours = async () => (await m.host.exec(['test', '-d', m.dir.undo], { signal: m.signal, timeoutMs: 15_000 })).code === 0;
+    if (loaded.split('\n').some((l) => l.startsWith(`${MODULE_NAME} `)) && !(await ours())) {
       throw new DeployError(`A module named ${MODULE_NAME} is already loaded on ${m.host.label}, and not by this testbed: remove it with rmmod ${MODULE_NAME}.`);
     }
   },
