@@ -5,6 +5,7 @@ import { StateStore } from '../testbed/state';
 import type { Testbed } from '../testbed/testbed';
 import type { Backend } from './backend';
 import { NetnsBackend } from './netns-backend';
+import { QemuBackend } from './qemu-backend';
 import { SshBackend, type SshBackendOptions } from './ssh-backend';
 
 /** What the front end (CLI, VS Code) gives backends: how to ask a person for a secret. */
@@ -18,6 +19,8 @@ export function backendFor(testbed: Testbed, workspace: string, env: BackendEnvi
       return guarded(new NetnsBackend(testbed, state), workspace);
     case 'ssh':
       return guarded(new SshBackend(testbed, state, { askSecret: env.askSecret }), workspace);
+    case 'qemu':
+      return guarded(new QemuBackend(testbed, state), workspace);
     default:
       throw new Error(`The "${testbed.backend}" backend is not available in this version; set "backend": "netns" in ${testbed.source}.`);
   }

@@ -15,6 +15,26 @@ export interface HostSpec {
   kernel?: string;
   memoryMiB?: number;
   cpus?: number;
+  qemu?: QemuHostSpec;
+}
+
+/** hosts.<role>.qemu of the testbed file: how the qemu backend runs that role (see the schema for each field). */
+export interface QemuHostSpec {
+  vm?: boolean;
+  binary?: string;
+  machine?: string;
+  cpu?: string;
+  accel?: 'auto' | 'kvm' | 'tcg';
+  memoryMiB?: number;
+  smp?: number;
+  args?: string[];
+  kernelRelease?: string;
+  kernel?: string;
+  initrd?: string;
+  hostKey?: string;
+  append?: string;
+  disk?: string;
+  bootTimeoutS?: number;
 }
 
 /** A validated testbed description with defaults filled in. */

@@ -12,14 +12,15 @@ const UNLOAD_SCRIPT = `if grep -q "^$1 " /proc/modules; then rmmod "$1"; fi`;
 
 /** Why the model host cannot load modules, or undefined when it can. */
 async function cannotLoadModules(m: ModelHost): Promise<string | undefined> {
-  const probe = await run(m.host, ['sh', '-c', 'uname -r; [ -e /proc/modules ] && echo modules; cat /proc/sys/kernel/modules_disabled 2>/dev/null; command -v insmod rmmod | wc -l'],
-    { signal: m.signal, timeoutMs: 15_000 });
+  // One labelled line per fact (dash, Debian's /bin/sh, answers `command -v` for its first name only).
+  const probe = await run(m.host, ['sh', '-c', 'uname -r; [ -e /proc/modules ] && echo modules; echo "disabled=$(cat /proc/sys/kernel/modules_disabled 2>/dev/null)"; ' +
+    'for p in insmod rmmod; do command -v "$p" >/dev/null && echo "has=$p"; done'], { signal: m.signal, timeoutMs: 15_000 });
   const [release, ...rest] = probe.split('\n');
   if (!rest.includes('modules')) {
     return `its kernel ${release} was built without loadable module support (/proc/modules does not exist), so no kernel module can be loaded there`;
   }
-  if (rest.includes('1')) return `module loading is disabled on its kernel ${release} until the next reboot (kernel.modules_disabled = 1)`;
-  if (!rest.includes('2')) return 'insmod/rmmod are not installed there (install kmod)';
+  if (rest.includes('disabled=1')) return `module loading is disabled on its kernel ${release} until the next reboot (kernel.modules_disabled = 1)`;
+  if (!rest.includes('has=insmod') || !rest.includes('has=rmmod')) return 'insmod/rmmod are not installed there (install kmod)';
   return undefined;
 }
 
@@ -31,7 +32,9 @@ export const kernelModuleDeployer: PlacementDeployer = {
         'Deploy the kernel placement on a model host whose kernel loads modules (e.g. a qemu testbed), or use the user or ebpf placement.');
     }
     const loaded = await run(m.host, ['cat', '/proc/modules'], { signal: m.signal, timeoutMs: 15_000 });
-    if (loaded.split('\n').some((l) => l.startsWith(`${MODULE_NAME} `))) {
+    // A module this testbed deployed (its undo plan is on the host) is replaced by the deploy; any other is not ours.
+    const ours = async () => (await m.host.exec(['test', '-d', m.dir.undo], { signal: m.signal, timeoutMs: 15_000 })).code === 0;
+    if (loaded.split('\n').some((l) => l.startsWith(`${MODULE_NAME} `)) && !(await ours())) {
       throw new DeployError(`A module named ${MODULE_NAME} is already loaded on ${m.host.label}, and not by this testbed: remove it with rmmod ${MODULE_NAME}.`);
     }
   },
