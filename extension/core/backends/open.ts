@@ -4,6 +4,7 @@ import { claim, foreignClaim, release, TestbedOwnedError } from '../testbed/owne
 import { StateStore } from '../testbed/state';
 import type { Testbed } from '../testbed/testbed';
 import type { Backend } from './backend';
+import { DockerBackend } from './docker/docker-backend';
 import { NetnsBackend } from './netns-backend';
 
 /** The backend for a testbed description, guarded: see `guarded`. */
@@ -12,8 +13,10 @@ export function backendFor(testbed: Testbed, workspace: string): Backend {
   switch (testbed.backend) {
     case 'netns':
       return guarded(new NetnsBackend(testbed, state), workspace);
+    case 'docker':
+      return guarded(new DockerBackend(testbed, state, workspace), workspace);
     default:
-      throw new Error(`The "${testbed.backend}" backend is not available in this version; set "backend": "netns" in ${testbed.source}.`);
+      throw new Error(`The "${testbed.backend}" backend is not available in this version; set "backend": "netns" or "docker" in ${testbed.source}.`);
   }
 }
 

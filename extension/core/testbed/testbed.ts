@@ -10,6 +10,14 @@ export interface HostSpec {
   kernel?: string;
   memoryMiB?: number;
   cpus?: number;
+  /** docker: the CPUs the container may run on (a cpuset such as "0" or "0-1"). */
+  cpuset?: string;
+}
+
+/** Settings of the docker backend. */
+export interface DockerSettings {
+  /** unix:///path, tcp://host:port or ssh://user@host; default DOCKER_HOST, else the default socket. */
+  engine?: string;
 }
 
 /** A validated testbed description with defaults filled in. */
@@ -20,6 +28,7 @@ export interface Testbed {
   subnets: { client: string; server: string; direct: string };
   hosts: Partial<Record<Role, HostSpec>>;
   model: { kernelHeaders?: string };
+  docker?: DockerSettings;
   /** Where the description came from: a file path, or "built-in default". */
   source: string;
 }
