@@ -4,6 +4,7 @@ import { claim, foreignClaim, release, TestbedOwnedError } from '../testbed/owne
 import { StateStore } from '../testbed/state';
 import type { Testbed } from '../testbed/testbed';
 import type { Backend } from './backend';
+import { DockerBackend } from './docker/docker-backend';
 import { NetnsBackend } from './netns-backend';
 import { QemuBackend } from './qemu-backend';
 import { SshBackend, type SshBackendOptions } from './ssh-backend';
@@ -21,8 +22,10 @@ export function backendFor(testbed: Testbed, workspace: string, env: BackendEnvi
       return guarded(new SshBackend(testbed, state, { askSecret: env.askSecret }), workspace);
     case 'qemu':
       return guarded(new QemuBackend(testbed, state), workspace);
+    case 'docker':
+      return guarded(new DockerBackend(testbed, state, workspace), workspace);
     default:
-      throw new Error(`The "${testbed.backend}" backend is not available in this version; set "backend": "netns" in ${testbed.source}.`);
+      throw new Error(`The "${testbed.backend}" backend is not available in this version; choose one of "netns", "docker", "qemu" or "ssh" in ${testbed.source}.`);
   }
 }
 

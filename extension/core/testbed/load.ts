@@ -68,6 +68,7 @@ export function parseTestbed(text: string, file: string): Testbed {
     subnets: { ...DEFAULT_SUBNETS, ...raw.subnets },
     hosts: raw.hosts ?? {},
     model: raw.model ?? {},
+    ...(raw.docker ? { docker: raw.docker } : {}),
     source: file,
   };
 }

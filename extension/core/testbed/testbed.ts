@@ -15,6 +15,8 @@ export interface HostSpec {
   kernel?: string;
   memoryMiB?: number;
   cpus?: number;
+  /** docker: the CPUs the container may run on (a cpuset such as "0" or "0-1"). */
+  cpuset?: string;
   qemu?: QemuHostSpec;
 }
 
@@ -37,6 +39,12 @@ export interface QemuHostSpec {
   bootTimeoutS?: number;
 }
 
+/** Settings of the docker backend. */
+export interface DockerSettings {
+  /** unix:///path, tcp://host:port or ssh://user@host; default DOCKER_HOST, else the default socket. */
+  engine?: string;
+}
+
 /** A validated testbed description with defaults filled in. */
 export interface Testbed {
   name: string;
@@ -45,6 +53,7 @@ export interface Testbed {
   subnets: { client: string; server: string; direct: string };
   hosts: Partial<Record<Role, HostSpec>>;
   model: { kernelHeaders?: string };
+  docker?: DockerSettings;
   /** Where the description came from: a file path, or "built-in default". */
   source: string;
 }
