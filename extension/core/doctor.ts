@@ -56,7 +56,7 @@ function benchRequirements(): Requirement[] {
 export async function runDoctor(features?: readonly Feature[]): Promise<{ findings: Finding[]; privileged: boolean }> {
   const wanted = REQUIREMENTS.filter((r) => !features || features.includes(r.feature));
   const findings = await Promise.all(wanted.map(async (r) => ({ what: r.what, pkg: r.pkg, feature: r.feature, ok: await r.present() })));
-  return { findings, privileged: await hasNetAdmin() };
+  return { findings, privileged: hasNetAdmin() };
 }
 
 /** Installs the missing packages with apt-get (needs root); returns the packages it installed. */

@@ -6,7 +6,8 @@ import { execLocal, runLocal } from '../util/local-process';
 import { addressPlan, testbedRunDir, type Mode, type Testbed } from '../testbed/testbed';
 import type { StateStore } from '../testbed/state';
 import type { Backend, BackendCapabilities, BackendChange, ModelInterfaces, WorkOptions } from './backend';
-import { hasNetAdmin } from '../util/privileges';
+import { hasNetAdmin, userNamespacesWork } from '../util/privileges';
+import { PrivilegedRunner, UserNamespaceRunner, type NamespaceRunner } from './netns-runner';
 
 /**
  * The embedded testbed: three network namespaces joined by veth pairs.
@@ -14,15 +15,19 @@ import { hasNetAdmin } from '../util/privileges';
  *   model:to-server  <-> server:to-model   (server subnet)
  *   client:to-server <-> server:to-client  (direct subnet, used in direct mode)
  * Links are created straight inside the namespaces (`ip -n`), so deleting the namespaces removes everything.
+ * Root creates the namespaces on this machine; an ordinary user inside a user namespace of their own (see
+ * netns-runner.ts), where everything but loading eBPF programs and kernel modules works without privileges.
  */
 export class NetnsBackend implements Backend {
   readonly modelInterfaces: ModelInterfaces = { client: 'to-client', server: 'to-server' };
   /** Namespaces share this machine's kernel and files; a module "deployed" here would load into the workstation. */
   readonly capabilities: BackendCapabilities = { ownKernel: false, moduleLoading: false, emulated: false, ownFileSystem: false, interactiveShell: true };
+  readonly runner: NamespaceRunner;
   private readonly hosts: Record<Role, NetnsHost>;
 
   constructor(readonly testbed: Testbed, readonly state: StateStore) {
-    this.hosts = Object.fromEntries(ROLES.map((r) => [r, new NetnsHost(r, this.namespace(r))])) as Record<Role, NetnsHost>;
+    this.runner = hasNetAdmin() ? new PrivilegedRunner() : new UserNamespaceRunner(testbed.name, state);
+    this.hosts = Object.fromEntries(ROLES.map((r) => [r, new NetnsHost(r, this.namespace(r), this.runner)])) as Record<Role, NetnsHost>;
   }
 
   namespace(role: Role): string {
@@ -43,7 +48,10 @@ export class NetnsBackend implements Backend {
 
   async preflight(): Promise<string[]> {
     const problems: string[] = [];
-    if (!(await hasNetAdmin())) problems.push('The namespace testbed needs root or CAP_NET_ADMIN: run as root (e.g. `sudo hypershield up`).');
+    if (this.runner.kind === 'user-namespace' && !(await userNamespacesWork())) {
+      problems.push('The namespace testbed needs root, or user namespaces for ordinary users, which this kernel refuses (`unshare -Urn` fails): ' +
+        'allow them (`sudo sysctl kernel.unprivileged_userns_clone=1`, user.max_user_namespaces > 0), or run as root.');
+    }
     const ip = await execLocal(['ip', '-V']).catch(() => undefined);
     if (!ip || ip.code !== 0) problems.push('`ip` from iproute2 is missing: apt-get install iproute2');
     return problems;
@@ -62,10 +70,10 @@ export class NetnsBackend implements Backend {
       await this.down(opts);
     }
     const a = addressPlan(this.testbed);
-    const sh = (argv: string[]) => runLocal(argv, { signal: opts.signal, timeoutMs: 10_000 });
+    const sh = (argv: string[]) => runLocal(this.runner.wrap(argv), { signal: opts.signal, timeoutMs: 10_000 });
 
     // A namespace with one of our names that this testbed did not record is not ours to adopt (or later delete).
-    const taken = await this.existingNamespaces();
+    const taken = this.runner.sharedNames ? await this.existingNamespaces() : new Set<string>();
     const foreign = ROLES.map((r) => this.namespace(r)).filter((ns) => taken.has(ns));
     if (foreign.length) {
       throw new Error(`The namespace${foreign.length > 1 ? 's' : ''} ${foreign.join(', ')} already exist${foreign.length > 1 ? '' : 's'} on this machine but ` +
@@ -73,6 +81,7 @@ export class NetnsBackend implements Backend {
         `hypershield.testbed.json, or remove ${foreign.length > 1 ? 'them' : 'it'} (\`ip netns del NAME\`) if nothing uses ${foreign.length > 1 ? 'them' : 'it'}.`);
     }
     this.state.write({ name: this.testbed.name, backend: 'netns', mode: this.testbed.mode, phase: 'partial', createdAt: new Date().toISOString(), objects: [] });
+    await this.runner.start(opts);
 
     opts.progress?.report('Creating namespaces');
     for (const role of ROLES) {
@@ -115,7 +124,7 @@ export class NetnsBackend implements Backend {
     opts.progress?.report(`Routing traffic ${mode === 'model' ? 'through the model host' : 'directly to the server'}`);
     const a = addressPlan(this.testbed);
     const { client, server } = this.testbed.subnets;
-    const sh = (argv: string[]) => runLocal(argv, { signal: opts.signal, timeoutMs: 10_000 });
+    const sh = (argv: string[]) => runLocal(this.runner.wrap(argv), { signal: opts.signal, timeoutMs: 10_000 });
     const c = this.namespace('client');
     const s = this.namespace('server');
     if (mode === 'model') {
@@ -130,18 +139,7 @@ export class NetnsBackend implements Backend {
   async down(opts: WorkOptions = {}): Promise<void> {
     const st = this.state.read();
     const recorded = st?.objects.filter((o) => o.kind === 'netns').map((o) => o.name) ?? [];
-    for (const ns of [...recorded].reverse()) {
-      opts.progress?.report(`Removing namespace ${ns}`);
-      // Processes keep a deleted namespace alive (and would keep running): end them first.
-      const pids = await execLocal(['ip', 'netns', 'pids', ns]);
-      for (const pid of pids.stdout.split(/\s+/).filter(Boolean)) {
-        try { process.kill(Number(pid), 'SIGKILL'); } catch { /* already gone */ }
-      }
-      const del = await execLocal(['ip', 'netns', 'del', ns]);
-      if (del.code !== 0 && !/No such file|not found|Invalid/i.test(del.stderr)) {
-        throw new Error(`Could not remove namespace ${ns}: ${del.stderr.trim()}`);
-      }
-    }
+    await this.runner.stop(recorded, opts);
     // The hosts' files (daemon pid and log files, a deployed model's) describe processes that are gone now.
     const runDir = testbedRunDir(this.testbed.name);
     fs.rmSync(runDir, { recursive: true, force: true });
@@ -150,7 +148,13 @@ export class NetnsBackend implements Backend {
   }
 
   private async existingNamespaces(): Promise<Set<string>> {
-    const list = await execLocal(['ip', 'netns', 'list'], { timeoutMs: 10_000 });
+    let argv: string[];
+    try {
+      argv = this.runner.wrap(['ip', 'netns', 'list']);
+    } catch {
+      return new Set(); // the user namespace that held them is gone
+    }
+    const list = await execLocal(argv, { timeoutMs: 10_000 });
     return new Set(list.stdout.split('\n').map((l) => l.split(' ')[0]).filter(Boolean));
   }
 

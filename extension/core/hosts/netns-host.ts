@@ -1,5 +1,6 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
+import type { NamespaceRunner } from '../backends/netns-runner';
 import { execLocal } from '../util/local-process';
 import type { ExecOptions, ExecResult, Host, HostStatus, Role } from './host';
 
@@ -8,12 +9,13 @@ export class NetnsHost implements Host {
   readonly kind = 'netns' as const;
   readonly label: string;
 
-  constructor(readonly role: Role, readonly namespace: string) {
+  /** runner says where the namespace lives: this machine's list (root) or the testbed's user namespace. */
+  constructor(readonly role: Role, readonly namespace: string, private readonly runner: NamespaceRunner) {
     this.label = `${role} (netns ${namespace})`;
   }
 
-  exec(argv: readonly string[], opts?: ExecOptions): Promise<ExecResult> {
-    return execLocal(['ip', 'netns', 'exec', this.namespace, ...argv], opts);
+  async exec(argv: readonly string[], opts?: ExecOptions): Promise<ExecResult> {
+    return execLocal(this.runner.wrap(['ip', 'netns', 'exec', this.namespace, ...argv]), opts);
   }
 
   async upload(localPath: string, remotePath: string): Promise<void> {
@@ -27,14 +29,20 @@ export class NetnsHost implements Host {
   }
 
   shellArgv(): string[] {
-    return ['ip', 'netns', 'exec', this.namespace, 'bash', '-i'];
+    return this.runner.wrap(['ip', 'netns', 'exec', this.namespace, 'bash', '-i']);
   }
 
   async status(): Promise<HostStatus> {
-    const list = await execLocal(['ip', '-j', 'netns', 'list']);
+    let listArgv: string[];
+    try {
+      listArgv = this.runner.wrap(['ip', '-j', 'netns', 'list']);
+    } catch {
+      return { state: 'absent', addresses: [] }; // the user namespace that held it is gone, and the namespace with it
+    }
+    const list = await execLocal(listArgv, { timeoutMs: 10_000 });
     const names = list.code === 0 && list.stdout.trim() ? (JSON.parse(list.stdout) as Array<{ name: string }>).map((n) => n.name) : [];
     if (!names.includes(this.namespace)) return { state: 'absent', addresses: [] };
-    const addr = await execLocal(['ip', '-n', this.namespace, '-j', '-4', 'addr', 'show']);
+    const addr = await execLocal(this.runner.wrap(['ip', '-n', this.namespace, '-j', '-4', 'addr', 'show']), { timeoutMs: 10_000 });
     const ifaces = addr.code === 0 ? (JSON.parse(addr.stdout) as Array<{ ifname: string; addr_info: Array<{ local: string; prefixlen: number }> }>) : [];
     const addresses = ifaces.filter((i) => i.ifname !== 'lo').flatMap((i) => i.addr_info.map((a) => `${a.local}/${a.prefixlen}`));
     const uname = await execLocal(['uname', '-r']);

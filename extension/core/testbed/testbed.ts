@@ -99,11 +99,18 @@ export function serverAddress(tb: Pick<Testbed, 'subnets'>): string {
 }
 
 /**
- * The folder on a host for one testbed's files (daemon pid and log files, the deployed model). /run is cleared at
- * boot, together with the processes and modules the files describe.
+ * The folder holding every testbed's files on a host that runs the workbench's commands as the workbench's own user
+ * (uid). Root keeps /run/hypershield, cleared at boot together with the processes and modules the files describe.
+ * An ordinary user keeps a folder of their own in /tmp, which the user-namespace testbed sees unchanged (it gives
+ * its namespaces a private /run, which would hide /run/user/<uid>; and not every session has one).
  */
-export function testbedRunDir(testbedName: string): string {
-  return `/run/hypershield/${testbedName}`;
+export function runBase(uid = process.getuid?.() ?? 0): string {
+  return uid === 0 ? '/run/hypershield' : `/tmp/hypershield-${uid}`;
+}
+
+/** The folder on a host for one testbed's files (daemon pid and log files, the deployed model). */
+export function testbedRunDir(testbedName: string, uid?: number): string {
+  return `${runBase(uid)}/${testbedName}`;
 }
 
 /** The part of it for one role: namespace hosts share one file system. */
