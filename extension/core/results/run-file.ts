@@ -31,11 +31,9 @@ export interface Measurement {
   series?: Record<string, { unit: string; points: Array<[number, number]> }>;
   /** The tool's own output, verbatim. */
   raw: string;
-  /** Reasons to doubt a result the tool did not fail on (e.g. a throughput sitting at a bandwidth cap). */
-  warnings?: string[];
   /** Set when the measurement failed; metrics are then empty. */
   error?: string;
-  /** Why this measurement's own figures say the path misbehaved (retransmits, loss, a result at a rate cap). */
+  /** Reasons to doubt a result the tool did not fail on: the path misbehaved (retransmits, loss), a result at a rate cap. */
   warnings?: string[];
 }
 
