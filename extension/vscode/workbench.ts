@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Backend } from '../core/backends/backend';
+import type { BackendCache } from '../core/backends/backend-cache';
 import type { OpenedTestbed } from '../core/backends/recorded';
 import { modelCounters } from '../core/model/deploy/deploy';
 import type { ModelCounters } from '../core/model/deploy/model-host';
@@ -36,6 +37,7 @@ export class Workbench implements vscode.Disposable {
   private nextRead: Promise<TestbedView> | undefined;
   private current: TestbedView = { kind: 'none' };
   private runList: RunListing[] | undefined;
+  private backends: BackendCache | undefined;
 
   readonly onDidChangeTestbed = this.statusEmitter.event;
   readonly onDidChangeRuns = this.runsEmitter.event;
@@ -77,8 +79,8 @@ export class Workbench implements vscode.Disposable {
    * (with its schema validator) is loaded on first use, not while the extension activates.
    */
   async backend(): Promise<Backend> {
-    const { openTestbed } = await import('../core/backends/open');
-    return openTestbed(this.requireFolder());
+    const { loadTestbed } = await import('../core/testbed/load');
+    return (await this.backendCache()).get(loadTestbed(this.requireFolder()));
   }
 
   /**
@@ -87,7 +89,20 @@ export class Workbench implements vscode.Disposable {
    */
   async describedOrRecorded(): Promise<OpenedTestbed> {
     const { openDescribedOrRecorded } = await import('../core/backends/recorded');
-    return openDescribedOrRecorded(this.requireFolder());
+    const cache = await this.backendCache();
+    return openDescribedOrRecorded(this.requireFolder(), (testbed) => cache.get(testbed));
+  }
+
+  /** One backend per testbed description: connections to hosts are made once and reused; what it notices refreshes the views. */
+  private async backendCache(): Promise<BackendCache> {
+    if (!this.backends) {
+      const { BackendCache } = await import('../core/backends/backend-cache');
+      this.backends ??= new BackendCache(this.requireFolder(), (change) => {
+        this.log.info(`Testbed: ${change.role ? `${change.role}: ` : ''}${change.what}`);
+        this.refreshTestbed();
+      });
+    }
+    return this.backends;
   }
 
   /** Re-reads the testbed status soon; several calls in a burst (file events) cost one read. */
@@ -154,6 +169,7 @@ export class Workbench implements vscode.Disposable {
   dispose(): void {
     clearTimeout(this.testbedTimer);
     clearTimeout(this.runsTimer);
+    void this.backends?.dispose();
     for (const d of this.disposables) d.dispose();
   }
 }
