@@ -15,7 +15,7 @@ import { buildCase, caseConfig, countersOf, type BuiltPacket, type CaseOutcome, 
 import type { PlacementRunner } from './runner';
 
 const RULE_COMMENT = 'hypershield-conformance';
-/** Captures go on this long after the last frame was sent. */
+/** Captures go on this long after the last frame was sent (see the corpus's note on timeouts). */
 const SETTLE_MS = 1500;
 
 interface Side { host: Host; dev: string; address: string; modelMac: string }

@@ -6,6 +6,7 @@ import type { Diagnostic, DiagnosticSource } from './diagnostic';
 import { parseGccJson } from './gcc-json';
 import { parseGccText } from './gcc-text';
 import { parseKbuild, parseMakeFailure } from './kbuild';
+import { missingLibraries, withPackageHint } from './missing-package';
 import { isInProject, type PathMapping } from './path-map';
 
 /** user: gcc via the Makefile; ebpf: clang via the Makefile; kbuild: gcc (JSON diagnostics) and modpost via kbuild. */
@@ -18,11 +19,12 @@ export function parseBuildOutput(output: string, mapping: PathMapping, toolchain
   const diagnostics = toolchain === 'kbuild' ? [...parseGccJson(output, mapping), ...gccText(), ...parseKbuild(output, mapping)]
     : toolchain === 'gcc' ? gccText()
     : parseGccText(output, mapping, 'clang');
+  if (!succeeded) diagnostics.push(...missingLibraries(output, mapping.modelDir, makeSource));
   if (!succeeded && !diagnostics.some((d) => d.severity === 'error')) {
     const failure = parseMakeFailure(output, mapping, toolchain === 'kbuild' ? 'Kbuild' : 'Makefile', makeSource);
     if (failure) diagnostics.push(failure);
   }
-  return diagnostics.map((d) => locateSymbol(focusOnProject(d, mapping.modelDir), mapping.modelDir));
+  return diagnostics.map((d) => withPackageHint(locateSymbol(focusOnProject(d, mapping.modelDir), mapping.modelDir)));
 }
 
 /**
