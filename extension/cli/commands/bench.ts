@@ -10,6 +10,7 @@ import { parsePinOption } from '../../core/bench/pinning';
 import { PLAN_DEFAULTS, parseCount } from '../../core/bench/plan';
 import { reportHtml } from '../../core/results/report-html';
 import { latexTable, markdownTable, paperRows } from '../../core/results/paper-table';
+import { createBundle, extractModels, readBundle, replayComparison } from '../../core/results/bundle';
 import { PLACEMENTS, type Placement } from '../../core/results/run-file';
 import { MODES, type Mode } from '../../core/testbed/testbed';
 import { runDoctor, installMissing, type Feature } from '../../core/doctor';
@@ -45,11 +46,38 @@ export const registerBenchCommands: Register = (program: Command, ctx) => {
     .option('--warmup <n>', 'unrecorded warm-up rounds', count('warmup'), PLAN_DEFAULTS.warmup)
     .option('--duration <s>', 'seconds per measurement', count('durationS'), PLAN_DEFAULTS.durationS)
     .option('--pin [role=cpus...]', 'pin client, server and model processes to CPUs with taskset, e.g. --pin client=0 server=1 model=1 (alone: automatic)')
+    .option('--replay <bundle>', 'run the plan and models of a bundle (`hypershield bundle`) again on this testbed and compare')
     .option('--json', 'print the run file instead of the table')
-    .action(async (o: { benchmarks: string; modes: string; placements?: string; model: string; reps: number; warmup: number; duration: number; pin?: true | string[]; json?: boolean }) => {
+    .action(async (o: { benchmarks: string; modes: string; placements?: string; model: string; reps: number; warmup: number; duration: number; pin?: true | string[]; replay?: string; json?: boolean }) => {
       const c = ctx();
       const backend = openTestbed(c.workspace);
       const store = new ResultsStore(c.workspace);
+      if (o.replay) {
+        const bundle = readBundle(o.replay);
+        const original = bundle.run;
+        const folders = extractModels(bundle, path.join(c.workspace, '.hypershield', 'replay', original.id));
+        c.progress.report(`Replaying run ${original.id} (${bundle.commandLine.join(' ')})`);
+        // Always a placement matrix, so "none" undeploys whatever this testbed has deployed, as the original measured.
+        const run = await runBenchmarks(backend, original.metadata.plan, {
+          workspace: c.workspace, store, signal: c.signal, progress: c.progress,
+          replayOf: { run: original.id, bundle: path.resolve(o.replay) },
+          preparePlacement: (p: Placement, w: WorkOptions) => {
+            const dir = folders.get(p);
+            if (p !== 'none' && !dir) throw new Error(`The bundle has no sources of the ${p} model that run ${original.id} measured.`);
+            return prepareModelPlacement(backend, dir ?? c.workspace, p, w);
+          },
+        });
+        if (o.json) c.out(JSON.stringify(run, null, 2));
+        else {
+          c.out(summaryTable(run));
+          for (const w of warningLines(run)) c.out(`warning: ${w}`);
+          c.out(`\nCompared with the original run ${original.id} (${original.metadata.testbed.backend}, ${original.metadata.startedAt}):`);
+          for (const line of replayComparison(original, run)) c.out(`  ${line}`);
+          c.out(`\nRun ${run.id} (${run.status}${run.reason ? `: ${run.reason}` : ''}): ${store.fileOf(run.id)}`);
+        }
+        if (run.status !== 'complete') process.exitCode = 130;
+        return;
+      }
       const placements = o.placements ? list<Placement>(o.placements, PLACEMENTS, '--placements') : undefined;
       const modelDir = path.resolve(c.workspace, o.model);
       const preparePlacement = placements ? (p: Placement, w: WorkOptions) => prepareModelPlacement(backend, modelDir, p, w) : undefined;
@@ -111,6 +139,16 @@ export const registerBenchCommands: Register = (program: Command, ctx) => {
           for (const w of warningLines(r)) c.out(`warning: ${w}`);
         }
       }
+    });
+
+  program.command('bundle').description('write one file that re-runs a run elsewhere: testbed, model sources, tool versions, command line, plan')
+    .argument('<run>', 'run id or file')
+    .requiredOption('-o, --output <file>', 'the bundle file to write (JSON)')
+    .action((id: string, o: { output: string }) => {
+      const c = ctx();
+      const bundle = createBundle(new ResultsStore(c.workspace).read(id));
+      writeOut(o.output, JSON.stringify(bundle, null, 2) + '\n', c.out);
+      c.out(`Re-run it elsewhere with: hypershield bench --replay ${path.basename(o.output)}`);
     });
 
   program.command('doctor').description('list missing prerequisites with their Debian packages')
