@@ -1,9 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { CLI } from '../helpers/workspace';
+import { ResultsStore } from '../../extension/core/results/store';
 import { SCHEMA_VERSION, type Measurement, type Placement, type RunFile } from '../../extension/core/results/run-file';
 import { summarize } from '../../extension/core/results/summary';
 import { formatOverhead, summaryTable } from '../../extension/core/results/table';
 import { reportHtml } from '../../extension/core/results/report-html';
+import { latexEscape, latexTable, markdownTable, paperRows } from '../../extension/core/results/paper-table';
 
 /** A run of iperf3 throughput per round: [direct, model] per placement. */
 function runOf(id: string, rounds: Array<Partial<Record<Placement, [number, number]>>>): RunFile {
@@ -17,7 +24,10 @@ function runOf(id: string, rounds: Array<Partial<Record<Placement, [number, numb
   });
   return {
     schemaVersion: SCHEMA_VERSION, id, status: 'complete',
-    metadata: { startedAt: '2026-11-30T00:00:00Z', testbed: { name: 't', backend: 'netns' }, emulated: false, models: [], hosts: [] } as unknown as RunFile['metadata'],
+    metadata: {
+      tool: { name: 'hypershield', version: '0.1.0' }, startedAt: '2026-11-30T00:00:00Z', testbed: { name: 't', backend: 'netns' }, emulated: false, models: [], hosts: [],
+      plan: { benchmarks: ['iperf3'], modes: ['direct', 'model'], placements: Object.keys(rounds[0]), repetitions: rounds.length, warmup: 0, durationS: 1 },
+    } as unknown as RunFile['metadata'],
     results, summary: summarize(results),
   };
 }
@@ -47,4 +57,55 @@ test('terminal table and HTML report say "no detectable difference" for an overh
   const html = reportHtml(run);
   assert.match(html, /<td>no detectable difference \(-\d+\.\d % \[-\d+\.\d, \+\d+\.\d\]\)<\/td>/);
   assert.match(html, /<td>\+20\.0 % \[\+\d+\.\d, \+\d+\.\d\]<\/td>/);
+});
+
+test('Markdown and LaTeX tables compare runs across backends and placements, with intervals', () => {
+  const a = runOf('20261130-0100-aaaa', [
+    { none: [10, 11.5], user: [10, 8] },
+    { none: [12, 10.2], user: [12, 9.7] },
+    { none: [11, 11.9], user: [11, 8.8] },
+  ]);
+  const b = { ...runOf('20261130-0200-bbbb', [{ ebpf: [20, 19.5] }, { ebpf: [21, 20.4] }, { ebpf: [19, 18.6] }]), metadata: { ...a.metadata, testbed: { ...a.metadata.testbed, backend: 'docker' as const } } };
+  const rows = paperRows([a, b], () => ['throughput']);
+  assert.deepEqual(rows.map((r) => `${r.run}/${r.placement}`), ['netns/none', 'netns/user', 'docker/ebpf']);
+  const md = markdownTable([a, b], rows);
+  const lines = md.split('\n');
+  assert.equal(lines[0], '| Benchmark | Metric | Run | Placement | n | Direct | Model | Overhead vs direct [95 % CI] | vs none [95 % CI] |');
+  assert.equal(lines[1], '| --- | --- | --- | --- | ---: | ---: | ---: | --- | --- |');
+  assert.match(lines[2], /^\| iperf3 \| throughput \(Gbit\/s, higher is better\) \| netns \| none \| 3 \| 11\.00 \| 11\.50 \| no detectable difference \(-4\.5 % \[-\d+\.\d, \+\d+\.\d\]\) \|  \|$/);
+  assert.match(lines[3], /^\| iperf3 \| throughput \(Gbit\/s, higher is better\) \| netns \| user \| 3 \| 11\.00 \| 8\.80 \| \+20\.0 % \[\+\d+\.\d, \+\d+\.\d\] \| \+23\.5 % \[\+\d+\.\d, \+\d+\.\d\] \|$/);
+  assert.match(lines[4], /^\| iperf3 \| .* \| docker \| ebpf \| 3 \| 20\.00 \| 19\.50 \| \+2\.5 % \[\+\d\.\d, \+\d\.\d\] \|  \|$/);
+  assert.ok(md.includes('- netns: run 20261130-0100-aaaa, testbed t, 2026-11-30T00:00:00Z'));
+  assert.ok(md.includes('- docker: run 20261130-0200-bbbb'));
+
+  const tex = latexTable([a, b], rows);
+  assert.ok(tex.includes('\\begin{tabular}{llllrrrll}'));
+  assert.ok(tex.includes('Benchmark & Metric & Run & Placement & n & Direct & Model & Overhead vs direct & vs none \\\\'));
+  assert.match(tex, /iperf3 & throughput \(Gbit\/s, \$\\uparrow\$\) & netns & none & 3 & 11\.00 & 11\.50 & \$-4\.5\$ \[\$-\d+\.\d\$, \$\+\d+\.\d\$\]\$\^\\dagger\$ &  \\\\/);
+  assert.match(tex, /netns & user & 3 & 11\.00 & 8\.80 & \$\+20\.0\$ \[\$\+\d+\.\d\$, \$\+\d+\.\d\$\] & \$\+23\.5\$ /);
+  assert.doesNotMatch(tex, /user & 3 .*dagger/);
+  // Balanced braces and environments: it compiles as written.
+  assert.equal((tex.match(/\{/g) ?? []).length, (tex.match(/\}/g) ?? []).length);
+  assert.deepEqual(tex.match(/\\begin\{(\w+)\}/g)!.map((x) => x.replace('begin', 'end')), tex.match(/\\end\{(\w+)\}/g)!.reverse());
+  assert.equal(latexEscape('rtt_avg 50% {x} & $ #1 ~ ^ \\'), 'rtt\\_avg 50\\% \\{x\\} \\& \\$ \\#1 \\textasciitilde{} \\textasciicircum{} \\textbackslash{}');
+});
+
+test('hypershield report RUN RUN --markdown FILE --latex FILE writes both tables of both runs', () => {
+  const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'hs-sta-report-'));
+  const store = new ResultsStore(ws);
+  const a = runOf('20261130-0100-aaaa', [{ user: [10, 8] }, { user: [12, 9.7] }]);
+  const b = runOf('20261130-0200-bbbb', [{ ebpf: [20, 19.5] }, { ebpf: [21, 20.4] }]);
+  fs.mkdirSync(store.dir, { recursive: true });
+  for (const r of [a, b]) store.save(r);
+  const r = spawnSync(CLI[0], [CLI[1], '-w', ws, 'report', a.id, b.id, '--markdown', 'out/t.md', '--latex', 'out/t.tex'], { encoding: 'utf8', cwd: ws });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /Wrote .*out\/t\.md\nWrote .*out\/t\.tex/);
+  const md = fs.readFileSync(path.join(ws, 'out', 't.md'), 'utf8');
+  assert.match(md, /\| netns 20261130-0100-aaaa \| user \| 2 \|/);
+  assert.match(md, /\| netns 20261130-0200-bbbb \| ebpf \| 2 \|/);
+  assert.match(fs.readFileSync(path.join(ws, 'out', 't.tex'), 'utf8'), /netns 20261130-0200-bbbb & ebpf & 2 &/);
+  const none = spawnSync(CLI[0], [CLI[1], '-w', ws, 'report', a.id, '--markdown', 'x.md', '--metrics', 'nothing'], { encoding: 'utf8', cwd: ws });
+  assert.equal(none.status, 1);
+  assert.match(none.stderr, /No model-mode figures of the metrics nothing in 20261130-0100-aaaa/);
+  fs.rmSync(ws, { recursive: true });
 });

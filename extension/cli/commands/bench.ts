@@ -8,6 +8,8 @@ import { compareTable, summaryTable, toCsv, warningLines } from '../../core/resu
 import { parsePinOption } from '../../core/bench/pinning';
 import { PLAN_DEFAULTS, parseCount } from '../../core/bench/plan';
 import { reportHtml } from '../../core/results/report-html';
+import { latexTable, markdownTable, paperRows } from '../../core/results/paper-table';
+import { createBundle, extractModels, readBundle, replayComparison } from '../../core/results/bundle';
 import { PLACEMENTS, type Placement } from '../../core/results/run-file';
 import { MODES, type Mode } from '../../core/testbed/testbed';
 import { runDoctor, installMissing, type Feature } from '../../core/doctor';
@@ -43,11 +45,38 @@ export const registerBenchCommands: Register = (program: Command, ctx) => {
     .option('--warmup <n>', 'unrecorded warm-up rounds', count('warmup'), PLAN_DEFAULTS.warmup)
     .option('--duration <s>', 'seconds per measurement', count('durationS'), PLAN_DEFAULTS.durationS)
     .option('--pin [role=cpus...]', 'pin client, server and model processes to CPUs with taskset, e.g. --pin client=0 server=1 model=1 (alone: automatic)')
+    .option('--replay <bundle>', 'run the plan and models of a bundle (`hypershield bundle`) again on this testbed and compare')
     .option('--json', 'print the run file instead of the table')
-    .action(async (o: { benchmarks: string; modes: string; placements?: string; model: string; reps: number; warmup: number; duration: number; pin?: true | string[]; json?: boolean }) => {
+    .action(async (o: { benchmarks: string; modes: string; placements?: string; model: string; reps: number; warmup: number; duration: number; pin?: true | string[]; replay?: string; json?: boolean }) => {
       const c = ctx();
       const backend = c.testbed();
       const store = new ResultsStore(c.workspace);
+      if (o.replay) {
+        const bundle = readBundle(o.replay);
+        const original = bundle.run;
+        const folders = extractModels(bundle, path.join(c.workspace, '.hypershield', 'replay', original.id));
+        c.progress.report(`Replaying run ${original.id} (${bundle.commandLine.join(' ')})`);
+        // Always a placement matrix, so "none" undeploys whatever this testbed has deployed, as the original measured.
+        const run = await runBenchmarks(backend, original.metadata.plan, {
+          workspace: c.workspace, store, signal: c.signal, progress: c.progress,
+          replayOf: { run: original.id, bundle: path.resolve(o.replay) },
+          preparePlacement: (p: Placement, w: WorkOptions) => {
+            const dir = folders.get(p);
+            if (p !== 'none' && !dir) throw new Error(`The bundle has no sources of the ${p} model that run ${original.id} measured.`);
+            return prepareModelPlacement(backend, dir ?? c.workspace, p, w);
+          },
+        });
+        if (o.json) c.out(JSON.stringify(run, null, 2));
+        else {
+          c.out(summaryTable(run));
+          for (const w of warningLines(run)) c.out(`warning: ${w}`);
+          c.out(`\nCompared with the original run ${original.id} (${original.metadata.testbed.backend}, ${original.metadata.startedAt}):`);
+          for (const line of replayComparison(original, run)) c.out(`  ${line}`);
+          c.out(`\nRun ${run.id} (${run.status}${run.reason ? `: ${run.reason}` : ''}): ${store.fileOf(run.id)}`);
+        }
+        if (run.status !== 'complete') process.exitCode = 130;
+        return;
+      }
       const placements = o.placements ? list<Placement>(o.placements, PLACEMENTS, '--placements') : undefined;
       const modelDir = path.resolve(c.workspace, o.model);
       const preparePlacement = placements ? (p: Placement, w: WorkOptions) => prepareModelPlacement(backend, modelDir, p, w) : undefined;
@@ -69,13 +98,16 @@ export const registerBenchCommands: Register = (program: Command, ctx) => {
       if (run.status !== 'complete') process.exitCode = 130;
     });
 
-  program.command('report').description('show a run (default: the newest) as a table, HTML or CSV')
-    .argument('[run]', 'run id or file')
+  program.command('report').description('show a run (default: the newest) as a table, HTML, CSV, or Markdown/LaTeX tables of several runs')
+    .argument('[runs...]', 'run ids or files; Markdown and LaTeX tables compare all of them')
     .option('--html <file>', 'write one self-contained HTML file with charts')
     .option('--csv <file>', 'write one row per measurement')
+    .option('--markdown <file>', 'write a Markdown table of the runs: medians and overheads with 95 % intervals')
+    .option('--latex <file>', 'write the same table for LaTeX (booktabs)')
+    .option('--metrics <list>', 'metrics of the Markdown/LaTeX tables (default: each benchmark\'s headline)')
     .option('--compare <run>', 'compare with another run (table, or both runs in the HTML report)')
     .option('--list', 'list all runs')
-    .action((id: string | undefined, o: { html?: string; csv?: string; compare?: string; list?: boolean }) => {
+    .action((ids: string[], o: { html?: string; csv?: string; markdown?: string; latex?: string; metrics?: string; compare?: string; list?: boolean }) => {
       const c = ctx();
       const store = new ResultsStore(c.workspace);
       if (o.list) {
@@ -84,16 +116,38 @@ export const registerBenchCommands: Register = (program: Command, ctx) => {
         for (const s of skipped) process.stderr.write(`skipped ${s}\n`);
         return;
       }
-      const run = id ? store.read(id) : store.latest();
+      const runs = ids.length ? ids.map((id) => store.read(id)) : [store.latest()].filter((r) => r !== undefined);
+      const run = runs[0];
       if (!run) throw new Error(`No runs in ${store.dir}: run \`hypershield bench\` first.`);
-      if (o.html) writeOut(o.html, reportHtml(run, o.compare ? store.read(o.compare) : undefined), c.out);
+      const compare = o.compare ? store.read(o.compare) : undefined;
+      if (o.html) writeOut(o.html, reportHtml(run, compare), c.out);
       if (o.csv) writeOut(o.csv, toCsv(run), c.out);
-      if (o.compare && !o.html) c.out(compareTable(run, store.read(o.compare)));
-      else if (!o.html && !o.csv) {
-        c.out(`Run ${run.id} (${run.status}${run.reason ? `: ${run.reason}` : ''}), ${run.metadata.startedAt}, testbed ${run.metadata.testbed.name} (${run.metadata.testbed.backend})${run.metadata.emulated ? ', EMULATED hosts' : ''}`);
-        c.out(summaryTable(run));
-        for (const w of warningLines(run)) c.out(`warning: ${w}`);
+      if (o.markdown || o.latex) {
+        const all = compare ? [...runs, compare] : runs;
+        const metrics = o.metrics?.split(',').map((m) => m.trim()).filter(Boolean);
+        const rows = paperRows(all, (b) => metrics ?? [BENCHMARKS.find((x) => x.id === b)?.headline ?? '']);
+        if (rows.length === 0) throw new Error(`No model-mode figures of ${metrics ? `the metrics ${metrics.join(', ')}` : 'the headline metrics'} in ${all.map((r) => r.id).join(', ')}: a table needs runs with model mode.`);
+        if (o.markdown) writeOut(o.markdown, markdownTable(all, rows), c.out);
+        if (o.latex) writeOut(o.latex, latexTable(all, rows), c.out);
       }
+      if (compare && !o.html) c.out(compareTable(run, compare));
+      else if (!o.html && !o.csv && !o.markdown && !o.latex) {
+        for (const r of runs) {
+          c.out(`Run ${r.id} (${r.status}${r.reason ? `: ${r.reason}` : ''}), ${r.metadata.startedAt}, testbed ${r.metadata.testbed.name} (${r.metadata.testbed.backend})${r.metadata.emulated ? ', EMULATED hosts' : ''}`);
+          c.out(summaryTable(r));
+          for (const w of warningLines(r)) c.out(`warning: ${w}`);
+        }
+      }
+    });
+
+  program.command('bundle').description('write one file that re-runs a run elsewhere: testbed, model sources, tool versions, command line, plan')
+    .argument('<run>', 'run id or file')
+    .requiredOption('-o, --output <file>', 'the bundle file to write (JSON)')
+    .action((id: string, o: { output: string }) => {
+      const c = ctx();
+      const bundle = createBundle(new ResultsStore(c.workspace).read(id));
+      writeOut(o.output, JSON.stringify(bundle, null, 2) + '\n', c.out);
+      c.out(`Re-run it elsewhere with: hypershield bench --replay ${path.basename(o.output)}`);
     });
 
   program.command('doctor').description('list missing prerequisites with their Debian packages')

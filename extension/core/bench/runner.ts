@@ -1,7 +1,7 @@
 import type { Backend, WorkOptions } from '../backends/backend';
 import { exclusive } from '../testbed/lock';
 import { hostRunDir, serverAddress, type Mode } from '../testbed/testbed';
-import { SCHEMA_VERSION, type Measurement, type ModelInfo, type Placement, type RunFile } from '../results/run-file';
+import { SCHEMA_VERSION, type Measurement, type ModelInfo, type Placement, type RunFile, type RunMetadata } from '../results/run-file';
 import type { ResultsStore } from '../results/store';
 import { summarize } from '../results/summary';
 import { VERSION } from '../version';
@@ -22,6 +22,8 @@ export interface RunOptions extends WorkOptions {
   /** Deploys a placement (undeploys for "none") and says what is on the path; needed for an explicit matrix. */
   preparePlacement?: (placement: Placement, opts: WorkOptions) => Promise<ModelInfo | undefined>;
   onOutput?: (chunk: string) => void;
+  /** Set when the run replays a reproducibility bundle; recorded in the metadata. */
+  replayOf?: RunMetadata['replayOf'];
   /** Called after each recorded measurement, with the run file as saved. */
   onMeasurement?: (m: Measurement, run: RunFile) => void;
 }
@@ -69,6 +71,7 @@ async function runPlan(backend: Backend, plan: RunPlan, opts: RunOptions): Promi
       models: !plan.placements && state.deployed
         ? [{ placement: state.deployed.placement, dir: state.deployed.dir, sourceHash: state.deployed.sourceHash, buildId: state.deployed.buildId }]
         : [],
+      ...(opts.replayOf ? { replayOf: opts.replayOf } : {}),
       ...(pin ? { pinning: { ...pin, notes: [] } } : {}),
       plan: { benchmarks: plan.benchmarks, modes: plan.modes, placements, repetitions: plan.repetitions, warmup: plan.warmup, durationS: plan.durationS, ...(plan.pin ? { pin: plan.pin } : {}) },
       startedAt: new Date().toISOString(),

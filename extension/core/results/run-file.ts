@@ -119,6 +119,8 @@ export interface RunMetadata {
   /** True when hosts are emulated (e.g. QEMU without KVM): absolute figures are not comparable to hardware. */
   emulated: boolean;
   models: ModelInfo[];
+  /** Present when the run re-ran a reproducibility bundle: the original run's id and the bundle file. */
+  replayOf?: { run: string; bundle: string };
   /** Present when the run pinned processes to CPUs. */
   pinning?: Pinning;
   /** The plan as run: placements filled in with what was deployed when the run had no matrix. */

@@ -1,11 +1,12 @@
 // The JSON Schemas under schemas/ that the core validates with (the testbed file has its own loader). Compiled on
 // first use: compiling costs tens of milliseconds that activation and `--help` should not pay.
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
+import bundleSchema from '../../../schemas/bundle.schema.json';
 import planSchema from '../../../schemas/plan.schema.json';
 import runSchema from '../../../schemas/run.schema.json';
 import taskSchema from '../../../schemas/task.schema.json';
 
-export type SchemaName = 'plan' | 'run' | 'task';
+export type SchemaName = 'bundle' | 'plan' | 'run' | 'task';
 
 let ajv: Ajv | undefined;
 const compiled = new Map<SchemaName, ValidateFunction>();
@@ -13,7 +14,7 @@ const compiled = new Map<SchemaName, ValidateFunction>();
 export function validator(name: SchemaName): ValidateFunction {
   let v = compiled.get(name);
   if (!v) {
-    ajv ??= new Ajv({ allErrors: true, schemas: [planSchema, runSchema, taskSchema] });
+    ajv ??= new Ajv({ allErrors: true, schemas: [bundleSchema, planSchema, runSchema, taskSchema] });
     v = ajv.getSchema(`https://hypershield.dev/schemas/${name}.schema.json`)!;
     compiled.set(name, v);
   }

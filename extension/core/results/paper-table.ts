@@ -1,0 +1,113 @@
+// Markdown and LaTeX tables of one or more runs, for a paper: per benchmark, metric, run (backend) and placement
+// the direct and model medians and the overheads with their bootstrap 95 % intervals.
+import type { RunFile, SummaryEntry } from './run-file';
+import { findEntry } from './summary';
+import { formatOverhead } from './table';
+
+export interface PaperRow {
+  benchmark: string;
+  metric: string;
+  unit: string;
+  better: SummaryEntry['better'];
+  run: string;
+  placement: string;
+  n: number;
+  direct?: number;
+  model?: number;
+  overhead?: { percent: number; ci?: [number, number] };
+  vsNone?: { percent: number; ci?: [number, number] };
+}
+
+/** A short name per run: its backend, with the run id when two runs share a backend. */
+export function runLabels(runs: readonly RunFile[]): string[] {
+  const backends = runs.map((r) => r.metadata.testbed.backend);
+  return runs.map((r, i) => (backends.filter((b) => b === backends[i]).length > 1 ? `${backends[i]} ${r.id}` : backends[i]));
+}
+
+/** The rows of the tables: every model entry of the given metrics (each benchmark's headline when none are given). */
+export function paperRows(runs: readonly RunFile[], metricsOf: (benchmark: string) => readonly string[]): PaperRow[] {
+  const labels = runLabels(runs);
+  const rows: PaperRow[] = [];
+  runs.forEach((run, i) => {
+    for (const m of run.summary) {
+      if (m.mode !== 'model' || !metricsOf(m.benchmark).includes(m.metric)) continue;
+      const d = findEntry(run.summary, { ...m, mode: 'direct' });
+      rows.push({
+        benchmark: m.benchmark, metric: m.metric, unit: m.unit, better: m.better, run: labels[i], placement: m.placement,
+        n: Math.min(m.stats.n, d?.stats.n ?? m.stats.n),
+        direct: d?.stats.median,
+        model: m.stats.median,
+        ...(m.overheadPercent !== undefined ? { overhead: { percent: m.overheadPercent, ci: m.overheadCi95 } } : {}),
+        ...(m.overheadVsNonePercent !== undefined ? { vsNone: { percent: m.overheadVsNonePercent, ci: m.overheadVsNoneCi95 } } : {}),
+      });
+    }
+  });
+  // Benchmarks and metrics together, then runs in the order given, then placements in the order measured.
+  const order = (r: PaperRow) => `${r.benchmark}\u0000${r.metric}`;
+  const keys = [...new Set(rows.map(order))];
+  return rows.map((r, i) => ({ r, i })).sort((a, b) => keys.indexOf(order(a.r)) - keys.indexOf(order(b.r)) || a.i - b.i).map(({ r }) => r);
+}
+
+const num = (v: number | undefined) => (v === undefined ? '' : Math.abs(v) >= 100 ? v.toFixed(1) : Math.abs(v) >= 1 ? v.toFixed(2) : v.toFixed(3));
+const HEAD = ['Benchmark', 'Metric', 'Run', 'Placement', 'n', 'Direct', 'Model', 'Overhead vs direct [95 % CI]', 'vs none [95 % CI]'];
+
+function footer(runs: readonly RunFile[]): string[] {
+  const labels = runLabels(runs);
+  return runs.map((r, i) => `${labels[i]}: run ${r.id}, testbed ${r.metadata.testbed.name}, ${r.metadata.startedAt}${r.metadata.emulated ? ', emulated hosts' : ''}${r.status !== 'complete' ? `, ${r.status}` : ''}`);
+}
+
+const NOTE = 'Medians; overhead in percent, positive = the model path is worse; bootstrap 95 % confidence intervals.';
+
+/** A GitHub-flavoured Markdown table; an overhead whose interval contains 0 reads "no detectable difference (…)". */
+export function markdownTable(runs: readonly RunFile[], rows: readonly PaperRow[]): string {
+  const cell = (s: string) => s.replace(/\|/g, '\\|');
+  const line = (cells: string[]) => `| ${cells.map(cell).join(' | ')} |`;
+  const out = [line(HEAD), `|${HEAD.map((_, i) => (i >= 4 && i <= 6 ? ' ---: ' : ' --- ')).join('|')}|`];
+  for (const r of rows) {
+    out.push(line([r.benchmark, `${r.metric} (${r.unit}, ${r.better} is better)`, r.run, r.placement, String(r.n), num(r.direct), num(r.model),
+      r.overhead ? formatOverhead(r.overhead.percent, r.overhead.ci) : '', r.vsNone ? formatOverhead(r.vsNone.percent, r.vsNone.ci) : '']));
+  }
+  return [...out, '', NOTE, '', ...footer(runs).map((f) => `- ${f}`), ''].join('\n');
+}
+
+/** Text as LaTeX typesets it verbatim. */
+export function latexEscape(s: string): string {
+  return s.replace(/[\\{}&%$#_^~]/g, (c) => ({ '\\': '\\textbackslash{}', '~': '\\textasciitilde{}', '^': '\\textasciicircum{}' } as Record<string, string>)[c] ?? `\\${c}`);
+}
+
+const texSigned = (v: number) => `$${v < 0 ? '-' : '+'}${Math.abs(v).toFixed(1)}$`;
+
+/** "$+12.3$ [$+8.1$, $+15.0$]", with a dagger when the interval contains 0 (explained under the table). */
+function texOverhead(o: PaperRow['overhead']): string {
+  if (!o) return '';
+  if (!o.ci) return texSigned(o.percent);
+  const shown = `${texSigned(o.percent)} [${texSigned(o.ci[0])}, ${texSigned(o.ci[1])}]`;
+  return o.ci[0] > 0 || o.ci[1] < 0 ? shown : `${shown}$^\\dagger$`;
+}
+
+/** A booktabs table in a table float, with a caption that explains the intervals and the dagger. */
+export function latexTable(runs: readonly RunFile[], rows: readonly PaperRow[]): string {
+  const e = latexEscape;
+  const head = HEAD.map((h) => e(h.replace(' [95 % CI]', ''))).join(' & ');
+  const body = rows.map((r) => [e(r.benchmark), `${e(r.metric)} (${e(r.unit)}, ${r.better === 'higher' ? '$\\uparrow$' : '$\\downarrow$'})`, e(r.run), e(r.placement),
+    String(r.n), num(r.direct), num(r.model), texOverhead(r.overhead), texOverhead(r.vsNone)].join(' & ') + ' \\\\');
+  return [
+    '% Generated by hypershield report --latex; needs \\usepackage{booktabs}.',
+    ...footer(runs).map((f) => `% ${f}`),
+    '\\begin{table}',
+    '\\centering',
+    '\\begin{tabular}{llllrrrll}',
+    '\\toprule',
+    `${head} \\\\`,
+    '\\midrule',
+    ...body,
+    '\\bottomrule',
+    '\\end{tabular}',
+    '\\caption{Medians of each cell. Overhead in \\%, positive when the model path is worse, with its bootstrap 95~\\% ' +
+      'confidence interval in brackets. $^\\dagger$: no detectable difference (the interval contains 0). ' +
+      '$\\uparrow$/$\\downarrow$: higher/lower is better.}',
+    '\\label{tab:hypershield}',
+    '\\end{table}',
+    '',
+  ].join('\n');
+}
