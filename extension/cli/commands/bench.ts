@@ -37,7 +37,8 @@ export const registerBenchCommands: Register = (program: Command, ctx) => {
     .option('--warmup <n>', 'unrecorded warm-up repetitions', '1')
     .option('--duration <s>', 'seconds per measurement', '10')
     .option('--json', 'print the run file instead of the table')
-    .action(async (o: { benchmarks: string; modes: string; placements?: string; model: string; reps: string; warmup: string; duration: string; json?: boolean }) => {
+    .option('--profile', 'count what the model host does during each measurement (perf stat, softirq time, the harness\'s own CPU share)')
+    .action(async (o: { benchmarks: string; modes: string; placements?: string; model: string; reps: string; warmup: string; duration: string; json?: boolean; profile?: boolean }) => {
       const c = ctx();
       const backend = openTestbed(c.workspace);
       const store = new ResultsStore(c.workspace);
@@ -51,7 +52,7 @@ export const registerBenchCommands: Register = (program: Command, ctx) => {
         repetitions: int(o.reps, '--reps'),
         warmup: int(o.warmup, '--warmup'),
         durationS: int(o.duration, '--duration'),
-      }, { workspace: c.workspace, store, signal: c.signal, progress: c.progress, preparePlacement });
+      }, { workspace: c.workspace, store, signal: c.signal, progress: c.progress, preparePlacement, profile: o.profile });
       if (o.json) c.out(JSON.stringify(run, null, 2));
       else {
         c.out(summaryTable(run, ['throughput', 'retransmits', 'rttAvg', 'loss']));

@@ -13,10 +13,18 @@ export interface PathCheck {
 
 const PROBES = 4;
 
+/** Packets and bytes a host's interfaces (not loopback) have received, from `ip -j -s link show`. */
+export async function receivedTraffic(host: Host, signal?: AbortSignal): Promise<{ packets: number; bytes: number }> {
+  const out = await run(host, ['ip', '-j', '-s', 'link', 'show'], { signal, timeoutMs: 10_000 });
+  const links = (JSON.parse(out) as Array<{ ifname: string; stats64?: { rx: { packets: number; bytes: number } } }>).filter((l) => l.ifname !== 'lo');
+  return {
+    packets: links.reduce((sum, l) => sum + (l.stats64?.rx.packets ?? 0), 0),
+    bytes: links.reduce((sum, l) => sum + (l.stats64?.rx.bytes ?? 0), 0),
+  };
+}
+
 async function receivedPackets(model: Host, signal?: AbortSignal): Promise<number> {
-  const out = await run(model, ['ip', '-j', '-s', 'link', 'show'], { signal, timeoutMs: 10_000 });
-  const links = JSON.parse(out) as Array<{ ifname: string; stats64?: { rx: { packets: number } } }>;
-  return links.filter((l) => l.ifname !== 'lo').reduce((sum, l) => sum + (l.stats64?.rx.packets ?? 0), 0);
+  return (await receivedTraffic(model, signal)).packets;
 }
 
 /**

@@ -10,6 +10,7 @@ import { benchmarkById } from './registry';
 import { assertPath, checkPath } from './path-check';
 import { describeHosts, gitInfo } from './metadata';
 import { checkTools } from './tools';
+import { withProfile } from './profile';
 
 export interface RunPlan {
   benchmarks: string[];
@@ -28,6 +29,8 @@ export interface RunOptions extends WorkOptions {
   /** Deploys a placement (undeploys for "none") and says what is on the path; needed for an explicit matrix. */
   preparePlacement?: (placement: Placement, opts: WorkOptions) => Promise<ModelInfo | undefined>;
   onOutput?: (chunk: string) => void;
+  /** Profile the model host during each recorded repetition (perf stat, /proc): see withProfile. */
+  profile?: boolean;
   /** Called after each recorded measurement, with the run file as saved. */
   onMeasurement?: (m: Measurement, run: RunFile) => void;
 }
@@ -126,7 +129,8 @@ async function runPlan(backend: Backend, plan: RunPlan, opts: RunOptions): Promi
               ? `[${placement}] ${b.id} ${mode}: warm-up`
               : `[${placement}] ${b.id} ${mode}: repetition ${rep}/${plan.repetitions} (${done + 1}/${total})`);
             const ctx: BenchContext = { ...ctxBase, durationS: warm ? Math.min(plan.durationS, WARMUP_MAX_S) : plan.durationS };
-            const m = await measure(b, ctx, mode, placement, rep);
+            const profiled = opts.profile && !warm ? backend.host('model') : undefined;
+            const m = await withProfile(profiled, hostRunDir(testbed.name, 'model'), () => measure(b, ctx, mode, placement, rep), signal);
             if (warm) continue;
             done += 1;
             save({ results: [...runFile.results, m] });
