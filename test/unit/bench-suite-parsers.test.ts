@@ -184,7 +184,7 @@ test('perf stat -x,: hardware counters in perf-stat(1)\'s CSV format, multiplexe
 test('profile: derived figures per cell; a counter the machine lacks yields no figure', () => {
   const record = (counters: ProfileRecord['counters'], packets: number): ProfileRecord => ({
     scope: 'test', counters, cpu: { busyMs: 1500, softirqMs: 300, totalMs: 2000, cpus: 2 }, softirqs: { netRx: 10, netTx: 1 },
-    traffic: { packets, bytes: packets * 1500 }, harness: { cpuMs: 4, sharePercent: 0.2 },
+    traffic: { packets, bytes: packets * 1500 }, harness: { cpuMs: 4, perfCpuMs: 1, workbenchCpuMs: 3, sharePercent: 0.2 },
   });
   const hw = derivedMetrics(record(parsePerfStat(fixture('perf-stat-hardware.csv')), 1_000_000));
   assert.equal(hw.ipc.value, 2871304112 / 3954012733);

@@ -11,7 +11,10 @@ const MIN_PACKETS = 1000;
 const PERF_LIMIT_S = 3600;
 const TICKS_PER_S = 100;
 
-interface Reading { cpu: CpuTimes; softirqs: { netRx: number; netTx: number }; traffic: { packets: number; bytes: number }; at: number; localCpuUs: number }
+interface Reading { cpu: CpuTimes; softirqs: { netRx: number; netTx: number }; traffic: { packets: number; bytes: number } }
+
+/** Wall clock and this process's CPU, around the measurement itself. */
+interface Window { wallMs: number; workbenchCpuMs: number }
 
 async function read(model: Host, signal?: AbortSignal): Promise<Reading> {
   const [stat, softirqs, traffic] = await Promise.all([
@@ -19,8 +22,15 @@ async function read(model: Host, signal?: AbortSignal): Promise<Reading> {
     run(model, ['cat', '/proc/softirqs'], { signal, timeoutMs: 10_000 }),
     receivedTraffic(model, signal),
   ]);
+  return { cpu: parseProcStat(stat), softirqs: parseSoftirqs(softirqs), traffic };
+}
+
+async function timed<T>(fn: () => Promise<T>): Promise<[T, Window]> {
+  const t = performance.now();
   const u = process.cpuUsage();
-  return { cpu: parseProcStat(stat), softirqs: parseSoftirqs(softirqs), traffic, at: performance.now(), localCpuUs: u.user + u.system };
+  const value = await fn();
+  const used = process.cpuUsage(u);
+  return [value, { wallMs: performance.now() - t, workbenchCpuMs: (used.user + used.system) / 1000 }];
 }
 
 /** CPU time (user + system) a process on the host has used, from fields 14 and 15 of /proc/PID/stat. */
@@ -56,13 +66,15 @@ export async function withProfile(model: Host | undefined, runDir: string, measu
     await model.exec(['kill', '-KILL', '--', `-${pid}`]);
   };
   try {
-    const m = await measure();
-    const perfCpuMs = await processCpuMs(model, pid);
+    const perfStartMs = await processCpuMs(model, pid);
+    const [m, window] = await timed(measure);
+    const perfCpuMs = (await processCpuMs(model, pid)) - perfStartMs;
     await stop();
     const after = await read(model, signal);
     const csv = await run(model, ['cat', out], { timeoutMs: 10_000 });
-    const localCpuMs = model.kind === 'netns' ? (after.localCpuUs - before.localCpuUs) / 1000 : 0;
-    const record = profileRecord(model, parsePerfStat(csv), before, after, perfCpuMs + localCpuMs);
+    // The workbench's own process runs on the model host's machine only when the hosts are local namespaces.
+    const workbenchCpuMs = model.kind === 'netns' ? window.workbenchCpuMs : 0;
+    const record = profileRecord(model, parsePerfStat(csv), before, after, { perfCpuMs, workbenchCpuMs, wallMs: window.wallMs });
     return { ...m, profile: record, metrics: { ...m.metrics, ...derivedMetrics(record) } };
   } finally {
     await stop();
@@ -70,9 +82,9 @@ export async function withProfile(model: Host | undefined, runDir: string, measu
   }
 }
 
-function profileRecord(model: Host, counters: ProfileRecord['counters'], a: Reading, b: Reading, harnessCpuMs: number): ProfileRecord {
+function profileRecord(model: Host, counters: ProfileRecord['counters'], a: Reading, b: Reading, h: { perfCpuMs: number; workbenchCpuMs: number; wallMs: number }): ProfileRecord {
   const cpu = cpuDelta(a.cpu, b.cpu);
-  const wallMs = b.at - a.at;
+  const harnessCpuMs = h.perfCpuMs + h.workbenchCpuMs;
   return {
     scope: model.kind === 'netns'
       ? 'the whole kernel: namespace hosts share it, so client and server work is counted too'
@@ -81,7 +93,7 @@ function profileRecord(model: Host, counters: ProfileRecord['counters'], a: Read
     cpu,
     softirqs: { netRx: b.softirqs.netRx - a.softirqs.netRx, netTx: b.softirqs.netTx - a.softirqs.netTx },
     traffic: { packets: b.traffic.packets - a.traffic.packets, bytes: b.traffic.bytes - a.traffic.bytes },
-    harness: { cpuMs: harnessCpuMs, sharePercent: (harnessCpuMs / (wallMs * cpu.cpus)) * 100 },
+    harness: { cpuMs: harnessCpuMs, perfCpuMs: h.perfCpuMs, workbenchCpuMs: h.workbenchCpuMs, sharePercent: (harnessCpuMs / (h.wallMs * cpu.cpus)) * 100 },
   };
 }
 

@@ -54,8 +54,11 @@ export interface ProfileRecord {
   softirqs: { netRx: number; netTx: number };
   /** What the model host's interfaces received. */
   traffic: { packets: number; bytes: number };
-  /** CPU the workbench itself used on the model host's machine while measuring (perf, and the workbench's own process when the hosts are local). */
-  harness: { cpuMs: number; sharePercent: number };
+  /**
+   * CPU the workbench itself used on the model host's machine while the benchmark ran: perf, and the workbench's
+   * own process when the hosts are local; the share is of all CPUs over that time.
+   */
+  harness: { cpuMs: number; perfCpuMs: number; workbenchCpuMs: number; sharePercent: number };
 }
 
 export interface Stats {
