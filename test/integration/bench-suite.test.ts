@@ -123,7 +123,8 @@ describe('every benchmark of the catalog, end to end on a namespace testbed', ()
       assert.ok(m.metrics.softirqShare.value >= 0 && m.metrics.softirqShare.value <= 100);
       assert.ok(m.metrics.harnessCpuShare.value >= 0 && m.metrics.harnessCpuShare.value < 25, `harness ${m.metrics.harnessCpuShare.value} %`);
       if (m.benchmark === 'iperf3' && m.mode === 'model') {
-        assert.ok(p.traffic.packets > 10_000, `${p.traffic.packets} packets crossed the model host`);
+        // GRO merges segments into 64 KiB packets on veth: a second of TCP is thousands of packets, not millions.
+        assert.ok(p.traffic.packets >= 1000, `${p.traffic.packets} packets crossed the model host`);
         assert.ok(m.metrics.modelCpuPerPacket.value > 0);
         assert.ok(m.metrics.contextSwitchesPer1kPackets.value >= 0);
       }

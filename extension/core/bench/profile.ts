@@ -117,6 +117,8 @@ export function derivedMetrics(p: ProfileRecord): Record<string, Metric> {
   const cycles = count('cycles');
   const instructions = count('instructions');
   if (cycles && instructions !== undefined) metrics.ipc = { value: instructions / cycles, unit: 'instructions/cycle', better: 'higher' };
+  // Packets as the interfaces count them: GRO on veth merges TCP segments into up to 64 KiB, so per-byte figures
+  // compare across benchmarks, per-packet ones across modes and placements of one benchmark.
   const { packets, bytes } = p.traffic;
   if (packets >= MIN_PACKETS) {
     metrics.modelCpuPerPacket = { value: (p.cpu.busyMs * 1e3) / packets, unit: 'µs/packet', better: 'lower' };
