@@ -131,6 +131,7 @@ async function runPlan(backend: Backend, plan: RunPlan, opts: RunOptions): Promi
             const ctx: BenchContext = { ...ctxBase, durationS: warm ? Math.min(plan.durationS, WARMUP_MAX_S) : plan.durationS };
             const profiled = opts.profile && !warm ? backend.host('model') : undefined;
             const m = await withProfile(profiled, hostRunDir(testbed.name, 'model'), () => measure(b, ctx, mode, placement, rep), signal);
+            for (const w of m.warnings ?? []) progress?.report(`[${placement}] ${b.id} ${mode}: warning: ${w}`);
             if (warm) continue;
             done += 1;
             save({ results: [...runFile.results, m] });
