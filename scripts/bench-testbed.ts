@@ -76,6 +76,15 @@ async function main(): Promise<void> {
       `(${(cpuInWindows.user + cpuInWindows.system).toFixed(0)} ms CPU over ${(cpuInWindows.wall / 1000).toFixed(1)} s of measurement)`);
     const t = run.summary.filter((s) => s.metric === 'throughput').map((s) => `${s.mode} ${s.stats.median.toFixed(2)} Gbit/s`).join(', ');
     console.log(`iperf3 medians in that run: ${t}`);
+
+    // With --profile the harness measures itself: perf on the model host plus this process, over each repetition.
+    const profiled = await runBenchmarks(backend, { benchmarks: ['iperf3'], modes: ['direct', 'model'], repetitions: 3, warmup: 0, durationS: 3 },
+      { workspace, store, profile: true });
+    const share = describe(profiled.results.map((r) => r.metrics.harnessCpuShare.value));
+    const parts = profiled.results.map((r) => r.profile!.harness);
+    const sum = (f: (h: (typeof parts)[number]) => number) => parts.reduce((a, h) => a + f(h), 0).toFixed(0);
+    console.log(`harness CPU share on the model host during iperf3 (--profile): median ${share.median.toFixed(2)} % of the machine ` +
+      `(min ${share.min.toFixed(2)}, max ${share.max.toFixed(2)}, n ${share.n}; perf ${sum((h) => h.perfCpuMs)} ms, workbench ${sum((h) => h.workbenchCpuMs)} ms CPU in all)   goal < 1 %`);
     await backend.down();
   } finally {
     await openTestbed(workspace).down().catch(() => undefined);

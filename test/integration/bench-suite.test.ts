@@ -106,6 +106,34 @@ describe('every benchmark of the catalog, end to end on a namespace testbed', ()
     assert.deepEqual((await ctx.server.exec(['ls', ctx.runDir])).stdout.trim().split('\n').filter((f) => f === 'mariadb' || f.endsWith('.secret')), [], 'data directory and secrets removed (logs stay until down)');
   });
 
+  test('--profile: perf stat and /proc on the model host during each repetition, unsupported counters never 0, perf gone afterwards', async () => {
+    const run = await runBenchmarks(ws.backend(), { benchmarks: ['iperf3', 'ping'], modes: ['direct', 'model'], repetitions: 1, warmup: 1, durationS: 1 },
+      { workspace: ws.dir, store: new ResultsStore(ws.dir), profile: true });
+    assert.equal(run.status, 'complete', run.reason);
+    for (const m of run.results) {
+      const p = m.profile!;
+      assert.ok(p, `${m.benchmark} ${m.mode} has a profile`);
+      for (const [event, c] of Object.entries(p.counters)) {
+        if (c.supported) assert.ok(Number.isFinite(c.value), event);
+        else assert.match(c.reason, /^not (supported|counted)$/, event);
+      }
+      assert.ok(p.counters['context-switches'].supported, 'software events work everywhere');
+      if (!p.counters.cycles.supported) assert.equal(m.metrics.perfCycles, undefined, 'a missing counter gives no metric');
+      assert.ok(p.cpu.busyMs > 0 && p.cpu.softirqMs >= 0 && p.cpu.cpus >= 1);
+      assert.ok(m.metrics.softirqShare.value >= 0 && m.metrics.softirqShare.value <= 100);
+      assert.ok(m.metrics.harnessCpuShare.value >= 0 && m.metrics.harnessCpuShare.value < 25, `harness ${m.metrics.harnessCpuShare.value} %`);
+      if (m.benchmark === 'iperf3' && m.mode === 'model') {
+        // GRO merges segments into 64 KiB packets on veth: a second of TCP is thousands of packets, not millions.
+        assert.ok(p.traffic.packets >= 1000, `${p.traffic.packets} packets crossed the model host`);
+        assert.ok(m.metrics.modelCpuPerPacket.value > 0);
+        assert.ok(m.metrics.contextSwitchesPer1kPackets.value >= 0);
+      }
+      if (m.mode === 'direct') assert.equal(m.metrics.modelCpuPerPacket, undefined, 'nothing to divide by in direct mode');
+    }
+    assert.equal(pids('model'), '', 'no perf left on the model host');
+    assert.equal((await ws.backend().host('model').exec(['ls', hostRunDir(NAME, 'model')])).stdout.includes('perf-stat'), false);
+  });
+
   test(`netperf is ${NETPERF_HERE ? 'installed here and ran above' : 'not installed: a run that asks for it is refused, naming where to get it'}`, async () => {
     if (NETPERF_HERE) return;
     const store = new ResultsStore(ws.dir);

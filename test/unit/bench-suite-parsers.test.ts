@@ -12,6 +12,10 @@ import { parseRedisBenchmark } from '../../extension/core/bench/redis';
 import { parseSysbench } from '../../extension/core/bench/sysbench';
 import { parseFio } from '../../extension/core/bench/fio';
 import { parsePagefault } from '../../extension/core/bench/pagefault';
+import { PERF_EVENTS, parsePerfStat } from '../../extension/core/bench/perf-stat';
+import { derivedMetrics } from '../../extension/core/bench/profile';
+import { parseProcStat, parseSoftirqs } from '../../extension/core/bench/proc-stat';
+import type { ProfileRecord } from '../../extension/core/results/run-file';
 
 const fixture = (name: string) => fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'bench', name), 'utf8');
 
@@ -158,4 +162,58 @@ test('pagefault: fault rate and time per fault from the program\'s JSON line; it
   assert.equal(m.faultTime.unit, 'ns/fault');
   assert.ok(Math.abs(m.faultsPerPage.value - 1) < 0.001, 'one fault per touched page');
   assert.throws(() => parsePagefault(fixture('pagefault-usage.txt')), /pagefault: output is not the program's JSON line: usage: /);
+});
+
+test('perf stat -x,: software events captured here; hardware events this machine lacks are unsupported, not 0', () => {
+  const c = parsePerfStat(fixture('perf-stat-software.csv'));
+  assert.deepEqual(c['context-switches'], { supported: true, value: 2574, runningPercent: 100 });
+  assert.deepEqual(c.cycles, { supported: false, reason: 'not supported' });
+  assert.deepEqual(Object.keys(c).sort(), [...PERF_EVENTS].sort());
+  assert.deepEqual(Object.entries(c).filter(([, v]) => v.supported).map(([k]) => k), ['context-switches', 'cpu-migrations', 'page-faults']);
+});
+
+test('perf stat -x,: hardware counters in perf-stat(1)\'s CSV format, multiplexed and never-counted ones', () => {
+  const c = parsePerfStat(fixture('perf-stat-hardware.csv'));
+  assert.deepEqual(c.cycles, { supported: true, value: 3954012733, runningPercent: 83.31 });
+  assert.deepEqual(c.instructions, { supported: true, value: 2871304112, runningPercent: 83.31 });
+  assert.deepEqual(c['dTLB-load-misses'], { supported: false, reason: 'not counted' });
+  assert.equal(Object.keys(c).length, 11);
+  assert.throws(() => parsePerfStat('garbage'), /perf stat: unexpected line "garbage"/);
+});
+
+test('profile: derived figures per cell; a counter the machine lacks yields no figure', () => {
+  const record = (counters: ProfileRecord['counters'], packets: number): ProfileRecord => ({
+    scope: 'test', counters, cpu: { busyMs: 1500, softirqMs: 300, totalMs: 2000, cpus: 2 }, softirqs: { netRx: 10, netTx: 1 },
+    traffic: { packets, bytes: packets * 1500 }, harness: { cpuMs: 4, perfCpuMs: 1, workbenchCpuMs: 3, sharePercent: 0.2 },
+  });
+  const hw = derivedMetrics(record(parsePerfStat(fixture('perf-stat-hardware.csv')), 1_000_000));
+  assert.equal(hw.ipc.value, 2871304112 / 3954012733);
+  assert.equal(hw.modelCyclesPerPacket.value, 3954.012733);
+  assert.equal(hw.modelCpuPerPacket.value, 1.5, '1.5 s of CPU over a million packets');
+  assert.equal(hw.modelCpuPerByte.value, 1.5e9 / 1.5e9);
+  assert.equal(hw.contextSwitchesPer1kPackets.value, 2.574);
+  assert.equal(hw.softirqShare.value, 20);
+  assert.equal(hw.harnessCpuShare.value, 0.2);
+  assert.equal(hw.perfLlcLoadMisses.value, 1529881);
+  assert.equal(hw.perfDtlbLoadMisses, undefined, 'not counted is not 0');
+  const sw = derivedMetrics(record(parsePerfStat(fixture('perf-stat-software.csv')), 1_000_000));
+  assert.equal(sw.ipc, undefined);
+  assert.equal(sw.modelCyclesPerPacket, undefined);
+  assert.equal(sw.perfCycles, undefined);
+  assert.equal(sw.perfContextSwitches.value, 2574);
+  const direct = derivedMetrics(record(parsePerfStat(fixture('perf-stat-software.csv')), 12));
+  assert.equal(direct.modelCpuPerPacket, undefined, 'no per-packet figure when (almost) nothing crossed the model host');
+});
+
+test('/proc/stat and /proc/softirqs as captured here', () => {
+  const stat = parseProcStat(fixture('proc-stat.txt'));
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = fixture('proc-stat.txt').split('\n')[0].split(/\s+/).slice(1).map(Number);
+  assert.equal(stat.totalMs, (user + nice + system + idle + iowait + irq + softirq + steal) * 10);
+  assert.equal(stat.busyMs, stat.totalMs - (idle + iowait) * 10);
+  assert.equal(stat.softirqMs, softirq * 10);
+  assert.equal(stat.cpus, 2);
+  const s = parseSoftirqs(fixture('proc-softirqs.txt'));
+  const row = fixture('proc-softirqs.txt').split('\n').find((l) => l.includes('NET_RX:'))!.split(/\s+/).filter(Boolean).slice(1).map(Number);
+  assert.equal(s.netRx, row[0] + row[1]);
+  assert.ok(s.netTx >= 0);
 });

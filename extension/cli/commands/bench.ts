@@ -47,7 +47,8 @@ export const registerBenchCommands: Register = (program: Command, ctx) => {
     .option('--pin [role=cpus...]', 'pin client, server and model processes to CPUs with taskset, e.g. --pin client=0 server=1 model=1 (alone: automatic)')
     .option('--replay <bundle>', 'run the plan and models of a bundle (`hypershield bundle`) again on this testbed and compare')
     .option('--json', 'print the run file instead of the table')
-    .action(async (o: { benchmarks: string; modes: string; placements?: string; model: string; reps: number; warmup: number; duration: number; pin?: true | string[]; replay?: string; json?: boolean }) => {
+    .option('--profile', 'count what the model host does during each measurement (perf stat, softirq time, the harness\'s own CPU share)')
+    .action(async (o: { benchmarks: string; modes: string; placements?: string; model: string; reps: number; warmup: number; duration: number; pin?: true | string[]; replay?: string; json?: boolean; profile?: boolean }) => {
       const c = ctx();
       const backend = c.testbed();
       const store = new ResultsStore(c.workspace);
@@ -88,7 +89,7 @@ export const registerBenchCommands: Register = (program: Command, ctx) => {
         warmup: o.warmup,
         durationS: o.duration,
         ...(o.pin ? { pin: parsePinOption(o.pin === true ? [] : o.pin) } : {}),
-      }, { workspace: c.workspace, store, signal: c.signal, progress: c.progress, preparePlacement });
+      }, { workspace: c.workspace, store, signal: c.signal, progress: c.progress, preparePlacement, profile: o.profile });
       if (o.json) c.out(JSON.stringify(run, null, 2));
       else {
         c.out(summaryTable(run, ['throughput', 'retransmits', 'rttAvg', 'loss']));

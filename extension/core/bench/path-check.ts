@@ -15,15 +15,19 @@ export interface PathCheck {
 const PROBES = 4;
 
 /**
- * Packets received on the model host's testbed interfaces only: a VM's or SSH host's management interface carries
- * the workbench's own control traffic, which would make direct mode look like it crosses the model.
+ * Packets and bytes received on the model host's testbed interfaces only: a VM's or SSH host's management interface
+ * carries the workbench's own control traffic, which would make direct mode look like it crosses the model.
  */
-async function receivedPackets(model: Host, interfaces: readonly string[], signal?: AbortSignal): Promise<number> {
+export async function receivedTraffic(model: Host, interfaces: readonly string[], signal?: AbortSignal): Promise<{ packets: number; bytes: number }> {
   const out = await run(model, ['ip', '-j', '-s', 'link', 'show'], { signal, timeoutMs: 10_000 });
-  const links = JSON.parse(out) as Array<{ ifname: string; stats64?: { rx: { packets: number } } }>;
+  const links = JSON.parse(out) as Array<{ ifname: string; stats64?: { rx: { packets: number; bytes: number } } }>;
   const missing = interfaces.filter((i) => !links.some((l) => l.ifname === i));
   if (missing.length) throw new Error(`The model host ${model.label} has no interface ${missing.join(' or ')}: the testbed is not wired as recorded; run \`hypershield down\` and \`up\`.`);
-  return links.filter((l) => interfaces.includes(l.ifname)).reduce((sum, l) => sum + (l.stats64?.rx.packets ?? 0), 0);
+  const measured = links.filter((l) => interfaces.includes(l.ifname));
+  return {
+    packets: measured.reduce((sum, l) => sum + (l.stats64?.rx.packets ?? 0), 0),
+    bytes: measured.reduce((sum, l) => sum + (l.stats64?.rx.bytes ?? 0), 0),
+  };
 }
 
 /**
@@ -34,9 +38,9 @@ async function receivedPackets(model: Host, interfaces: readonly string[], signa
 export async function checkPath(backend: Backend, mode: Mode, signal?: AbortSignal): Promise<PathCheck> {
   const model = backend.host('model');
   const interfaces = [backend.modelInterfaces.client, backend.modelInterfaces.server];
-  const before = await receivedPackets(model, interfaces, signal);
+  const before = (await receivedTraffic(model, interfaces, signal)).packets;
   const p = await backend.host('client').exec(['ping', '-n', '-c', String(PROBES), '-i', '0.05', '-W', '1', serverAddress(backend.testbed)], { signal, timeoutMs: 15_000 });
-  const after = await receivedPackets(model, interfaces, signal);
+  const after = (await receivedTraffic(model, interfaces, signal)).packets;
   const ttl = /ttl=(\d+)/.exec(p.stdout);
   const modelPackets = after - before;
   return {

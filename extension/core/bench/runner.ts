@@ -15,6 +15,7 @@ import { baselineDrift } from '../results/drift';
 import { pinModel, pinnedHost, resolvePinPlan } from './pinning';
 import { validatePlan, type RunPlan } from './plan';
 import { pathWarnings } from './warnings';
+import { withProfile } from './profile';
 
 export interface RunOptions extends WorkOptions {
   workspace: string;
@@ -24,6 +25,8 @@ export interface RunOptions extends WorkOptions {
   onOutput?: (chunk: string) => void;
   /** Set when the run replays a reproducibility bundle; recorded in the metadata. */
   replayOf?: RunMetadata['replayOf'];
+  /** Profile the model host during each recorded repetition (perf stat, /proc): see withProfile. */
+  profile?: boolean;
   /** Called after each recorded measurement, with the run file as saved. */
   onMeasurement?: (m: Measurement, run: RunFile) => void;
 }
@@ -142,7 +145,10 @@ async function runPlan(backend: Backend, plan: RunPlan, opts: RunOptions): Promi
           ? `[${cell.placement}] ${b.id} ${cell.mode}: warm-up`
           : `[${cell.placement}] ${b.id} ${cell.mode}: repetition ${cell.round}/${plan.repetitions} (${done + 1}/${total})`);
         const ctx: BenchContext = { ...ctxBase, durationS: warm ? Math.min(plan.durationS, WARMUP_MAX_S) : plan.durationS };
-        const m = await measure(b, ctx, cell.mode, cell.placement, cell.round);
+        const profiled = opts.profile && !warm ? backend.host('model') : undefined;
+        const interfaces = [backend.modelInterfaces.client, backend.modelInterfaces.server];
+        const m = await withProfile(profiled, interfaces, hostRunDir(testbed.name, 'model'), () => measure(b, ctx, cell.mode, cell.placement, cell.round), signal);
+        for (const w of m.warnings ?? []) progress?.report(`[${cell.placement}] ${b.id} ${cell.mode}: warning: ${w}`);
         if (warm) continue;
         done += 1;
         save({ results: [...runFile.results, m] });

@@ -35,6 +35,31 @@ export interface Measurement {
   error?: string;
   /** Reasons to doubt a result the tool did not fail on: the path misbehaved (retransmits, loss), a result at a rate cap. */
   warnings?: string[];
+  /** What the model host did during the measurement (bench --profile); derived figures are also in metrics. */
+  profile?: ProfileRecord;
+}
+
+/** One perf counter; a counter the machine lacks is unsupported, never 0. */
+export type PerfCounter =
+  | { supported: true; value: number; unit?: string; runningPercent: number }
+  | { supported: false; reason: string };
+
+export interface ProfileRecord {
+  /** What the counters cover, e.g. the whole kernel the model host shares with the other hosts. */
+  scope: string;
+  /** perf stat counters by event name. */
+  counters: Record<string, PerfCounter>;
+  /** CPU time of all CPUs of the model host's kernel, from /proc/stat, in milliseconds. */
+  cpu: { busyMs: number; softirqMs: number; totalMs: number; cpus: number };
+  /** NET_RX and NET_TX softirqs raised, from /proc/softirqs. */
+  softirqs: { netRx: number; netTx: number };
+  /** What the model host's interfaces received. */
+  traffic: { packets: number; bytes: number };
+  /**
+   * CPU the workbench itself used on the model host's machine while the benchmark ran: perf, and the workbench's
+   * own process when the hosts are local; the share is of all CPUs over that time.
+   */
+  harness: { cpuMs: number; perfCpuMs: number; workbenchCpuMs: number; sharePercent: number };
 }
 
 export interface Stats {

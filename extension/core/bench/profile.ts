@@ -1,0 +1,131 @@
+import { run, type Host } from '../hosts/host';
+import type { Measurement, Metric, ProfileRecord } from '../results/run-file';
+import { sleep } from '../util/poll';
+import { receivedTraffic } from './path-check';
+import { PERF_EVENTS, parsePerfStat } from './perf-stat';
+import { cpuDelta, parseProcStat, parseSoftirqs, type CpuTimes } from './proc-stat';
+
+/** Below this many packets through the model host, per-packet figures are noise (e.g. direct mode). */
+const MIN_PACKETS = 1000;
+/** perf stat outlives a killed workbench by at most this long. */
+const PERF_LIMIT_S = 3600;
+const TICKS_PER_S = 100;
+
+interface Reading { cpu: CpuTimes; softirqs: { netRx: number; netTx: number }; traffic: { packets: number; bytes: number } }
+
+/** Wall clock and this process's CPU, around the measurement itself. */
+interface Window { wallMs: number; workbenchCpuMs: number }
+
+async function read(model: Host, interfaces: readonly string[], signal?: AbortSignal): Promise<Reading> {
+  const [stat, softirqs, traffic] = await Promise.all([
+    run(model, ['cat', '/proc/stat'], { signal, timeoutMs: 10_000 }),
+    run(model, ['cat', '/proc/softirqs'], { signal, timeoutMs: 10_000 }),
+    receivedTraffic(model, interfaces, signal),
+  ]);
+  return { cpu: parseProcStat(stat), softirqs: parseSoftirqs(softirqs), traffic };
+}
+
+async function timed<T>(fn: () => Promise<T>): Promise<[T, Window]> {
+  const t = performance.now();
+  const u = process.cpuUsage();
+  const value = await fn();
+  const used = process.cpuUsage(u);
+  return [value, { wallMs: performance.now() - t, workbenchCpuMs: (used.user + used.system) / 1000 }];
+}
+
+/** CPU time (user + system) a process on the host has used, from fields 14 and 15 of /proc/PID/stat. */
+async function processCpuMs(host: Host, pid: string): Promise<number> {
+  const stat = (await host.exec(['cat', `/proc/${pid}/stat`])).stdout;
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) / TICKS_PER_S) * 1000;
+}
+
+/**
+ * Counts what the model host does while `measure` runs: perf stat over the whole kernel, CPU and softirq time
+ * from /proc, the packets and bytes it received, and the CPU the workbench itself spent there. The record goes
+ * into the measurement, the derived figures into its metrics so summaries compare them across modes and
+ * placements. perf runs in a session of its own and is stopped, also when the measurement fails.
+ */
+export async function withProfile(model: Host | undefined, interfaces: readonly string[], runDir: string, measure: () => Promise<Measurement>, signal?: AbortSignal): Promise<Measurement> {
+  if (!model) return measure();
+  const out = `${runDir}/perf-stat.csv`;
+  await run(model, ['mkdir', '-p', runDir], { timeoutMs: 10_000 });
+  const before = await read(model, interfaces, signal);
+  const started = await model.exec(['sh', '-c', 'command -v perf >/dev/null || exit 127; setsid "$@" >/dev/null 2>&1 </dev/null & echo $!', 'sh',
+    'perf', 'stat', '-x,', '-a', '-o', out, '-e', PERF_EVENTS.join(','), '--', 'sleep', String(PERF_LIMIT_S)], { timeoutMs: 10_000 });
+  if (started.code === 127) throw new Error(`perf is missing on ${model.label}: install the Debian package linux-perf there, or run without --profile.`);
+  const pid = started.stdout.trim();
+  if (started.code !== 0 || !/^\d+$/.test(pid)) throw new Error(`Starting perf stat on ${model.label} failed: ${started.stderr.trim()}`);
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    // SIGINT to the session: perf writes its counts and exits once its sleep is gone.
+    await model.exec(['kill', '-INT', '--', `-${pid}`]);
+    for (let i = 0; i < 100 && (await model.exec(['kill', '-0', pid])).code === 0; i++) await sleep(50);
+    await model.exec(['kill', '-KILL', '--', `-${pid}`]);
+  };
+  try {
+    const perfStartMs = await processCpuMs(model, pid);
+    const [m, window] = await timed(measure);
+    const perfCpuMs = (await processCpuMs(model, pid)) - perfStartMs;
+    await stop();
+    const after = await read(model, interfaces, signal);
+    const csv = await run(model, ['cat', out], { timeoutMs: 10_000 });
+    // The workbench's own process runs on the model host's machine only when the hosts are local namespaces.
+    const workbenchCpuMs = model.kind === 'netns' ? window.workbenchCpuMs : 0;
+    const record = profileRecord(model, parsePerfStat(csv), before, after, { perfCpuMs, workbenchCpuMs, wallMs: window.wallMs });
+    return { ...m, profile: record, metrics: { ...m.metrics, ...derivedMetrics(record) } };
+  } finally {
+    await stop();
+    await model.exec(['rm', '-f', out]);
+  }
+}
+
+function profileRecord(model: Host, counters: ProfileRecord['counters'], a: Reading, b: Reading, h: { perfCpuMs: number; workbenchCpuMs: number; wallMs: number }): ProfileRecord {
+  const cpu = cpuDelta(a.cpu, b.cpu);
+  const harnessCpuMs = h.perfCpuMs + h.workbenchCpuMs;
+  return {
+    scope: model.kind === 'netns'
+      ? 'the whole kernel: namespace hosts share it, so client and server work is counted too'
+      : `the model host ${model.label}`,
+    counters,
+    cpu,
+    softirqs: { netRx: b.softirqs.netRx - a.softirqs.netRx, netTx: b.softirqs.netTx - a.softirqs.netTx },
+    traffic: { packets: b.traffic.packets - a.traffic.packets, bytes: b.traffic.bytes - a.traffic.bytes },
+    harness: { cpuMs: harnessCpuMs, perfCpuMs: h.perfCpuMs, workbenchCpuMs: h.workbenchCpuMs, sharePercent: (harnessCpuMs / (h.wallMs * cpu.cpus)) * 100 },
+  };
+}
+
+const camel = (event: string) => event.split('-').map((w) => w[0].toUpperCase() + w.slice(1).toLowerCase()).join('');
+
+/** Figures per cell that say where the model's cost goes; counters the machine lacks yield no figure at all. */
+export function derivedMetrics(p: ProfileRecord): Record<string, Metric> {
+  const metrics: Record<string, Metric> = {
+    modelCpuTime: { value: p.cpu.busyMs, unit: 'ms', better: 'lower' },
+    softirqShare: { value: p.cpu.busyMs ? (p.cpu.softirqMs / p.cpu.busyMs) * 100 : 0, unit: '% of busy CPU', better: 'lower' },
+    harnessCpuShare: { value: p.harness.sharePercent, unit: '%', better: 'lower' },
+  };
+  const count = (event: string) => {
+    const c = p.counters[event];
+    return c?.supported ? c.value : undefined;
+  };
+  for (const event of Object.keys(p.counters)) {
+    const v = count(event);
+    if (v !== undefined) metrics[`perf${camel(event)}`] = { value: v, unit: 'events', better: 'lower' };
+  }
+  const cycles = count('cycles');
+  const instructions = count('instructions');
+  if (cycles && instructions !== undefined) metrics.ipc = { value: instructions / cycles, unit: 'instructions/cycle', better: 'higher' };
+  // Packets as the interfaces count them: GRO on veth merges TCP segments into up to 64 KiB, so per-byte figures
+  // compare across benchmarks, per-packet ones across modes and placements of one benchmark.
+  const { packets, bytes } = p.traffic;
+  if (packets >= MIN_PACKETS) {
+    metrics.modelCpuPerPacket = { value: (p.cpu.busyMs * 1e3) / packets, unit: 'µs/packet', better: 'lower' };
+    metrics.modelCpuPerByte = { value: (p.cpu.busyMs * 1e6) / bytes, unit: 'ns/byte', better: 'lower' };
+    if (cycles !== undefined) metrics.modelCyclesPerPacket = { value: cycles / packets, unit: 'cycles/packet', better: 'lower' };
+    const cs = count('context-switches');
+    if (cs !== undefined) metrics.contextSwitchesPer1kPackets = { value: (cs / packets) * 1000, unit: 'switches/1000 packets', better: 'lower' };
+  }
+  return metrics;
+}
