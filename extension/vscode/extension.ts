@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import type { RunListing } from '../core/results/store';
 import { benchCommands } from './commands/bench-commands';
 import { modelCommands } from './commands/model-commands';
 import { CommandRegistry } from './commands/registry';
@@ -28,6 +29,10 @@ export interface HyperShieldApi {
   openResults(runId: string, compareId?: string): Promise<Rendered>;
 }
 
+function hasCompleteRun(runs: readonly RunListing[]): boolean {
+  return runs.some((r) => r.run.status === 'complete');
+}
+
 export function activate(context: vscode.ExtensionContext): HyperShieldApi {
   const started = performance.now();
   const log = createLog();
@@ -54,6 +59,8 @@ export function activate(context: vscode.ExtensionContext): HyperShieldApi {
     log, workbench, diagnostics, registry, panels, tasks, testbedTree, runsTree, testbedView, runsView,
     new StatusBar(workbench),
     vscode.tasks.registerTaskProvider(TASK_TYPE, new HyperShieldTaskProvider(tasks, () => workbench.folder)),
+    // The walkthrough's "Run benchmarks" step is done once a run completed, not when the command merely ran.
+    workbench.onDidChangeRuns((runs) => setContext('hypershield.hasCompleteRun', hasCompleteRun(runs))),
     workbench.onDidChangeTestbed((view) => {
       const status = view.kind === 'status' ? view.status : undefined;
       setContext('hypershield.testbedState', status?.state ?? 'unknown');
@@ -68,6 +75,7 @@ export function activate(context: vscode.ExtensionContext): HyperShieldApi {
   // Everything that spawns processes or scans the workspace happens after activation returns.
   if (folder) {
     setContext('hypershield.hasTestbedFile', workbench.hasTestbedFile());
+    setContext('hypershield.hasCompleteRun', hasCompleteRun(workbench.runs()));
     void workbench.readTestbed();
     void findModelProjects().then((p) => setContext('hypershield.hasModel', p.length > 0));
   }

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { toCsv } from '../../core/results/table';
+import { announce } from '../announce';
 import { setContext } from '../context-keys';
 import { runHeadline } from '../headline';
 import type { Services } from '../services';
@@ -48,10 +49,17 @@ export function resultsCommands(s: Services): CommandSpec[] {
     return targetOf(arg) ?? vscode.window.showSaveDialog({ defaultUri: vscode.Uri.file(path.join(workbench.requireFolder(), defaultName)), filters });
   }
 
-  function write(uri: vscode.Uri, data: string | Buffer): string {
+  /** Writes an export and says where, with a way to it; `interactive` is false when a caller named the target. */
+  function write(uri: vscode.Uri, data: string | Buffer, interactive: boolean): string {
     fs.mkdirSync(path.dirname(uri.fsPath), { recursive: true });
     fs.writeFileSync(uri.fsPath, data);
     log.info(`Wrote ${uri.fsPath}`);
+    if (interactive) {
+      void announce(`wrote ${vscode.workspace.asRelativePath(uri)}`, 'Open', 'Reveal in Explorer').then((pick) => {
+        if (pick === 'Open') void vscode.commands.executeCommand('vscode.open', uri);
+        if (pick === 'Reveal in Explorer') void vscode.commands.executeCommand('revealInExplorer', uri);
+      });
+    }
     return uri.fsPath;
   }
 
@@ -107,7 +115,7 @@ export function resultsCommands(s: Services): CommandSpec[] {
         const run = workbench.store.read(id);
         const uri = await saveTarget(target, `${id}.${format}`, format === 'csv' ? { CSV: ['csv'] } : { JSON: ['json'] });
         if (!uri) return undefined;
-        return write(uri, format === 'csv' ? toCsv(run) : JSON.stringify(run, null, 2) + '\n');
+        return write(uri, format === 'csv' ? toCsv(run) : JSON.stringify(run, null, 2) + '\n', !targetOf(target));
       },
     },
     {
@@ -117,7 +125,29 @@ export function resultsCommands(s: Services): CommandSpec[] {
         if (typeof dataUrl !== 'string' || !PNG_DATA_URL.test(dataUrl)) throw new Error('Save Chart Image is run from a results panel\'s "Save image" button.');
         const uri = await saveTarget(target, `${String(runId)}-${String(name)}.png`, { 'PNG image': ['png'] });
         if (!uri) return undefined;
-        return write(uri, Buffer.from(dataUrl.slice(dataUrl.indexOf(',') + 1), 'base64'));
+        return write(uri, Buffer.from(dataUrl.slice(dataUrl.indexOf(',') + 1), 'base64'), !targetOf(target));
+      },
+    },
+    {
+      id: 'hypershield.results.delete',
+      /** `confirmed` (true) skips the question, for callers that asked already. */
+      run: async (arg?: unknown, confirmed?: unknown) => {
+        const id = runIdOf(arg) ?? (await pickRun('Delete which run?'));
+        if (!id) return undefined;
+        const file = workbench.store.fileOf(id);
+        if (confirmed !== true) {
+          const pick = await vscode.window.showWarningMessage(`Delete run ${id}?`, { modal: true, detail: `Its file ${vscode.workspace.asRelativePath(file)} is removed; exports made from it stay.` }, 'Delete');
+          if (pick !== 'Delete') return undefined;
+        }
+        panels.closeRun(id);
+        workbench.store.remove(id);
+        if (runsTree.selectedForCompare === id) {
+          runsTree.selectedForCompare = undefined;
+          setContext('hypershield.compareSelected', false);
+        }
+        workbench.refreshRuns();
+        void announce(`deleted run ${id}`);
+        return id;
       },
     },
     {

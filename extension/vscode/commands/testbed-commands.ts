@@ -4,6 +4,7 @@ import * as vscode from 'vscode';
 import { installMissing, runDoctor, type Finding } from '../../core/doctor';
 import { ROLES, type Host, type Role } from '../../core/hosts/host';
 import { MODES, TESTBED_FILE, type Mode } from '../../core/testbed/testbed';
+import { announce } from '../announce';
 import { withCancellableProgress } from '../progress';
 import type { Services } from '../services';
 import type { TestbedNode } from '../tree/testbed-tree';
@@ -62,7 +63,7 @@ export function testbedCommands(s: Services): CommandSpec[] {
     }
     const msg = `Testbed ${backend.testbed.name} (${backend.testbed.backend}) is up in ${backend.state.read()?.mode} mode (${Date.now() - started} ms).`;
     log.info(msg);
-    void vscode.window.showInformationMessage(`HyperShield: ${msg}`);
+    void announce(msg);
     return workbench.testbed;
   });
 
@@ -77,7 +78,7 @@ export function testbedCommands(s: Services): CommandSpec[] {
     }
     const msg = `Testbed ${backend.testbed.name} is down${from}.`;
     log.info(msg);
-    void vscode.window.showInformationMessage(`HyperShield: ${msg}`);
+    void announce(msg);
     return workbench.testbed;
   });
 
@@ -99,6 +100,7 @@ export function testbedCommands(s: Services): CommandSpec[] {
     } finally {
       await workbench.readTestbed();
     }
+    void announce(`Testbed ${backend.testbed.name} is in ${target} mode: ${target === 'model' ? 'client → model → server' : 'client → server, the model host bypassed'}`);
     return target;
   });
 
@@ -116,7 +118,13 @@ export function testbedCommands(s: Services): CommandSpec[] {
           if (!role) return undefined;
         }
         const host = backend.host(role);
-        const terminal = vscode.window.createTerminal({ name: `HyperShield ${role}`, iconPath: new vscode.ThemeIcon('terminal'), ...shellOf(host) });
+        const where = `${backend.testbed.name}:${role}`;
+        const terminal = vscode.window.createTerminal({
+          name: `HyperShield ${role}`, iconPath: new vscode.ThemeIcon('terminal'), ...shellOf(host),
+          // Debian's bashrc files put $debian_chroot before the prompt: "(lab:server)root@…#".
+          env: { debian_chroot: where },
+          message: `HyperShield: a shell on the ${role} host of testbed ${backend.testbed.name} (${host.label}).`,
+        });
         terminal.show();
         return terminal;
       },

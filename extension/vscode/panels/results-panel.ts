@@ -161,6 +161,11 @@ export class ResultsPanels implements vscode.Disposable {
     return p;
   }
 
+  /** Closes the panels that show a run (alone or in a comparison), e.g. when it is deleted. */
+  closeRun(runId: string): void {
+    for (const p of [...this.panels.values()]) if (p.runId === runId || p.compareId === runId) p.panel.dispose();
+  }
+
   dispose(): void {
     this.registration.dispose();
     for (const p of [...this.panels.values()]) p.panel.dispose();

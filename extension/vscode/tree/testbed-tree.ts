@@ -49,7 +49,7 @@ export class TestbedTree implements vscode.TreeDataProvider<TestbedNode>, vscode
       const s = node.status;
       const mode: TestbedNode = {
         kind: 'fact', id: `${s.name}/mode`, label: 'mode', icon: 'arrow-swap', contextValue: s.mode ? `mode:${s.mode}` : undefined,
-        description: s.mode === 'model' ? 'model: client → model → server' : s.mode === 'direct' ? 'direct: client → server' : 'unknown',
+        description: s.mode === 'model' ? 'client → model → server' : s.mode === 'direct' ? 'client → server' : 'unknown',
       };
       const hosts = s.hosts.map((host): TestbedNode => ({ kind: 'host', status: s, host, model: node.model }));
       return node.fileError ? [this.fileProblem(s, node.fileError), mode, ...hosts] : [mode, ...hosts];
@@ -78,10 +78,11 @@ export class TestbedTree implements vscode.TreeDataProvider<TestbedNode>, vscode
     if (h.role === 'model') {
       const d = s.deployed;
       facts.push(d
-        ? { kind: 'fact', id: `${id}/model`, label: 'model', icon: 'shield', contextValue: `model:deployed:${d.placement}`,
+        ? { kind: 'fact', id: `${id}/model`, label: 'security model', icon: 'shield', contextValue: `model:deployed:${d.placement}`,
           description: `${d.placement} · ${modelStateText(model)}`,
           tooltip: `${d.placement} model from ${d.dir}\ndeployed ${new Date(d.deployedAt).toLocaleString()}\nsource ${d.sourceHash.slice(0, 12)}, build ${d.buildId.slice(0, 12)}${d.detail.verified ? `\n${d.detail.verified}` : ''}` }
-        : { kind: 'fact', id: `${id}/model`, label: 'model', description: 'none deployed', icon: 'circle-slash', contextValue: 'model:none' });
+        : { kind: 'fact', id: `${id}/model`, label: 'security model', description: 'none deployed', icon: 'circle-slash', contextValue: 'model:none',
+          tooltip: 'No security model is deployed: traffic in model mode crosses this host unfiltered. Deploy one from a model project.' });
     }
     return facts;
   }
@@ -93,7 +94,7 @@ export class TestbedTree implements vscode.TreeDataProvider<TestbedNode>, vscode
         const item = new vscode.TreeItem(s.name, vscode.TreeItemCollapsibleState.Expanded);
         item.id = `testbed/${s.name}`;
         item.description = `${s.backend} · ${s.state}${s.mode ? ` · ${s.mode} mode` : ''}`;
-        item.tooltip = `Testbed ${s.name} (${s.backend}) from ${s.source}: ${s.state}`;
+        item.tooltip = `Testbed ${s.name} (${s.backend}) from ${s.source}: ${s.state}${s.mode ? `, ${s.mode} mode` : ''}`;
         item.iconPath = stateIcon(s.state, 'server-environment');
         item.contextValue = `testbed:${s.state}`;
         return item;
@@ -102,7 +103,8 @@ export class TestbedTree implements vscode.TreeDataProvider<TestbedNode>, vscode
         const { host: h, status: s } = node;
         const item = new vscode.TreeItem(h.role, h.role === 'model' ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.Collapsed);
         item.id = `testbed/${s.name}/host/${h.role}`;
-        item.description = `${h.state} · ${s.backend}${h.addresses.length ? ` · ${h.addresses.join(' ')}` : ''}`;
+        // Short enough for the sidebar's default width; the backend is on the testbed row and in the facts below.
+        item.description = `${h.state}${h.addresses.length ? ` · ${h.addresses[0].replace(/\/\d+$/, '')}` : ''}`;
         item.tooltip = `${h.label}: ${h.state}${h.detail ? `\n${h.detail}` : ''}${h.kernel ? `\nkernel ${h.kernel}` : ''}`;
         item.iconPath = stateIcon(h.state, ROLE_ICONS[h.role]);
         item.contextValue = `host:${h.state}:${h.role}`;
@@ -112,7 +114,8 @@ export class TestbedTree implements vscode.TreeDataProvider<TestbedNode>, vscode
         const item = new vscode.TreeItem(node.label, vscode.TreeItemCollapsibleState.None);
         item.id = `testbed/${node.id}`;
         item.description = node.description;
-        item.tooltip = node.tooltip ?? `${node.label}: ${node.description}`;
+        // The full text where the description is cut; the label is on the row already.
+        item.tooltip = node.tooltip ?? node.description;
         item.iconPath = new vscode.ThemeIcon(node.icon);
         item.contextValue = node.contextValue;
         item.command = node.command;

@@ -74,4 +74,13 @@ describe('benchmarks and results', () => {
     await waitFor('the Runs view to drop the discarded run', () => { const first = tree.getChildren()[0]; return first?.kind === 'run' && first.run.id !== cancelled.id; });
     await waitFor('iperf3 to stop on client and server', () => !processesIn('client').includes('iperf3') && !processesIn('server').includes('iperf3'), 10_000);
   });
+
+  it('deletes a run: its file, its Runs view entry and its open panel go', async () => {
+    await (await api()).openResults(run.id);
+    assert.equal(await exec('hypershield.results.delete', run.id, true), run.id);
+    assert.ok(!fs.existsSync((await api()).workbench.store.fileOf(run.id)));
+    const tree = (await api()).runsTree;
+    await waitFor('the Runs view to drop the deleted run', () => !tree.getChildren().some((n) => n.kind === 'run' && n.run.id === run.id));
+    await waitFor('its results panel to close', () => !vscode.window.tabGroups.all.flatMap((g) => g.tabs).some((t) => t.label === `Run ${run.id}`));
+  });
 });

@@ -17,9 +17,9 @@ describe('security model', () => {
     source = path.join(workspaceFolder(), 'model', 'user_space_model.c');
     assert.ok(fs.existsSync(source), `${source} was created`);
     original = fs.readFileSync(source, 'utf8');
-    const tasks = await vscode.tasks.fetchTasks({ type: 'hypershield' });
-    assert.ok(tasks.some((t) => t.definition.task === 'build' && t.definition.model === 'model' && t.definition.placement === 'user'),
-      `a build task is offered: ${tasks.map((t) => t.name).join(', ')}`);
+    // The workspace's file search finds the new project once its file events are through.
+    await waitFor('a build task for the new project', async () => (await vscode.tasks.fetchTasks({ type: 'hypershield' }))
+      .some((t) => t.definition.task === 'build' && t.definition.model === 'model' && t.definition.placement === 'user'));
   });
 
   it('shows build errors in the Problems panel at their file and line, with notes', async () => {
@@ -78,7 +78,7 @@ describe('security model', () => {
       const tree = (await api()).testbedTree;
       const [root] = await tree.getChildren();
       const host = (await tree.getChildren(root)).find((n) => n.kind === 'host' && n.host.role === 'model')!;
-      const fact = (await tree.getChildren(host)).find((n) => tree.getTreeItem(n).label === 'model')!;
+      const fact = (await tree.getChildren(host)).find((n) => tree.getTreeItem(n).label === 'security model')!;
       return tree.getTreeItem(fact);
     };
     const result = await exec<DeployResult>('hypershield.model.deploy', 'model', 'user');

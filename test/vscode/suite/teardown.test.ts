@@ -13,6 +13,10 @@ describe('teardown', () => {
     assert.doesNotMatch(namespaces, new RegExp(`hs-${TESTBED}-`));
   });
 
+  it('"Run Benchmarks" on a testbed that is down says so before asking anything', async () => {
+    await assert.rejects(exec('hypershield.bench.run'), /Testbed tvsc cannot run benchmarks: it is down\. Bring it up first\./);
+  });
+
   it('shows testbed description errors at their line, and clears them when fixed', async () => {
     const file = path.join(workspaceFolder(), 'hypershield.testbed.json');
     const original = fs.readFileSync(file, 'utf8');

@@ -37,7 +37,7 @@ describe('testbed', () => {
       assert.match(fact('addresses'), /^198\.18\./);
       assert.equal(fact('kernel'), os.release());
       assert.match(fact('backend'), /^netns/);
-      if (host.item.label === 'model') assert.equal(facts.find((f) => f.item.label === 'model')?.item.contextValue, 'model:none');
+      if (host.item.label === 'model') assert.equal(facts.find((f) => f.item.label === 'security model')?.item.contextValue, 'model:none');
     }
   });
 
