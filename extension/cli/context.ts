@@ -1,6 +1,7 @@
 import type { Backend, Progress } from '../core/backends/backend';
-import { openTestbed } from '../core/backends/open';
+import { backendFor, openTestbed } from '../core/backends/open';
 import { openDescribedOrRecorded, type OpenedTestbed } from '../core/backends/recorded';
+import { terminalSecretPrompt } from './secret-prompt';
 
 /** What every CLI command gets: the workspace, a way to report progress, and cancellation on Ctrl-C. */
 export interface CliContext {
@@ -29,10 +30,11 @@ export function createContext(workspace: string): CliContext {
   process.on('SIGTERM', onSigint);
   const tty = process.stderr.isTTY;
   let opened: OpenedTestbed | undefined;
+  const env = { askSecret: terminalSecretPrompt() };
   return {
     workspace,
-    testbed: () => (opened ??= { backend: openTestbed(workspace) }).backend,
-    describedOrRecorded: () => (opened ??= openDescribedOrRecorded(workspace)),
+    testbed: () => (opened ??= { backend: openTestbed(workspace, env) }).backend,
+    describedOrRecorded: () => (opened ??= openDescribedOrRecorded(workspace, (t) => backendFor(t, workspace, env))),
     dispose: async () => { await opened?.backend.dispose(); },
     signal: controller.signal,
     // Progress goes to stderr so stdout stays clean for --json and pipes.

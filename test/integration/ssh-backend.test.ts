@@ -12,7 +12,7 @@ import { parseTestbed } from '../../extension/core/testbed/load';
 import { StateStore } from '../../extension/core/testbed/state';
 import { testbedStatus } from '../../extension/core/testbed/status';
 import { SshdLab } from '../helpers/sshd';
-import { namespaces } from '../helpers/workspace';
+import { CLI, namespaces } from '../helpers/workspace';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -134,6 +134,48 @@ describe('ssh backend end to end against three real sshd hosts', () => {
     for (const x of backends) await x.dispose();
     for (let i = 0; i < 40 && (['client', 'model', 'server'] as const).some((r) => lab.sessions(r).length); i++) await sleep(50);
     assert.deepEqual((['client', 'model', 'server'] as const).map((r) => lab.sessions(r).length), [0, 0, 0]);
+  });
+
+  test('the CLI, with ~/.ssh/config and ~/.ssh/known_hosts: up, status, mode, down; a key passphrase is asked on a terminal only', async () => {
+    const home = path.join(lab.dir, 'home');
+    fs.mkdirSync(path.join(home, '.ssh'), { recursive: true });
+    fs.writeFileSync(path.join(home, '.ssh', 'known_hosts'), (['client', 'model', 'server'] as const).map((r) => `${lab.name}-${r}.lab ${lab.hostKeyLine(r)}\n`).join(''));
+    const writeConfig = (identity: string) => fs.writeFileSync(path.join(home, '.ssh', 'config'), (['client', 'model', 'server'] as const).map((r) => [
+      `Host ${lab.name}-${r}`, `  HostName ${lab.name}-${r}.lab`, `  ProxyCommand ${lab.proxyCommand(r)}`,
+    ].join('\n')).join('\n') + `\nHost *\n  User root\n  IdentityFile ${identity}\n  IdentityAgent none\n`);
+    writeConfig(lab.userKey);
+    const ws = path.join(lab.dir, 'ws');
+    fs.mkdirSync(ws);
+    const tb = testbedFile();
+    fs.writeFileSync(path.join(ws, 'hypershield.testbed.json'), JSON.stringify({ name: `ssh-c${id}`, backend: 'ssh', hosts: tb.hosts }));
+    const env = { ...process.env, HOME: home, SSH_AUTH_SOCK: '' };
+    const cli = (...args: string[]) => execFileSync(CLI[0], [CLI[1], '-w', ws, ...args], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    assert.match(cli('up'), new RegExp(`Testbed ssh-c${id} \\(ssh\\) is up in model mode`));
+    const status = JSON.parse(cli('status', '--json')) as { state: string; hosts: Array<{ state: string }> };
+    assert.equal(status.state, 'up');
+    assert.deepEqual(status.hosts.map((h) => h.state), ['running', 'running', 'running']);
+    cli('mode', 'direct');
+    assert.match(sh('client', 'ip', 'route', 'show', 'exact', '198.18.2.0/24'), /via 198\.18\.3\.2 dev to-server/);
+    cli('mode', 'model');
+    assert.match(sh('client', 'ip', 'route', 'show', 'exact', '198.18.2.0/24'), /via 198\.18\.1\.1 dev to-model/);
+    assert.match(cli('down'), /is down/);
+    assert.equal(sh('model', 'sysctl', '-n', 'net.ipv4.ip_forward'), '0');
+
+    const locked = path.join(lab.dir, 'cli_locked_ed25519');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-a', '2', '-N', 'open sesame', '-f', locked]);
+    fs.appendFileSync(path.join(lab.dir, 'authorized_keys'), fs.readFileSync(`${locked}.pub`));
+    writeConfig(locked);
+    assert.throws(() => cli('up'), (err: Error & { stderr: string }) => {
+      assert.match(err.stderr, /protected by a passphrase and nobody can be asked for it here.*ssh-add/s);
+      return true;
+    });
+    // On a terminal (script(1) gives the CLI one) it asks once for the key all three hosts use.
+    const argv = [CLI[0], CLI[1], '-w', ws, 'up'].map((a) => `'${a}'`).join(' ');
+    const typed = execFileSync('script', ['-qec', argv, '/dev/null'], { env, encoding: 'utf8', input: 'open sesame\r' });
+    assert.equal(typed.split(`Passphrase for ${locked}`).length - 1, 1, typed);
+    assert.match(typed, /is up in model mode/);
+    writeConfig(lab.userKey);
+    cli('down');
   });
 
   test('direct mode without the client-server link is refused before anything changes', async () => {

@@ -186,6 +186,25 @@ describe('SSH transport against real sshd servers in namespaces', () => {
     await assert.rejects(c.download('/nonexistent/file', back), /could not download \/nonexistent\/file/);
   });
 
+  test('keep-alives notice a host that stopped answering; the next call connects again', async () => {
+    const c = connect({}, { keepaliveMs: 500 });
+    const before = lab.sessions('client');
+    assert.equal((await c.exec(['true'], { timeoutMs: 10_000 })).code, 0);
+    const mine = lab.sessions('client').filter((p) => !before.includes(p));
+    assert.equal(mine.length, 1);
+    process.kill(mine[0], 'SIGSTOP');
+    try {
+      // A command on the frozen host ends by its timeout; the connection is declared dead after three unanswered keep-alives.
+      const hung = await c.exec(['true'], { timeoutMs: 1000 });
+      assert.equal(hung.timedOut, true);
+      await sleep(2500);
+      const r = await c.exec(['echo', 'alive'], { timeoutMs: 15_000 });
+      assert.equal(r.stdout, 'alive\n');
+    } finally {
+      process.kill(mine[0], 'SIGKILL');
+    }
+  });
+
   test('the next call after the server dropped the connection reconnects', async () => {
     const c = connect({});
     assert.equal((await c.exec(['true'], { timeoutMs: 10_000 })).code, 0);
