@@ -144,6 +144,23 @@ describe('qemu testbed with a VM model host', { timeout: 1_800_000 }, () => {
     assert.equal(u.status, 0, u.stderr);
     assert.ok(!(await lsmod(b)).includes('kernel_space'));
   });
+
+  test('a guest that panics is noticed (change event), and status says so with the console tail', async () => {
+    const b = ws.backend();
+    const changes: string[] = [];
+    const stop = b.onDidChange((c) => changes.push(`${c.role}: ${c.what}`));
+    try {
+      await b.host('model').exec(['sh', '-c', 'echo 1 > /proc/sys/kernel/sysrq; echo c > /proc/sysrq-trigger'], { timeoutMs: 5000 });
+      await waitFor('a change event', () => changes.length > 0, 60_000);
+    } finally {
+      stop();
+      await b.dispose();
+    }
+    assert.match(changes[0], /^model: the model VM panicked; its console ends with:\n[\s\S]*Kernel panic - not syncing/);
+    const model = (await testbedStatus(b)).hosts.find((h) => h.role === 'model')!;
+    assert.equal(model.state, 'stopped');
+    assert.match(model.detail!, /^VM panicked · [\s\S]*sysrq triggered crash/);
+  });
 });
 
 describe('qemu testbed: kill -9 of the CLI during bring-up', { timeout: 900_000 }, () => {
