@@ -12,9 +12,9 @@ import { scaffoldModel } from '../extension/core/model/scaffold';
 import { describe } from '../extension/core/results/stats';
 import { serverAddress } from '../extension/core/testbed/testbed';
 
-const BOOTS = 3;
-const CYCLES = 5;
-const ROUNDS = 5;
+const BOOTS = 2;
+const CYCLES = 3;
+const ROUNDS = 4;
 const SECONDS = 5;
 
 const fmt = (xs: number[], unit: string, digits = 0) => {
