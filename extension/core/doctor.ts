@@ -45,6 +45,11 @@ export const REQUIREMENTS: readonly Requirement[] = [
   { what: 'perf', pkg: 'linux-perf', feature: 'perf', present: onPath('perf') },
   { what: 'docker', pkg: 'docker.io', feature: 'docker', present: onPath('docker') },
   { what: 'qemu-system-x86_64', pkg: 'qemu-system-x86', feature: 'qemu', present: onPath('qemu-system-x86_64') },
+  { what: 'busybox (static) for VM images', pkg: 'busybox-static', feature: 'qemu', present: fileExists('/bin/busybox') },
+  { what: 'cpio for VM images', pkg: 'cpio', feature: 'qemu', present: onPath('cpio') },
+  { what: 'dropbear (the VM\'s SSH server)', pkg: 'dropbear-bin', feature: 'qemu', present: fileExists('/usr/sbin/dropbear') },
+  { what: 'sftp-server for VM images', pkg: 'openssh-sftp-server', feature: 'qemu', present: fileExists('/usr/lib/openssh/sftp-server') },
+  { what: 'socat (the VM control channel)', pkg: 'socat', feature: 'qemu', present: onPath('socat') },
 ];
 
 /** The programs of the benchmark catalog that Debian packages; the others are named when a run needs them. */

@@ -1,0 +1,109 @@
+// Prints what the qemu testbed costs (under TCG on machines without working KVM): boot to SSH, the
+// build-upload-insmod cycle of the kernel template, and the template's throughput relative to plain forwarding
+// through the same VM, in interleaved rounds. Figures, not pass/fail: this machine's speed drifts.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { openTestbed } from '../extension/core/backends/open';
+import type { Backend } from '../extension/core/backends/backend';
+import { run } from '../extension/core/hosts/host';
+import { deployModel, undeployModel } from '../extension/core/model/deploy/deploy';
+import { scaffoldModel } from '../extension/core/model/scaffold';
+import { describe } from '../extension/core/results/stats';
+import { serverAddress } from '../extension/core/testbed/testbed';
+
+const BOOTS = 2;
+const CYCLES = 3;
+const ROUNDS = 4;
+const SECONDS = 5;
+
+const fmt = (xs: number[], unit: string, digits = 0) => {
+  const s = describe(xs);
+  return `median ${s.median.toFixed(digits)} ${unit} (min ${s.min.toFixed(digits)}, max ${s.max.toFixed(digits)}, n ${s.n})`;
+};
+
+/** Seconds from QEMU's start to SSH answering, from the progress messages `up` prints. */
+async function bootToSsh(workspace: string): Promise<{ boot: number; up: number }> {
+  const b = openTestbed(workspace);
+  const t0 = performance.now();
+  let started = 0;
+  let routed = 0;
+  await b.up({ progress: { report: (m) => {
+    if (m.startsWith('Starting the model VM')) started = performance.now();
+    if (m.startsWith('Routing traffic')) routed = performance.now();
+  } } });
+  return { boot: (routed - started) / 1000, up: (performance.now() - t0) / 1000 };
+}
+
+async function iperf(b: Backend): Promise<number> {
+  await run(b.host('server'), ['iperf3', '-s', '-1', '-D'], { timeoutMs: 15_000 });
+  await new Promise((r) => setTimeout(r, 300));
+  const out = await run(b.host('client'), ['iperf3', '-c', serverAddress(b.testbed), '-t', String(SECONDS), '-J'], { timeoutMs: (SECONDS + 60) * 1000 });
+  return (JSON.parse(out) as { end: { sum_received: { bits_per_second: number } } }).end.sum_received.bits_per_second / 1e9;
+}
+
+async function main(): Promise<void> {
+  const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'hs-benchvm-'));
+  fs.writeFileSync(path.join(workspace, 'hypershield.testbed.json'), JSON.stringify({ name: 'vmbench', backend: 'qemu' }));
+  const model = path.join(workspace, 'model');
+  scaffoldModel(model, 'kernel');
+  try {
+    // The first `up` also makes the image and checks KVM once; it is not counted.
+    await openTestbed(workspace).up();
+    const b0 = openTestbed(workspace);
+    console.log(`hosts emulated (TCG): ${b0.capabilities.emulated}`);
+    await b0.down();
+    const boots: number[] = [];
+    const ups: number[] = [];
+    for (let i = 0; i < BOOTS; i++) {
+      const { boot, up } = await bootToSsh(workspace);
+      boots.push(boot);
+      ups.push(up);
+      if (i < BOOTS - 1) await openTestbed(workspace).down();
+    }
+    console.log(`boot to SSH:  ${fmt(boots, 's', 1)}   goal < 10 s   (whole up: ${fmt(ups, 's', 1)})`);
+
+    const b = openTestbed(workspace);
+    const cycles: number[] = [];
+    const builds: number[] = [];
+    for (let i = 0; i < CYCLES; i++) {
+      // Each cycle rebuilds: a touched source is what an edit-and-try loop deploys.
+      fs.utimesSync(path.join(model, 'kernel_space.c'), new Date(), new Date());
+      const t = performance.now();
+      const r = await deployModel(b, model, 'kernel', { watchdogSeconds: 120 });
+      cycles.push((performance.now() - t) / 1000);
+      builds.push(r.build.durationMs / 1000);
+    }
+    console.log(`build-upload-insmod-verify: ${fmt(cycles, 's', 2)}   goal < 3 s   (of which build ${fmt(builds, 's', 2)})`);
+
+    // ABBA within each pair of rounds, so slow drift favours neither.
+    const ratios: number[] = [];
+    const plain: number[] = [];
+    const templ: number[] = [];
+    for (let i = 0; i < ROUNDS; i++) {
+      const order = i % 2 === 0 ? ['plain', 'template'] : ['template', 'plain'];
+      const got: Record<string, number> = {};
+      for (const what of order) {
+        if (what === 'plain') await undeployModel(b);
+        else await deployModel(b, model, 'kernel', { watchdogSeconds: 120 });
+        got[what] = await iperf(b);
+      }
+      plain.push(got.plain);
+      templ.push(got.template);
+      ratios.push(got.template / got.plain);
+      console.log(`  round ${i + 1}: plain forwarding ${got.plain.toFixed(3)} Gbit/s, kernel template ${got.template.toFixed(3)} Gbit/s, ratio ${(got.template / got.plain).toFixed(3)}`);
+    }
+    await undeployModel(b);
+    console.log(`plain forwarding through the VM: ${fmt(plain, 'Gbit/s', 3)}`);
+    console.log(`kernel template:                 ${fmt(templ, 'Gbit/s', 3)}`);
+    console.log(`template / plain: ${fmt(ratios, '', 3)}   goal >= 0.95`);
+  } finally {
+    await openTestbed(workspace).down().catch((err: Error) => console.error(`down failed: ${err.message}`));
+    fs.rmSync(workspace, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: Error) => {
+  console.error(err.message);
+  process.exit(1);
+});
