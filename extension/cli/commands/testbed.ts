@@ -28,7 +28,7 @@ export const registerTestbedCommands: Register = (program: Command, ctx) => {
       c.out(`Testbed ${s.name} (${s.backend}, from ${s.source}): ${s.state}${s.mode ? `, ${s.mode} mode` : ''}`);
       if (s.owner) return c.out(`  The hosts named ${s.name} on this machine belong to the workspace ${s.owner.workspace} (up since ${s.owner.since}).`);
       for (const h of s.hosts) {
-        c.out(`  ${h.role.padEnd(7)} ${h.state.padEnd(11)} ${(h.addresses.join(' ') || '-').padEnd(32)} ${h.kernel ?? ''}`);
+        c.out(`  ${h.role.padEnd(7)} ${h.state.padEnd(11)} ${(h.addresses.join(' ') || '-').padEnd(32)} ${h.state === 'running' ? h.kernel ?? '' : h.detail ?? ''}`);
       }
       c.out(`  model:  ${s.deployed ? `${s.deployed.placement} model from ${s.deployed.dir} (source ${s.deployed.sourceHash.slice(0, 12)})` : 'none deployed'}`);
       const i = s.interruptedDeploy;
