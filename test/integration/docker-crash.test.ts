@@ -2,6 +2,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
+import * as path from 'node:path';
 import { CLI, tempWorkspace } from '../helpers/workspace';
 import { docker, engineObjects, ensureDockerd } from '../helpers/dockerd';
 import { pollUntil } from '../../extension/core/util/poll';
@@ -11,8 +12,9 @@ import { LABELS } from '../../extension/core/backends/docker/labels';
 const ws = tempWorkspace('dkk', { backend: 'docker', subnets: { client: '198.18.121.0/24', server: '198.18.122.0/24', direct: '198.18.123.0/24' } });
 let stopDockerd: () => Promise<void> = async () => undefined;
 
+/** The CLI as ONE process (the tsx wrapper would run it in a child that outlives a kill of the wrapper). */
 function startCli(...args: string[]): { pid: number; output: () => string; exited: Promise<void> } {
-  const child = spawn(CLI[0], [CLI[1], '-w', ws.dir, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI[1], '-w', ws.dir, ...args], { cwd: path.join(__dirname, '..', '..'), stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout.on('data', (d) => { output += d; });
   child.stderr.on('data', (d) => { output += d; });
