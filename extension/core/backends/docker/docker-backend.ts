@@ -306,14 +306,14 @@ export class DockerBackend implements Backend {
       if (!st) return; // nothing recorded, and no engine to ask for labelled objects: nothing of ours can be up
       throw err;
     }
-    const containers = new Set([...(await this.ownedContainers()).map((c) => c.Id), ...recorded('docker-container')]);
+    const containers = new Set([...(await this.ownedContainers()).map((c) => c.Names[0].replace(/^\//, '')), ...recorded('docker-container')]);
     await Promise.all([...containers].map(async (c) => {
-      opts.progress?.report(`Removing container ${c.length === 64 ? c.slice(0, 12) : c}`);
+      opts.progress?.report(`Removing container ${c}`);
       await this.removeIfOurs(this.engine().getContainer(c), (o) => o.remove({ force: true, v: true, abortSignal: AbortSignal.timeout(ENGINE_TIMEOUT_MS) }));
     }));
-    const networks = new Set([...(await this.ownedNetworks()).map((n) => n.Id), ...recorded('docker-network')]);
+    const networks = new Set([...(await this.ownedNetworks()).map((n) => n.Name), ...recorded('docker-network')]);
     for (const n of networks) {
-      opts.progress?.report(`Removing network ${n.length === 64 ? n.slice(0, 12) : n}`);
+      opts.progress?.report(`Removing network ${n}`);
       await this.removeIfOurs(this.engine().getNetwork(n), (o) => o.remove({ abortSignal: AbortSignal.timeout(ENGINE_TIMEOUT_MS) }));
     }
     const kept = await builtImages(this.engine());

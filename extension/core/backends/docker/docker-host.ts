@@ -42,6 +42,7 @@ function collector(onChunk?: (chunk: string) => void): Writable & { text: () => 
 export class DockerHost implements Host {
   readonly kind = 'docker' as const;
   readonly label: string;
+  private kernel: Promise<string> | undefined;
 
   constructor(readonly role: Role, readonly container: string, private readonly engine: () => Docker, private readonly target: EngineTarget) {
     this.label = `${role} (container ${container})`;
@@ -133,7 +134,9 @@ export class DockerHost implements Host {
       throw err;
     }
     const addresses = Object.values(info.NetworkSettings.Networks ?? {}).filter((n) => n.IPAddress).map((n) => `${n.IPAddress}/${n.IPPrefixLen}`);
-    if (info.State.Running) return { state: 'running', addresses, detail: `container ${this.container} (${info.Config.Image})` };
+    // The engine's kernel is the containers' kernel.
+    const kernel = await (this.kernel ??= this.engine().version().then((v) => v.KernelVersion));
+    if (info.State.Running) return { state: 'running', addresses, kernel, detail: `container ${this.container} (${info.Config.Image})` };
     const why = info.State.OOMKilled ? 'killed for lack of memory' : `exited with code ${info.State.ExitCode}`;
     return { state: 'stopped', addresses: [], detail: `container ${this.container} ${why} at ${info.State.FinishedAt}, not by the workbench: \`hypershield up\` recreates the testbed` };
   }

@@ -28,8 +28,11 @@ const DETACH_SCRIPT = `if [ -n "$(tc filter show dev "$1" ingress pref ${PREF})"
 /** Removes the clsact qdisc of interface $1 (and every filter on it) when it is there. */
 const UNCLSACT_SCRIPT = 'if tc qdisc show dev "$1" | grep -q "^qdisc clsact"; then tc qdisc del dev "$1" clsact; fi';
 
-/** Removes the pins in $1: a bpffs mounted there (on hosts without a private mount namespace) goes with them. */
-const UNPIN_SCRIPT = `if mountpoint -q "$1" 2>/dev/null; then umount "$1" || exit 1; fi
+/**
+ * Removes the pins in $1: a bpffs mounted there (on hosts without a private mount namespace) goes with them. tc
+ * mounts it on a bind mount of the folder onto itself, so there are two mounts to undo.
+ */
+const UNPIN_SCRIPT = `while mountpoint -q "$1" 2>/dev/null; do umount "$1" || exit 1; done
 rm -rf "$1"`;
 
 interface TcFilter { kind?: string; options?: { prog?: { id: number } } }
