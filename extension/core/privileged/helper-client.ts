@@ -1,4 +1,5 @@
 // The workbench's side of the root helper: `sudo -n HELPER op key=value …`, never a password prompt.
+import * as os from 'node:os';
 import type { AttachedEbpf, ModelConfig, ModelCounters, PrivilegedOps } from '../model/deploy/model-host';
 import { execLocal } from '../util/local-process';
 import { HELPER_PATH, requestArgv, type HelperRequest } from './protocol';
@@ -7,7 +8,7 @@ import { HELPER_PATH, requestArgv, type HelperRequest } from './protocol';
 export async function helperUnavailable(): Promise<string | undefined> {
   const r = await execLocal(['sudo', '-n', '-l', HELPER_PATH], { timeoutMs: 10_000 }).catch((err: Error) => ({ code: 1, stdout: '', stderr: err.message }));
   if (r.code === 0) return undefined;
-  const user = process.env.USER ?? `uid ${process.getuid?.()}`;
+  const user = os.userInfo().username;
   return `the HyperShield helper is not set up for ${user} (sudo -n -l ${HELPER_PATH}: ${(r.stderr || r.stdout).trim().split('\n').pop() || `exit ${r.code}`}). ` +
     `An administrator runs \`sudo hypershield setup --user ${user}\` once; see \`hypershield doctor\`.`;
 }
@@ -35,7 +36,7 @@ export class HelperClient implements PrivilegedOps {
       signal?.throwIfAborted();
       const why = r.stderr.trim() || `exit ${r.code}`;
       throw new Error(/password is required|not allowed|command not found|may not run/i.test(why)
-        ? `${req.op} needs the HyperShield helper, which sudo would not run: ${why}. An administrator runs \`sudo hypershield setup --user ${process.env.USER ?? 'NAME'}\` once.`
+        ? `${req.op} needs the HyperShield helper, which sudo would not run: ${why}. An administrator runs \`sudo hypershield setup --user ${os.userInfo().username}\` once.`
         : why.replace(/^hypershield helper: /, `HyperShield helper (${req.op}): `));
     }
     return JSON.parse(r.stdout);
