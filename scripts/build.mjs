@@ -34,6 +34,8 @@ const plugins = [messageValidators];
 await Promise.all([
   build({ ...common, entryPoints: ['extension/vscode/extension.ts'], outfile: 'dist/extension.js', platform: 'node', format: 'cjs', target: 'node20', mainFields, external: ['vscode', ...nodeExternals], plugins }),
   build({ ...common, entryPoints: ['extension/cli/main.ts'], outfile: 'dist/cli.js', platform: 'node', format: 'cjs', target: 'node20', mainFields, external: nodeExternals, banner: { js: '#!/usr/bin/env node' } }),
+  // The root helper: `hypershield setup` installs it with the absolute path of the system's node in its first line.
+  build({ ...common, sourcemap: false, entryPoints: ['extension/helper/main.ts'], outfile: 'dist/helper.js', platform: 'node', format: 'cjs', target: 'node20', mainFields }),
   // The results panel loads its bundle as an ES module (<script type="module" nonce>); the HTML report inlines its
   // bundle in a plain <script>, stylesheet included.
   build({ ...common, entryPoints: { results: 'webview/results/main.ts' }, outdir: 'dist/webview', platform: 'browser', format: 'esm', target: 'es2022', plugins }),

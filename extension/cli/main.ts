@@ -3,6 +3,7 @@ import { createContext, type CliContext } from './context';
 import { registerTestbedCommands } from './commands/testbed';
 import { registerModelCommands } from './commands/model';
 import { registerBenchCommands } from './commands/bench';
+import { registerSetupCommands } from './commands/setup';
 import { VERSION } from '../core/version';
 
 export type Register = (program: Command, ctx: () => CliContext) => void;
@@ -16,7 +17,7 @@ const program = new Command('hypershield')
 let context: CliContext | undefined;
 const ctx = (): CliContext => (context ??= createContext(program.opts<{ workspace: string }>().workspace));
 
-for (const register of [registerTestbedCommands, registerBenchCommands, registerModelCommands]) register(program, ctx);
+for (const register of [registerTestbedCommands, registerBenchCommands, registerModelCommands, registerSetupCommands]) register(program, ctx);
 
 program.exitOverride();
 // Connections to hosts are closed before exiting, also after a failure (a timeout bounds each close).

@@ -1,7 +1,9 @@
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import { execLocal } from './util/local-process';
-import { hasNetAdmin } from './util/privileges';
 import { BENCHMARKS } from './bench/registry';
+import { helperUnavailable } from './privileged/helper-client';
+import { hasNetAdmin, userNamespacesWork } from './util/privileges';
 
 export type Feature = 'testbed' | 'bench' | 'build' | 'kernel' | 'ebpf' | 'perf' | 'docker' | 'qemu';
 
@@ -58,10 +60,55 @@ function benchRequirements(): Requirement[] {
   return [...programs].map(([program, pkg]) => ({ what: program, pkg, feature: 'bench', present: onPath(program) }));
 }
 
-export async function runDoctor(features?: readonly Feature[]): Promise<{ findings: Finding[]; privileged: boolean }> {
+/** What this user can do on the namespace testbed now, and how (or what would make it work). */
+export interface Access {
+  what: string;
+  ok: boolean;
+  how: string;
+}
+
+/**
+ * The namespace testbed and each placement for the user running the workbench: root does everything; an ordinary
+ * user holds the testbed (and NFQUEUE) in a user namespace, and loads eBPF programs through the helper that
+ * `sudo hypershield setup` installs, since this kernel lets no ordinary user load them.
+ */
+export async function accessReport(): Promise<Access[]> {
+  const user = os.userInfo().username;
+  const kernel: Access = fs.existsSync('/proc/modules')
+    ? { what: 'kernel placement on this machine', ok: false, how: 'refused on testbeds that share this machine\'s kernel unless --allow-host-kernel; use a testbed with a kernel of its own' }
+    : { what: 'kernel placement on this machine', ok: false, how: 'this kernel loads no modules: use a testbed with a kernel of its own (qemu)' };
+  if (hasNetAdmin()) {
+    return [
+      { what: 'namespace testbed', ok: true, how: 'as root (or with CAP_NET_ADMIN)' },
+      { what: 'user placement (NFQUEUE)', ok: true, how: 'as root' },
+      { what: 'ebpf placement', ok: true, how: 'as root' },
+      kernel,
+    ];
+  }
+  const userns = await userNamespacesWork();
+  const helper = await helperUnavailable();
+  const testbed = userns
+    ? { ok: true, how: `in a user namespace of ${user}'s own: no privileges needed` }
+    : { ok: false, how: 'this kernel refuses user namespaces to ordinary users: allow them (kernel.unprivileged_userns_clone=1) or run as root' };
+  return [
+    { what: 'namespace testbed', ...testbed },
+    { what: 'user placement (NFQUEUE)', ...testbed },
+    helper
+      ? { what: 'ebpf placement', ok: false, how: `ordinary users cannot load eBPF programs here; \`sudo hypershield setup --user ${user}\` (once, by an administrator) adds it through a narrow root helper` }
+      : { what: 'ebpf placement', ok: userns, how: 'through the HyperShield helper (setup is done)' },
+    kernel,
+  ];
+}
+
+export async function runDoctor(features?: readonly Feature[]): Promise<{ findings: Finding[]; access: Access[] }> {
   const wanted = REQUIREMENTS.filter((r) => !features || features.includes(r.feature));
   const findings = await Promise.all(wanted.map(async (r) => ({ what: r.what, pkg: r.pkg, feature: r.feature, ok: await r.present() })));
-  return { findings, privileged: hasNetAdmin() };
+  return { findings, access: await accessReport() };
+}
+
+/** Whether the namespace testbed can come up for this user (the first line of the access report). */
+export function testbedAccessible(access: readonly Access[]): boolean {
+  return access[0]?.ok === true;
 }
 
 /** Installs the missing packages with apt-get (needs root); returns the packages it installed. */

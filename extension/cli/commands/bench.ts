@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { runBenchmarks } from '../../core/bench/runner';
@@ -12,7 +13,7 @@ import { latexTable, markdownTable, paperRows } from '../../core/results/paper-t
 import { createBundle, extractModels, readBundle, replayComparison } from '../../core/results/bundle';
 import { PLACEMENTS, type Placement } from '../../core/results/run-file';
 import { MODES, type Mode } from '../../core/testbed/testbed';
-import { runDoctor, installMissing, type Feature } from '../../core/doctor';
+import { runDoctor, installMissing, testbedAccessible, type Feature } from '../../core/doctor';
 import { writeFileAtomic } from '../../core/util/atomic-file';
 import { preparePlacement as prepareModelPlacement } from '../../core/model/placement';
 import type { WorkOptions } from '../../core/backends/backend';
@@ -157,16 +158,17 @@ export const registerBenchCommands: Register = (program: Command, ctx) => {
     .action(async (o: { install?: boolean; features?: string }) => {
       const c = ctx();
       const features = o.features ? list<Feature>(o.features, ['testbed', 'bench', 'build', 'kernel', 'ebpf', 'perf', 'docker', 'qemu'], '--features') : undefined;
-      let { findings, privileged } = await runDoctor(features);
+      let { findings, access } = await runDoctor(features);
       if (o.install) {
         const installed = await installMissing(findings, (s) => process.stderr.write(s));
         if (installed.length) c.out(`Installed: ${installed.join(' ')}`);
-        ({ findings, privileged } = await runDoctor(features));
+        ({ findings, access } = await runDoctor(features));
       }
       for (const f of findings) c.out(`${f.ok ? 'ok     ' : 'MISSING'}  ${f.feature.padEnd(8)} ${f.what}${f.ok ? '' : `  (apt-get install ${f.pkg})`}`);
-      c.out(`${privileged ? 'ok     ' : 'MISSING'}  testbed  root or CAP_NET_ADMIN${privileged ? '' : '  (run as root)'}`);
+      c.out(`As ${os.userInfo().username}:`);
+      for (const a of access) c.out(`${a.ok ? 'ok     ' : 'no     '}  ${a.what}: ${a.how}`);
       const missing = findings.filter((f) => !f.ok);
-      if (missing.length || !privileged) process.exitCode = 1;
+      if (missing.length || !testbedAccessible(access)) process.exitCode = 1;
     });
 };
 

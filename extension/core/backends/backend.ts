@@ -1,6 +1,7 @@
 import type { Host, Role } from '../hosts/host';
 import type { Mode, Testbed } from '../testbed/testbed';
 import type { StateStore } from '../testbed/state';
+import type { PrivilegedOps } from '../model/deploy/model-host';
 
 export interface Progress {
   /** One line saying what is happening now. */
@@ -54,6 +55,8 @@ export interface Backend {
   readonly state: StateStore;
   readonly modelInterfaces: ModelInterfaces;
   readonly capabilities: BackendCapabilities;
+  /** The root helper's operations, when loading models on the model host needs privileges this process lacks. */
+  readonly privileged?: PrivilegedOps;
   host(role: Role): Host;
   /** Idempotent: a testbed that is already up is left as it is; a half-created one is removed and rebuilt. */
   up(opts?: WorkOptions): Promise<void>;

@@ -8,6 +8,8 @@ import type { StateStore } from '../testbed/state';
 import type { Backend, BackendCapabilities, BackendChange, ModelInterfaces, WorkOptions } from './backend';
 import { hasNetAdmin, userNamespacesWork } from '../util/privileges';
 import { PrivilegedRunner, UserNamespaceRunner, type NamespaceRunner } from './netns-runner';
+import type { PrivilegedOps } from '../model/deploy/model-host';
+import { HelperClient } from '../privileged/helper-client';
 
 /**
  * The embedded testbed: three network namespaces joined by veth pairs.
@@ -18,20 +20,36 @@ import { PrivilegedRunner, UserNamespaceRunner, type NamespaceRunner } from './n
  * Root creates the namespaces on this machine; an ordinary user inside a user namespace of their own (see
  * netns-runner.ts), where everything but loading eBPF programs and kernel modules works without privileges.
  */
+/** The model host's interfaces, where models attach. */
+export const NETNS_MODEL_INTERFACES: Readonly<ModelInterfaces> = { client: 'to-client', server: 'to-server' };
+
+/** The namespace of role in testbed. */
+export function netnsName(testbed: string, role: Role): string {
+  return `hs-${testbed}-${role}`;
+}
+
 export class NetnsBackend implements Backend {
-  readonly modelInterfaces: ModelInterfaces = { client: 'to-client', server: 'to-server' };
+  readonly modelInterfaces: ModelInterfaces = { ...NETNS_MODEL_INTERFACES };
   /** Namespaces share this machine's kernel and files; a module "deployed" here would load into the workstation. */
   readonly capabilities: BackendCapabilities = { ownKernel: false, moduleLoading: false, emulated: false, ownFileSystem: false, interactiveShell: true };
   readonly runner: NamespaceRunner;
+  /** An ordinary user's testbed loads eBPF programs through the root helper. */
+  readonly privileged?: PrivilegedOps;
   private readonly hosts: Record<Role, NetnsHost>;
 
   constructor(readonly testbed: Testbed, readonly state: StateStore) {
-    this.runner = hasNetAdmin() ? new PrivilegedRunner() : new UserNamespaceRunner(testbed.name, state);
+    if (hasNetAdmin()) {
+      this.runner = new PrivilegedRunner();
+    } else {
+      const runner = new UserNamespaceRunner(testbed.name, state);
+      this.runner = runner;
+      this.privileged = new HelperClient(testbed.name, () => runner.holderPid());
+    }
     this.hosts = Object.fromEntries(ROLES.map((r) => [r, new NetnsHost(r, this.namespace(r), this.runner)])) as Record<Role, NetnsHost>;
   }
 
   namespace(role: Role): string {
-    return `hs-${this.testbed.name}-${role}`;
+    return netnsName(this.testbed.name, role);
   }
 
   host(role: Role): Host {

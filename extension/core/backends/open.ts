@@ -41,6 +41,7 @@ function guarded(b: Backend, workspace: string): Backend {
     state: b.state,
     modelInterfaces: b.modelInterfaces,
     get capabilities() { return b.capabilities; },
+    get privileged() { return b.privileged; },
     host: (role) => b.host(role),
     preflight: () => b.preflight(),
     onDidChange: (listener) => b.onDidChange(listener),

@@ -12,6 +12,7 @@ import { sleep } from '../util/poll';
 import { addressPlan, testbedRunDir, type Mode, type QemuHostSpec, type Testbed } from '../testbed/testbed';
 import type { CreatedObject, StateStore } from '../testbed/state';
 import type { Backend, BackendCapabilities, BackendChange, ModelInterfaces, WorkOptions } from './backend';
+import { PrivilegedRunner } from './netns-runner';
 import { probeAccel, type Accel } from './qemu/accel';
 import { defaultVmCache, imagePrerequisites, vmImage } from './qemu/image';
 import { consoleState, consoleTail, kernelCommandLine, killVm, namespaceStream, qemuArgv, qemuPid, startVm, type GuestConfig, type Nic, type VmSettings } from './qemu/vm';
@@ -72,7 +73,7 @@ export class QemuBackend implements Backend {
     if (testbed.hosts.model?.qemu?.vm === false) {
       throw new Error(`${testbed.source}: the model host of a qemu testbed is always a VM; remove hosts.model.qemu.vm.`);
     }
-    this.hosts = Object.fromEntries(ROLES.map((r): [Role, Host] => [r, this.isVm(r) ? new VmHost(this, r) : new NetnsHost(r, this.namespace(r))])) as Record<Role, Host>;
+    this.hosts = Object.fromEntries(ROLES.map((r): [Role, Host] => [r, this.isVm(r) ? new VmHost(this, r) : new NetnsHost(r, this.namespace(r), new PrivilegedRunner())])) as Record<Role, Host>;
   }
 
   get capabilities(): BackendCapabilities {

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { installMissing, runDoctor, type Finding } from '../../core/doctor';
+import { installMissing, runDoctor, testbedAccessible, type Finding } from '../../core/doctor';
 import { ROLES, type Host, type Role } from '../../core/hosts/host';
 import { MODES, TESTBED_FILE, type Mode } from '../../core/testbed/testbed';
 import { announce } from '../announce';
@@ -142,15 +142,17 @@ export function testbedCommands(s: Services): CommandSpec[] {
     {
       id: 'hypershield.doctor',
       run: async () => {
-        const { findings, privileged } = await runDoctor();
+        const { findings, access } = await runDoctor();
+        const privileged = testbedAccessible(access);
         for (const f of findings) log.info(`doctor: ${f.ok ? 'ok' : 'MISSING'} ${f.feature} ${f.what}${f.ok ? '' : ` (apt-get install ${f.pkg})`}`);
-        log.info(`doctor: ${privileged ? 'ok' : 'MISSING'} root or CAP_NET_ADMIN`);
+        for (const a of access) log.info(`doctor: ${a.ok ? 'ok' : 'no'} ${a.what}: ${a.how}`);
         const missing = findings.filter((f) => !f.ok);
         if (!missing.length && privileged) {
-          void vscode.window.showInformationMessage(`HyperShield doctor: all ${findings.length} prerequisites are present.`);
+          const ebpf = access.find((a) => a.what === 'ebpf placement' && !a.ok);
+          void vscode.window.showInformationMessage(`HyperShield doctor: all ${findings.length} prerequisites are present.${ebpf ? ` The eBPF placement: ${ebpf.how}.` : ''}`);
           return { findings, privileged };
         }
-        const summary = [...missing.map((f) => `${f.what} (${f.pkg})`), ...(privileged ? [] : ['root or CAP_NET_ADMIN'])].join(', ');
+        const summary = [...missing.map((f) => `${f.what} (${f.pkg})`), ...(privileged ? [] : [`the namespace testbed (${access[0]?.how})`])].join(', ');
         void vscode.window.showWarningMessage(`HyperShield doctor: missing ${summary}.`, 'Install Missing', 'Show Logs').then((pick) => {
           if (pick === 'Show Logs') log.show();
           if (pick === 'Install Missing') void vscode.commands.executeCommand('hypershield.doctor.install', missing);

@@ -51,7 +51,7 @@ export interface DeployResult {
 }
 
 function modelHost(backend: Backend, signal?: AbortSignal): ModelHost {
-  return { host: backend.host('model'), dir: runDirFor(backend.testbed.name), testbed: backend.testbed.name, interfaces: backend.modelInterfaces, signal };
+  return { host: backend.host('model'), dir: runDirFor(backend.testbed.name), testbed: backend.testbed.name, interfaces: backend.modelInterfaces, signal, privileged: backend.privileged };
 }
 
 function requireUp(backend: Backend): void {
@@ -115,6 +115,8 @@ async function deploy(backend: Backend, dir: string, placement: ModelPlacement, 
   validateConfig(config);
   const deployer = DEPLOYERS[placement];
   const m = modelHost(backend, opts.signal);
+  const helperMissing = placement === 'ebpf' ? await m.privileged?.unavailable() : undefined;
+  if (helperMissing) throw new DeployError(`The ${placement} placement needs privileges this user lacks on testbed ${backend.testbed.name}: ${helperMissing}`);
   await deployer.preflight(m);
 
   const build = await buildModel(backend, dir, placement, { ...opts.build, signal: opts.signal, progress: opts.progress });

@@ -1,7 +1,7 @@
 // The eBPF placement: ebpf_model.o on the tc clsact ingress hook of both model interfaces, sharing one set of maps.
 import * as path from 'node:path';
 import { run, type Host } from '../../hosts/host';
-import { DeployError, type ModelConfig, type ModelCounters, type ModelHost, type PlacementDeployer } from './model-host';
+import { DeployError, type AttachedEbpf, type ModelConfig, type ModelCounters, type ModelHost, type PlacementDeployer } from './model-host';
 
 /** tc preference of our filter, so it can be found and removed without touching anyone else's. */
 const PREF = '49';
@@ -57,7 +57,7 @@ async function programMaps(host: Host, progId: number, signal?: AbortSignal): Pr
 }
 
 /** The shared maps of the attached model; throws when it is not attached on both interfaces with shared maps. */
-async function modelMaps(m: ModelHost): Promise<{ config: number; counters: number; programs: number[] }> {
+async function modelMaps(m: AttachTarget): Promise<AttachedEbpf> {
   const devs = [m.interfaces.client, m.interfaces.server];
   const programs: number[] = [];
   const configs = new Set<number>();
@@ -111,6 +111,25 @@ export function countersFromMap(sums: Map<number, number>): ModelCounters {
   };
 }
 
+/** The model host as far as attaching and reading the model goes (the helper reaches it without a run folder). */
+export type AttachTarget = Pick<ModelHost, 'host' | 'interfaces' | 'signal'>;
+
+/** Attaches object on both model interfaces (maps pinned under pins while attaching) and writes the config. */
+export async function attachModel(m: AttachTarget, object: string, pins: string, config: ModelConfig): Promise<AttachedEbpf> {
+  const devs = [m.interfaces.client, m.interfaces.server];
+  await run(m.host, ['sh', '-c', ATTACH_SCRIPT, 'hs-attach', object, pins, ...devs], { signal: m.signal, timeoutMs: 60_000 });
+  const maps = await modelMaps(m);
+  await run(m.host, ['bpftool', 'map', 'update', 'id', String(maps.config), 'key', 'hex', '00', '00', '00', '00', 'value', 'hex', ...configValue(config)], { signal: m.signal, timeoutMs: 15_000 });
+  return maps;
+}
+
+/** The counters of the attached model. */
+export async function attachedCounters(m: AttachTarget): Promise<ModelCounters> {
+  const { counters } = await modelMaps(m);
+  const dump = JSON.parse(await run(m.host, ['bpftool', '-j', 'map', 'dump', 'id', String(counters)], { signal: m.signal, timeoutMs: 15_000 }));
+  return countersFromMap(sumPerCpu(dump));
+}
+
 export const ebpfDeployer: PlacementDeployer = {
   async preflight(m) {
     const r = await m.host.exec(['sh', '-c', 'command -v tc && command -v bpftool'], { signal: m.signal, timeoutMs: 15_000 });
@@ -136,20 +155,16 @@ export const ebpfDeployer: PlacementDeployer = {
       }
     }
     await plan.add('unpin-maps', ['sh', '-c', UNPIN_SCRIPT, 'hs-unpin', pins], signal);
-    ctx.progress?.report(`Attaching ebpf_model.o on ingress of ${devs.join(' and ')} on ${host.label}`);
-    await run(host, ['sh', '-c', ATTACH_SCRIPT, 'hs-attach', object, pins, ...devs], { signal, timeoutMs: 60_000 });
-    const maps = await modelMaps(ctx);
-    await run(host, ['bpftool', 'map', 'update', 'id', String(maps.config), 'key', 'hex', '00', '00', '00', '00', 'value', 'hex', ...configValue(ctx.config)], { signal, timeoutMs: 15_000 });
+    ctx.progress?.report(`Attaching ebpf_model.o on ingress of ${devs.join(' and ')} on ${host.label}${ctx.privileged ? ' through the HyperShield helper' : ''}`);
+    const maps = ctx.privileged ? await ctx.privileged.ebpfAttach(object, ctx.config, signal) : await attachModel(ctx, object, pins, ctx.config);
     return {
       detail: { interfaces: devs.join(','), programs: maps.programs.join(','), configMap: String(maps.config), countersMap: String(maps.counters) },
       diagnostics: [],
     };
   },
 
-  async counters(m) {
-    const { counters } = await modelMaps(m);
-    const dump = JSON.parse(await run(m.host, ['bpftool', '-j', 'map', 'dump', 'id', String(counters)], { signal: m.signal, timeoutMs: 15_000 }));
-    return countersFromMap(sumPerCpu(dump));
+  counters(m) {
+    return m.privileged ? m.privileged.ebpfCounters(m.signal) : attachedCounters(m);
   },
 
   async leftovers(m) {

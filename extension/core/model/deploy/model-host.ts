@@ -42,12 +42,33 @@ export interface ModelCounters {
   flowsTableFull: number;
 }
 
+/** The program and map ids of an attached eBPF model. */
+export interface AttachedEbpf {
+  programs: number[];
+  config: number;
+  counters: number;
+}
+
+/**
+ * What the model host cannot do with this process's own privileges (an ordinary user's namespace testbed cannot load
+ * eBPF programs), done by the root helper that `hypershield setup` installs.
+ */
+export interface PrivilegedOps {
+  /** Why the helper cannot be used now (not set up, user not in its group), or undefined when it can. */
+  unavailable(): Promise<string | undefined>;
+  /** Attaches the object (in the run folder) on both model interfaces and writes the config. */
+  ebpfAttach(object: string, config: ModelConfig, signal?: AbortSignal): Promise<AttachedEbpf>;
+  ebpfCounters(signal?: AbortSignal): Promise<ModelCounters>;
+}
+
 export interface ModelHost {
   host: Host;
   dir: RunDir;
   testbed: string;
   interfaces: ModelInterfaces;
   signal?: AbortSignal;
+  /** Set when loading models needs the helper. */
+  privileged?: PrivilegedOps;
 }
 
 export interface LoadContext extends ModelHost {
