@@ -58,10 +58,11 @@
  *
  *   - configure (all values little-endian, see struct hs_config below):
  *     bpftool map update pinned $PIN/tc/globals/hs_config \
- *         key hex 00 00 00 00 value hex <80 bytes>
- *     e.g. pattern "HSDROP" (48 53 44 52 4f 50), action drop, timeout 30 s:
+ *         key hex 00 00 00 00 value hex <84 bytes>
+ *     e.g. pattern "HSDROP" (48 53 44 52 4f 50), action drop, timeout 30 s,
+ *     the default window and table size:
  *       value hex 06 00 00 00  00 00 00 00  1e 00 00 00  00 00 00 00 \
- *                 48 53 44 52 4f 50  followed by 58 x 00
+ *                 48 53 44 52 4f 50  followed by 62 x 00
  *     The config is read per packet, so it can be changed at any time.
  *
  *   - read counters (per-CPU values; sum them):
@@ -69,7 +70,8 @@
  *     With BTF (built with -g, as the Makefile does) each element has
  *     "formatted": {"key": i, "values": [{"cpu": c, "value": n}, ...]};
  *     key i = counter i of enum hs_counter below (packets, bytes, ...).
- *     Count active flows: bpftool -j map dump pinned $PIN/tc/globals/hs_flows
+ *     Flows in the table (idle ones included): the "flows" field of
+ *     bpftool -j map dump pinned $PIN/tc/globals/hs_table
  *
  *   - detach and clean up:
  *     $NS tc filter del dev $IF ingress; $NS tc qdisc del dev $IF clsact

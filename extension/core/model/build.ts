@@ -8,15 +8,9 @@ import { parseBuildOutput, type Toolchain } from './diagnostics/build-output';
 import type { PathMapping } from './diagnostics/path-map';
 import { buildMachineFor, localBuildMachine, type BuildMachine } from './build-machine';
 import { resolveKernelHeaders, type KernelHeaders } from './kernel-headers';
+import { MANIFEST_FILE, placementBuild } from './manifest';
 import { fileSha256, sourceHash } from './source-hash';
 import type { ModelPlacement } from './templates';
-
-/** What each placement's build produces, relative to the project. */
-export const ARTIFACTS: Readonly<Record<ModelPlacement, string>> = {
-  user: 'build/user_space_model',
-  ebpf: 'build/ebpf_model.o',
-  kernel: 'build/kernel_space.ko',
-};
 
 const TOOLCHAINS: Readonly<Record<ModelPlacement, Toolchain>> = { user: 'gcc', ebpf: 'clang', kernel: 'kbuild' };
 const MAKE_SOURCE: Readonly<Record<ModelPlacement, DiagnosticSource>> = { user: 'gcc', ebpf: 'clang', kernel: 'kbuild' };
@@ -102,8 +96,9 @@ export async function buildModel(backend: Backend, dir: string, placement: Model
     throw new Error(`${modelDir} is not a model project (it has no Makefile); create one with \`hypershield new ${dir}\`.`);
   }
   const hash = sourceHash(modelDir);
+  const recipe = placementBuild(modelDir, placement);
   let machine: BuildMachine;
-  let target: string[];
+  let extra: string[] = [];
   let kernel: KernelHeaders | undefined;
   if (placement === 'kernel') {
     const release = opts.kernelRelease ?? (await modelKernelRelease(backend, opts.signal));
@@ -115,30 +110,32 @@ export async function buildModel(backend: Backend, dir: string, placement: Model
       progress: opts.progress,
     });
     machine = localBuildMachine(modelDir);
-    target = ['kernel', `KDIR=${kernel.dir}`, 'KCFLAGS=-fdiagnostics-format=json'];
+    extra = [`KDIR=${kernel.dir}`, 'KCFLAGS=-fdiagnostics-format=json'];
   } else {
     machine = opts.machine ?? buildMachineFor(backend, modelDir);
-    target = [placement];
   }
+  const [program, ...args] = recipe.build;
+  const argv = program === 'make' ? ['make', '-C', machine.dir, ...args, ...extra] : [program, ...args, ...extra];
   opts.progress?.report(`Building the ${placement} model in ${modelDir} on ${machine.label}${kernel ? ` for kernel ${kernel.release} (${kernel.origin} headers ${kernel.dir})` : ''}`);
   await machine.sync(opts.signal);
   // The log keeps the order a terminal shows; the parsers get each stream whole, so lines never interleave.
   let log = '';
   const collect = (chunk: string) => { log += chunk; opts.onOutput?.(chunk); };
   const stderr = placement === 'kernel' ? withoutEmptyJsonLines(collect) : { write: collect, end: () => undefined };
-  const result = await machine.exec(['make', '-C', machine.dir, ...target], { env: BUILD_ENV, signal: opts.signal, onStdout: collect, onStderr: stderr.write });
+  const result = await machine.exec(argv, { env: BUILD_ENV, cwd: machine.dir, signal: opts.signal, onStdout: collect, onStderr: stderr.write });
   stderr.end();
   opts.signal?.throwIfAborted();
   const mapping: PathMapping = { modelDir, buildDir: machine.dir, cwd: kernel?.dir ?? machine.dir };
   let ok = result.code === 0;
   const diagnostics = parseBuildOutput(`${result.stdout}\n${result.stderr}`, mapping, TOOLCHAINS[placement], ok, MAKE_SOURCE[placement]);
-  const artifact = path.join(modelDir, ARTIFACTS[placement]);
+  const artifact = path.join(modelDir, recipe.artifact);
   if (ok) {
-    await machine.fetch(ARTIFACTS[placement], opts.signal);
+    await machine.fetch(recipe.artifact, opts.signal);
     if (!fs.existsSync(artifact)) {
       ok = false;
-      diagnostics.push({ file: path.join(modelDir, 'Makefile'), line: 1, column: 1, severity: 'error', source: MAKE_SOURCE[placement],
-        message: `\`make ${placement}\` succeeded but did not produce ${ARTIFACTS[placement]}; the Makefile must build it.`, related: [] });
+      const manifest = path.join(modelDir, MANIFEST_FILE);
+      diagnostics.push({ file: fs.existsSync(manifest) ? manifest : path.join(modelDir, 'Makefile'), line: 1, column: 1, severity: 'error', source: MAKE_SOURCE[placement],
+        message: `\`${recipe.build.join(' ')}\` succeeded but did not produce ${recipe.artifact}: build it there, or name what the build produces as placements.${placement}.artifact in ${MANIFEST_FILE}.`, related: [] });
     }
   }
   return {
