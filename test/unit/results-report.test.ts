@@ -8,7 +8,8 @@ import { CLI } from '../helpers/workspace';
 import { ResultsStore } from '../../extension/core/results/store';
 import { SCHEMA_VERSION, type Measurement, type Placement, type RunFile } from '../../extension/core/results/run-file';
 import { summarize } from '../../extension/core/results/summary';
-import { formatOverhead, summaryTable } from '../../extension/core/results/table';
+import { driftLines, formatOverhead, summaryTable, warningLines } from '../../extension/core/results/table';
+import { baselineDrift } from '../../extension/core/results/drift';
 import { reportHtml } from '../../extension/core/results/report-html';
 import { latexEscape, latexTable, markdownTable, paperRows } from '../../extension/core/results/paper-table';
 
@@ -108,4 +109,18 @@ test('hypershield report RUN RUN --markdown FILE --latex FILE writes both tables
   assert.equal(none.status, 1);
   assert.match(none.stderr, /No model-mode figures of the metrics nothing in 20261130-0100-aaaa/);
   fs.rmSync(ws, { recursive: true });
+});
+
+test('drift and flagged cells are listed under the tables, the HTML report too', () => {
+  const run = runOf('r2', [{ none: [10, 9] }, { none: [11, 9] }, { none: [12, 9] }]);
+  run.drift = baselineDrift(run.results, () => 'throughput');
+  run.results[0].warnings = ['30000 TCP retransmits, 0.35 % of about 8600000 segments (over 0.1 %): the path reordered or dropped packets; try --pin'];
+  assert.deepEqual(driftLines(run), [
+    'baseline drift: iperf3 direct none throughput over 3 rounds: range 18.2 %, trend +9.1 %/round',
+    'baseline drift: iperf3 model none throughput over 3 rounds: range 0.0 %, trend +0.0 %/round',
+  ]);
+  assert.deepEqual(warningLines(run), ['iperf3 direct none: 1 of 3 measurements flagged: 30000 TCP retransmits, 0.35 % of about 8600000 segments (over 0.1 %): the path reordered or dropped packets; try --pin']);
+  const html = reportHtml(run);
+  assert.ok(html.includes('<h3>Flagged measurements</h3>\n<ul><li>iperf3 direct none: 1 of 3 measurements flagged: 30000 TCP retransmits'));
+  assert.ok(html.includes('<li>baseline drift: iperf3 direct none throughput over 3 rounds: range 18.2 %, trend +9.1 %/round</li>'));
 });

@@ -5,7 +5,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { runBenchmarks } from '../../core/bench/runner';
 import { BENCHMARKS } from '../../core/bench/registry';
 import { ResultsStore } from '../../core/results/store';
-import { compareTable, summaryTable, toCsv, warningLines } from '../../core/results/table';
+import { compareTable, driftLines, summaryTable, toCsv, warningLines } from '../../core/results/table';
 import { parsePinOption } from '../../core/bench/pinning';
 import { PLAN_DEFAULTS, parseCount } from '../../core/bench/plan';
 import { reportHtml } from '../../core/results/report-html';
@@ -71,7 +71,7 @@ export const registerBenchCommands: Register = (program: Command, ctx) => {
         if (o.json) c.out(JSON.stringify(run, null, 2));
         else {
           c.out(summaryTable(run));
-          for (const w of warningLines(run)) c.out(`warning: ${w}`);
+          for (const line of [...driftLines(run), ...warningLines(run).map((w) => `warning: ${w}`)]) c.out(line);
           c.out(`\nCompared with the original run ${original.id} (${original.metadata.testbed.backend}, ${original.metadata.startedAt}):`);
           for (const line of replayComparison(original, run)) c.out(`  ${line}`);
           c.out(`\nRun ${run.id} (${run.status}${run.reason ? `: ${run.reason}` : ''}): ${store.fileOf(run.id)}`);
@@ -94,7 +94,7 @@ export const registerBenchCommands: Register = (program: Command, ctx) => {
       if (o.json) c.out(JSON.stringify(run, null, 2));
       else {
         c.out(summaryTable(run, ['throughput', 'retransmits', 'rttAvg', 'loss']));
-        for (const w of warningLines(run)) c.out(`warning: ${w}`);
+        for (const line of [...driftLines(run), ...warningLines(run).map((w) => `warning: ${w}`)]) c.out(line);
         c.out(`\nRun ${run.id} (${run.status}${run.reason ? `: ${run.reason}` : ''}): ${store.fileOf(run.id)}`);
       }
       if (run.status !== 'complete') process.exitCode = 130;
@@ -137,7 +137,7 @@ export const registerBenchCommands: Register = (program: Command, ctx) => {
         for (const r of runs) {
           c.out(`Run ${r.id} (${r.status}${r.reason ? `: ${r.reason}` : ''}), ${r.metadata.startedAt}, testbed ${r.metadata.testbed.name} (${r.metadata.testbed.backend})${r.metadata.emulated ? ', EMULATED hosts' : ''}`);
           c.out(summaryTable(r));
-          for (const w of warningLines(r)) c.out(`warning: ${w}`);
+          for (const line of [...driftLines(r), ...warningLines(r).map((w) => `warning: ${w}`)]) c.out(line);
         }
       }
     });

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { reportData } from './report-data';
 import type { RunFile } from './run-file';
-import { formatOverhead, warningLines } from './table';
+import { driftLines, formatOverhead, warningLines } from './table';
 
 /** Finds the bundled report renderer (it carries its own styles) next to the CLI/extension bundle, or in dist/ when running from source. */
 function rendererDir(): string {
@@ -27,8 +27,8 @@ function overheadSection(run: RunFile): string {
   const cells = (values: string[], tag: 'td' | 'th') => `<tr>${values.map((v) => `<${tag}>${escapeHtml(v)}</${tag}>`).join('')}</tr>`;
   const rows = entries.map((e) => cells([e.benchmark, e.placement, `${e.metric} (${e.unit}, ${e.better} is better)`, String(e.stats.n),
     formatOverhead(e.overheadPercent, e.overheadCi95), ...(vsNone ? [formatOverhead(e.overheadVsNonePercent, e.overheadVsNoneCi95)] : [])], 'td'));
-  const warnings = warningLines(run);
-  const flagged = warnings.length ? `\n<h3>Flagged measurements</h3>\n<ul>${warnings.map((w) => `<li>${escapeHtml(w)}</li>`).join('')}</ul>` : '';
+  const list = (title: string, items: string[]) => (items.length ? `\n<h3>${title}</h3>\n<ul>${items.map((w) => `<li>${escapeHtml(w)}</li>`).join('')}</ul>` : '');
+  const flagged = list('Flagged measurements', warningLines(run)) + list('Baseline drift across rounds', driftLines(run));
   return `<section id="overheads">
 <h2>Overheads of run ${escapeHtml(run.id)} (positive = the model path is worse; bootstrap 95 % confidence intervals)</h2>
 <table>

@@ -56,6 +56,12 @@ export function warningLines(run: RunFile): string[] {
   return [...cells].filter(([, c]) => c.flagged > 0).map(([key, c]) => `${key}: ${c.flagged} of ${c.n} measurements flagged: ${c.first}`);
 }
 
+/** How the baseline cells drifted: "baseline drift: iperf3 direct none throughput over 5 rounds: range 12.3 %, trend +1.2 %/round". */
+export function driftLines(run: RunFile): string[] {
+  return (run.drift ?? []).map((d) => `baseline drift: ${d.benchmark} ${d.mode} ${d.placement} ${d.metric} over ${d.rounds.length} rounds: ` +
+    `range ${d.rangePercent.toFixed(1)} %, trend ${signed(d.trendPercentPerRound)} %/round`);
+}
+
 /** One CSV row per measured metric. */
 export function toCsv(run: RunFile): string {
   const q = (s: string | number) => (typeof s === 'number' ? String(s) : /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
