@@ -37,7 +37,7 @@ test('formatOverhead: the figure with its interval, "no detectable difference" w
   assert.equal(formatOverhead(12.34, [8.06, 15]), '+12.3 % [+8.1, +15.0]');
   assert.equal(formatOverhead(-10.5, [-25, 4]), 'no detectable difference (-10.5 % [-25.0, +4.0])');
   assert.equal(formatOverhead(-3, [-5, -1]), '-3.0 % [-5.0, -1.0]');
-  assert.equal(formatOverhead(7), '+7.0 %');
+  assert.equal(formatOverhead(7), '+7.0 % (no interval)');
   assert.equal(formatOverhead(undefined), '-');
 });
 

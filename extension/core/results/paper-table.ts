@@ -80,7 +80,7 @@ const texSigned = (v: number) => `$${v < 0 ? '-' : '+'}${Math.abs(v).toFixed(1)}
 /** "$+12.3$ [$+8.1$, $+15.0$]", with a dagger when the interval contains 0 (explained under the table). */
 function texOverhead(o: PaperRow['overhead']): string {
   if (!o) return '';
-  if (!o.ci) return texSigned(o.percent);
+  if (!o.ci) return `${texSigned(o.percent)} (no interval)`;
   const shown = `${texSigned(o.percent)} [${texSigned(o.ci[0])}, ${texSigned(o.ci[1])}]`;
   return o.ci[0] > 0 || o.ci[1] < 0 ? shown : `${shown}$^\\dagger$`;
 }

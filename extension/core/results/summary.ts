@@ -1,4 +1,4 @@
-import type { Measurement, Placement, SummaryEntry } from './run-file';
+import { PLACEMENTS, type Measurement, type Placement, type SummaryEntry } from './run-file';
 import { bootstrapOverheadCi, describe, detectable, overheadPercent } from './stats';
 
 export type EntryKey = Pick<SummaryEntry, 'benchmark' | 'placement' | 'mode' | 'metric'>;
@@ -25,7 +25,10 @@ export function summarize(results: readonly Measurement[]): SummaryEntry[] {
     }
   }
   const samplesOf = (key: EntryKey) => groups.get([key.benchmark, key.placement, key.mode, key.metric].join('\u0000'))?.samples;
+  // Benchmarks in the order measured, placements in their catalog order (none first), whatever round came first.
   const entries: SummaryEntry[] = [...groups.values()].map((g) => ({ ...g.entry, stats: describe(g.samples.map(([, v]) => v)) }));
+  const benchmarkOrder = [...new Set(entries.map((e) => e.benchmark))];
+  entries.sort((a, b) => benchmarkOrder.indexOf(a.benchmark) - benchmarkOrder.indexOf(b.benchmark) || PLACEMENTS.indexOf(a.placement) - PLACEMENTS.indexOf(b.placement));
   for (const e of entries) {
     if (e.mode !== 'model') continue;
     const vsDirect = compare(entries, samplesOf, e, { ...e, mode: 'direct' });

@@ -11,13 +11,15 @@ const fmt = (v: number) => (Math.abs(v) >= 100 ? v.toFixed(1) : Math.abs(v) >= 1
 const signed = (v: number) => `${v >= 0 ? '+' : ''}${v.toFixed(1)}`;
 
 /**
- * An overhead as a reader should take it: "+12.3 % [8.1, 15.0]" when its 95 % interval excludes 0, "no detectable
- * difference (-1.2 % [-4.0, 2.1])" when it does not, the bare figure when there is no interval (fewer than 2 values).
+ * An overhead as a reader should take it: "+12.3 % [+8.1, +15.0]" when its 95 % interval excludes 0, "no detectable
+ * difference (-1.2 % [-4.0, +2.1])" when it does not, "+7.0 % (no interval)" when there is none (fewer than 2 values
+ * a side, or a baseline whose resampled median can be 0, as with a few retransmits).
  */
 export function formatOverhead(percent: number | undefined, ci?: readonly [number, number]): string {
   if (percent === undefined) return '-';
-  const figure = `${signed(percent)} %${ci ? ` [${signed(ci[0])}, ${signed(ci[1])}]` : ''}`;
-  return ci && !(ci[0] > 0 || ci[1] < 0) ? `no detectable difference (${figure})` : figure;
+  if (!ci) return `${signed(percent)} % (no interval)`;
+  const figure = `${signed(percent)} % [${signed(ci[0])}, ${signed(ci[1])}]`;
+  return ci[0] > 0 || ci[1] < 0 ? figure : `no detectable difference (${figure})`;
 }
 
 /** The headline rows of a run: each benchmark's metrics, direct vs model, per placement, overheads with 95 % intervals. */
