@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { openTestbed } from '../../core/backends/open';
 import { runBenchmarks } from '../../core/bench/runner';
 import { BENCHMARKS } from '../../core/bench/registry';
+import { attribution, formatAttribution } from '../../core/bench/attribution';
 import { ResultsStore } from '../../core/results/store';
 import { compareTable, summaryTable, toCsv } from '../../core/results/table';
 import { reportHtml } from '../../core/results/report-html';
@@ -56,6 +57,7 @@ export const registerBenchCommands: Register = (program: Command, ctx) => {
       if (o.json) c.out(JSON.stringify(run, null, 2));
       else {
         c.out(summaryTable(run, ['throughput', 'retransmits', 'rttAvg', 'loss']));
+        if (o.profile) c.out(`\nModel host (--profile):\n${formatAttribution(attribution(run.results))}`);
         c.out(`\nRun ${run.id} (${run.status}${run.reason ? `: ${run.reason}` : ''}): ${store.fileOf(run.id)}`);
       }
       if (run.status !== 'complete') process.exitCode = 130;
