@@ -20,7 +20,8 @@ for (const register of [registerTestbedCommands, registerBenchCommands, register
 
 program.exitOverride();
 program.parseAsync(process.argv).then(
-  () => process.exit(process.exitCode ?? 0),
+  // Exit once stdout has drained: a pipe takes 64 KiB at a time, and a run file printed with --json is larger.
+  () => process.stdout.write('', () => process.exit(process.exitCode ?? 0)),
   (err: unknown) => {
     if (err instanceof CommanderError) process.exit(err.exitCode);
     process.stderr.write(`hypershield: ${err instanceof Error ? err.message : String(err)}\n`);
