@@ -15,6 +15,9 @@ const SYSCTLS = [
   'net.core.netdev_max_backlog',
 ];
 
+/** Programs that print their version for another flag than --version (nuttcp prints its usage for that). */
+const VERSION_FLAG: Record<string, string> = { ping: '-V', nuttcp: '-V', netperf: '-V', netserver: '-V' };
+
 async function firstLine(host: Host, argv: string[]): Promise<string> {
   const r = await host.exec(argv, { timeoutMs: 10_000 }).catch(() => undefined);
   return (r?.stdout || r?.stderr || '').trim().split('\n')[0] ?? '';
@@ -30,7 +33,7 @@ export async function describeHosts(backend: Backend, benchmarks: readonly Bench
     }
     const tools: Record<string, string> = {};
     const programs = new Set(benchmarks.flatMap((b) => [...(role === 'client' ? b.requires.client : []), ...(role === 'server' ? b.requires.server : [])].map(([p]) => p)));
-    for (const program of programs) tools[program] = await firstLine(host, [program, program === 'ping' ? '-V' : '--version']);
+    for (const program of programs) tools[program] = await firstLine(host, [program, VERSION_FLAG[program] ?? '--version']);
     return { role, label: host.label, kernel: await firstLine(host, ['uname', '-r']), sysctls, tools };
   }));
 }
