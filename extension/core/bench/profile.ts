@@ -34,8 +34,9 @@ async function timed<T>(fn: () => Promise<T>): Promise<[T, Window]> {
 }
 
 /** CPU time (user + system) a process on the host has used, from fields 14 and 15 of /proc/PID/stat. */
-async function processCpuMs(host: Host, pid: string): Promise<number> {
+async function processCpuMs(host: Host, pid: string, what: string): Promise<number> {
   const stat = (await host.exec(['cat', `/proc/${pid}/stat`])).stdout;
+  if (!stat) throw new Error(`${what} on ${host.label} (pid ${pid}) exited early: is perf allowed to count (kernel.perf_event_paranoid, root)?`);
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return ((Number(fields[11]) + Number(fields[12])) / TICKS_PER_S) * 1000;
 }
@@ -50,7 +51,6 @@ export async function withProfile(model: Host | undefined, runDir: string, measu
   if (!model) return measure();
   const out = `${runDir}/perf-stat.csv`;
   await run(model, ['mkdir', '-p', runDir], { timeoutMs: 10_000 });
-  const before = await read(model, signal);
   const started = await model.exec(['sh', '-c', 'command -v perf >/dev/null || exit 127; setsid "$@" >/dev/null 2>&1 </dev/null & echo $!', 'sh',
     'perf', 'stat', '-x,', '-a', '-o', out, '-e', PERF_EVENTS.join(','), '--', 'sleep', String(PERF_LIMIT_S)], { timeoutMs: 10_000 });
   if (started.code === 127) throw new Error(`perf is missing on ${model.label}: install the Debian package linux-perf there, or run without --profile.`);
@@ -66,16 +66,19 @@ export async function withProfile(model: Host | undefined, runDir: string, measu
     await model.exec(['kill', '-KILL', '--', `-${pid}`]);
   };
   try {
-    const perfStartMs = await processCpuMs(model, pid);
+    // The /proc readings bracket the measurement as closely as the host allows; perf's window is a little wider.
+    const perfStartMs = await processCpuMs(model, pid, 'perf stat');
+    const before = await read(model, signal);
     const [m, window] = await timed(measure);
-    const perfCpuMs = (await processCpuMs(model, pid)) - perfStartMs;
-    await stop();
     const after = await read(model, signal);
+    const perfCpuMs = (await processCpuMs(model, pid, 'perf stat')) - perfStartMs;
+    await stop();
     const csv = await run(model, ['cat', out], { timeoutMs: 10_000 });
     // The workbench's own process runs on the model host's machine only when the hosts are local namespaces.
     const workbenchCpuMs = model.kind === 'netns' ? window.workbenchCpuMs : 0;
     const record = profileRecord(model, parsePerfStat(csv), before, after, { perfCpuMs, workbenchCpuMs, wallMs: window.wallMs });
-    return { ...m, profile: record, metrics: { ...m.metrics, ...derivedMetrics(record) } };
+    // A failed measurement keeps empty metrics; its profile still says what the model host did meanwhile.
+    return m.error ? { ...m, profile: record } : { ...m, profile: record, metrics: { ...m.metrics, ...derivedMetrics(record) } };
   } finally {
     await stop();
     await model.exec(['rm', '-f', out]);
