@@ -23,7 +23,8 @@ program.exitOverride();
 // Connections to hosts are closed before exiting, also after a failure (a timeout bounds each close).
 const finish = () => context?.dispose().catch(() => undefined);
 program.parseAsync(process.argv).then(
-  async () => { await finish(); process.exit(process.exitCode ?? 0); },
+  // Exit once stdout has drained: a pipe takes 64 KiB at a time, and a run file printed with --json is larger.
+  async () => { await finish(); process.stdout.write('', () => process.exit(process.exitCode ?? 0)); },
   async (err: unknown) => {
     await finish();
     if (err instanceof CommanderError) process.exit(err.exitCode);

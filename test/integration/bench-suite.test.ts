@@ -68,6 +68,10 @@ describe('every benchmark of the catalog, end to end on a namespace testbed', ()
         throw new Error(`${m.benchmark} ${m.mode}: ${(err as Error).message}\n${JSON.stringify(m.metrics)}`);
       }
     }
+    const tools = Object.assign({}, ...run.metadata.hosts.map((h) => h.tools)) as Record<string, string>;
+    assert.match(tools.nuttcp, /^nuttcp-\d/);
+    assert.match(tools.mariadbd, /^mariadbd\s+Ver /);
+    assert.match(tools.sockperf, /^sockperf, version /);
     assert.equal(pids('server'), '', 'every server stopped after the run');
     assert.equal(pids('client'), '');
   });

@@ -14,6 +14,8 @@ import { parseFio } from '../../extension/core/bench/fio';
 import { parsePagefault } from '../../extension/core/bench/pagefault';
 import { PERF_EVENTS, parsePerfStat } from '../../extension/core/bench/perf-stat';
 import { derivedMetrics } from '../../extension/core/bench/profile';
+import { attribution, formatAttribution } from '../../extension/core/bench/attribution';
+import type { Measurement } from '../../extension/core/results/run-file';
 import { parseProcStat, parseSoftirqs } from '../../extension/core/bench/proc-stat';
 import type { ProfileRecord } from '../../extension/core/results/run-file';
 
@@ -216,4 +218,27 @@ test('/proc/stat and /proc/softirqs as captured here', () => {
   const row = fixture('proc-softirqs.txt').split('\n').find((l) => l.includes('NET_RX:'))!.split(/\s+/).filter(Boolean).slice(1).map(Number);
   assert.equal(s.netRx, row[0] + row[1]);
   assert.ok(s.netTx >= 0);
+});
+
+test('attribution: what changed most between direct and model and between placements, on real profiled runs', () => {
+  const results = (JSON.parse(fixture('run-profiled-placements.json')) as { results: Measurement[] }).results;
+  const comparisons = attribution(results);
+  assert.deepEqual(comparisons.map((c) => c.label), ['direct -> model (placement none)', 'direct -> model (placement user)', 'none -> user (model mode)']);
+  const median3 = (xs: number[]) => [...xs].sort((a, b) => a - b)[1];
+  const cell = (mode: string, placement: string, metric: string) => median3(results.filter((m) => m.mode === mode && m.placement === placement).map((m) => m.metrics[metric].value));
+  const user = comparisons[2].changes.find((c) => c.metric === 'contextSwitchesPer1kPackets')!;
+  assert.equal(user.from, cell('model', 'none', 'contextSwitchesPer1kPackets'));
+  assert.equal(user.to, cell('model', 'user', 'contextSwitchesPer1kPackets'));
+  assert.equal(user.changePercent, ((user.to - user.from) / user.from) * 100);
+  for (const c of comparisons) {
+    const sizes = c.changes.map((x) => Math.abs(x.changePercent));
+    assert.deepEqual(sizes, [...sizes].sort((a, b) => b - a), 'largest change first');
+    assert.ok(c.changes.every((x) => x.metric !== 'harnessCpuShare' && x.metric !== 'throughput'), 'model-host figures only');
+  }
+  assert.equal(comparisons[0].changes.find((c) => c.metric === 'modelCpuPerPacket'), undefined, 'no per-packet figure in direct mode to compare with');
+  const text = formatAttribution(comparisons, 2);
+  assert.equal(text.split('\n').length, 9);
+  assert.match(text, /^iperf3, none -> user \(model mode\): changed most$/m);
+  const single = attribution((JSON.parse(fixture('run-profiled.json')) as { results: Measurement[] }).results);
+  assert.deepEqual(single.map((c) => `${c.benchmark}: ${c.label}`), ['iperf3: direct -> model (placement none)', 'iperf3-udp64: direct -> model (placement none)']);
 });

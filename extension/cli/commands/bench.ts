@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { runBenchmarks } from '../../core/bench/runner';
 import { BENCHMARKS } from '../../core/bench/registry';
+import { attribution, formatAttribution } from '../../core/bench/attribution';
 import { ResultsStore } from '../../core/results/store';
 import { compareTable, driftLines, summaryTable, toCsv, warningLines } from '../../core/results/table';
 import { parsePinOption } from '../../core/bench/pinning';
@@ -95,6 +96,7 @@ export const registerBenchCommands: Register = (program: Command, ctx) => {
       else {
         c.out(summaryTable(run, ['throughput', 'retransmits', 'rttAvg', 'loss']));
         for (const line of [...driftLines(run), ...warningLines(run).map((w) => `warning: ${w}`)]) c.out(line);
+        if (o.profile) c.out(`\nModel host (--profile):\n${formatAttribution(attribution(run.results))}`);
         c.out(`\nRun ${run.id} (${run.status}${run.reason ? `: ${run.reason}` : ''}): ${store.fileOf(run.id)}`);
       }
       if (run.status !== 'complete') process.exitCode = 130;

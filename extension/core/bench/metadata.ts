@@ -17,7 +17,8 @@ const SYSCTLS = [
 
 /**
  * One command per host for all its facts: a VM or SSH host costs a round trip per command. Keys and program names
- * are arguments of a fixed script, never part of it. It prints, e.g.:
+ * are arguments of a fixed script, never part of it (which also knows the programs that print their version for -V,
+ * not --version: nuttcp prints its usage for that). It prints, e.g.:
  *   kernel 6.1.0-41-amd64
  *   sysctl net.ipv4.tcp_rmem 4096	131072	6291456
  *   tool iperf3 iperf 3.12 (cJSON 1.7.15)
@@ -25,7 +26,7 @@ const SYSCTLS = [
 const DESCRIBE_SCRIPT = `echo "kernel $(uname -r)"
 while [ "$#" -gt 0 ] && [ "$1" != -- ]; do v=$(sysctl -n "$1" 2>/dev/null) && printf 'sysctl %s %s\\n' "$1" "$v"; shift; done
 [ "$#" -gt 0 ] && shift
-for p in "$@"; do f=--version; [ "$p" = ping ] && f=-V; printf 'tool %s %s\\n' "$p" "$("$p" $f 2>&1 | head -n 1)"; done`;
+for p in "$@"; do case "$p" in ping|nuttcp|netperf|netserver) f=-V ;; *) f=--version ;; esac; printf 'tool %s %s\\n' "$p" "$("$p" $f 2>&1 | head -n 1)"; done`;
 
 export function parseHostFacts(out: string): Pick<HostMetadata, 'kernel' | 'sysctls' | 'tools'> {
   const facts = { kernel: '', sysctls: {} as Record<string, string>, tools: {} as Record<string, string> };

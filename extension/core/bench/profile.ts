@@ -34,8 +34,9 @@ async function timed<T>(fn: () => Promise<T>): Promise<[T, Window]> {
 }
 
 /** CPU time (user + system) a process on the host has used, from fields 14 and 15 of /proc/PID/stat. */
-async function processCpuMs(host: Host, pid: string): Promise<number> {
+async function processCpuMs(host: Host, pid: string, what: string): Promise<number> {
   const stat = (await host.exec(['cat', `/proc/${pid}/stat`])).stdout;
+  if (!stat) throw new Error(`${what} on ${host.label} (pid ${pid}) exited early: is perf allowed to count (kernel.perf_event_paranoid, root)?`);
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return ((Number(fields[11]) + Number(fields[12])) / TICKS_PER_S) * 1000;
 }
@@ -46,11 +47,19 @@ async function processCpuMs(host: Host, pid: string): Promise<number> {
  * into the measurement, the derived figures into its metrics so summaries compare them across modes and
  * placements. perf runs in a session of its own and is stopped, also when the measurement fails.
  */
-export async function withProfile(model: Host | undefined, interfaces: readonly string[], runDir: string, measure: () => Promise<Measurement>, signal?: AbortSignal): Promise<Measurement> {
-  if (!model) return measure();
+export interface ProfiledHost {
+  host: Host;
+  /** Its testbed interfaces: the traffic counted is what crossed these. */
+  interfaces: readonly string[];
+  /** The host runs on this machine's kernel (namespaces, containers): the counters cover client and server too. */
+  sharesThisKernel: boolean;
+}
+
+export async function withProfile(target: ProfiledHost | undefined, runDir: string, measure: () => Promise<Measurement>, signal?: AbortSignal): Promise<Measurement> {
+  if (!target) return measure();
+  const { host: model, interfaces, sharesThisKernel } = target;
   const out = `${runDir}/perf-stat.csv`;
   await run(model, ['mkdir', '-p', runDir], { timeoutMs: 10_000 });
-  const before = await read(model, interfaces, signal);
   const started = await model.exec(['sh', '-c', 'command -v perf >/dev/null || exit 127; setsid "$@" >/dev/null 2>&1 </dev/null & echo $!', 'sh',
     'perf', 'stat', '-x,', '-a', '-o', out, '-e', PERF_EVENTS.join(','), '--', 'sleep', String(PERF_LIMIT_S)], { timeoutMs: 10_000 });
   if (started.code === 127) throw new Error(`perf is missing on ${model.label}: install the Debian package linux-perf there, or run without --profile.`);
@@ -66,28 +75,31 @@ export async function withProfile(model: Host | undefined, interfaces: readonly 
     await model.exec(['kill', '-KILL', '--', `-${pid}`]);
   };
   try {
-    const perfStartMs = await processCpuMs(model, pid);
+    // The /proc readings bracket the measurement as closely as the host allows; perf's window is a little wider.
+    const perfStartMs = await processCpuMs(model, pid, 'perf stat');
+    const before = await read(model, interfaces, signal);
     const [m, window] = await timed(measure);
-    const perfCpuMs = (await processCpuMs(model, pid)) - perfStartMs;
-    await stop();
     const after = await read(model, interfaces, signal);
+    const perfCpuMs = (await processCpuMs(model, pid, 'perf stat')) - perfStartMs;
+    await stop();
     const csv = await run(model, ['cat', out], { timeoutMs: 10_000 });
-    // The workbench's own process runs on the model host's machine only when the hosts are local namespaces.
-    const workbenchCpuMs = model.kind === 'netns' ? window.workbenchCpuMs : 0;
-    const record = profileRecord(model, parsePerfStat(csv), before, after, { perfCpuMs, workbenchCpuMs, wallMs: window.wallMs });
-    return { ...m, profile: record, metrics: { ...m.metrics, ...derivedMetrics(record) } };
+    // The workbench's own process runs on the model host's machine only when the hosts share this machine's kernel.
+    const workbenchCpuMs = sharesThisKernel ? window.workbenchCpuMs : 0;
+    const record = profileRecord(model, sharesThisKernel, parsePerfStat(csv), before, after, { perfCpuMs, workbenchCpuMs, wallMs: window.wallMs });
+    // A failed measurement keeps empty metrics; its profile still says what the model host did meanwhile.
+    return m.error ? { ...m, profile: record } : { ...m, profile: record, metrics: { ...m.metrics, ...derivedMetrics(record) } };
   } finally {
     await stop();
-    await model.exec(['rm', '-f', out]);
+    await model.exec(['rm', '-f', out], { timeoutMs: 10_000 });
   }
 }
 
-function profileRecord(model: Host, counters: ProfileRecord['counters'], a: Reading, b: Reading, h: { perfCpuMs: number; workbenchCpuMs: number; wallMs: number }): ProfileRecord {
+function profileRecord(model: Host, sharesThisKernel: boolean, counters: ProfileRecord['counters'], a: Reading, b: Reading, h: { perfCpuMs: number; workbenchCpuMs: number; wallMs: number }): ProfileRecord {
   const cpu = cpuDelta(a.cpu, b.cpu);
   const harnessCpuMs = h.perfCpuMs + h.workbenchCpuMs;
   return {
-    scope: model.kind === 'netns'
-      ? 'the whole kernel: namespace hosts share it, so client and server work is counted too'
+    scope: sharesThisKernel
+      ? 'the whole kernel: the hosts share it, so client and server work is counted too'
       : `the model host ${model.label}`,
     counters,
     cpu,

@@ -145,9 +145,10 @@ async function runPlan(backend: Backend, plan: RunPlan, opts: RunOptions): Promi
           ? `[${cell.placement}] ${b.id} ${cell.mode}: warm-up`
           : `[${cell.placement}] ${b.id} ${cell.mode}: repetition ${cell.round}/${plan.repetitions} (${done + 1}/${total})`);
         const ctx: BenchContext = { ...ctxBase, durationS: warm ? Math.min(plan.durationS, WARMUP_MAX_S) : plan.durationS };
-        const profiled = opts.profile && !warm ? backend.host('model') : undefined;
-        const interfaces = [backend.modelInterfaces.client, backend.modelInterfaces.server];
-        const m = await withProfile(profiled, interfaces, hostRunDir(testbed.name, 'model'), () => measure(b, ctx, cell.mode, cell.placement, cell.round), signal);
+        const profiled = opts.profile && !warm
+          ? { host: backend.host('model'), interfaces: [backend.modelInterfaces.client, backend.modelInterfaces.server], sharesThisKernel: !backend.capabilities.ownKernel }
+          : undefined;
+        const m = await withProfile(profiled, hostRunDir(testbed.name, 'model'), () => measure(b, ctx, cell.mode, cell.placement, cell.round), signal);
         for (const w of m.warnings ?? []) progress?.report(`[${cell.placement}] ${b.id} ${cell.mode}: warning: ${w}`);
         if (warm) continue;
         done += 1;
