@@ -94,7 +94,8 @@ export const registerBenchCommands: Register = (program: Command, ctx) => {
       }, { workspace: c.workspace, store, signal: c.signal, progress: c.progress, preparePlacement, profile: o.profile });
       if (o.json) c.out(JSON.stringify(run, null, 2));
       else {
-        c.out(summaryTable(run, ['throughput', 'retransmits', 'rttAvg', 'loss']));
+        const headlines = BENCHMARKS.filter((b) => run.metadata.plan.benchmarks.includes(b.id)).map((b) => b.headline);
+        c.out(summaryTable(run, [...new Set(['throughput', 'retransmits', 'rttAvg', 'loss', ...headlines])]));
         for (const line of [...driftLines(run), ...warningLines(run).map((w) => `warning: ${w}`)]) c.out(line);
         if (o.profile) c.out(`\nModel host (--profile):\n${formatAttribution(attribution(run.results))}`);
         c.out(`\nRun ${run.id} (${run.status}${run.reason ? `: ${run.reason}` : ''}): ${store.fileOf(run.id)}`);
