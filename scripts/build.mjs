@@ -22,8 +22,9 @@ const messageValidators = {
     b.onLoad({ filter: /.*/, namespace: 'hs-generated' }, () => {
       const file = 'schemas/webview-messages.schema.json';
       const schema = JSON.parse(fs.readFileSync(file, 'utf8'));
-      // strictTuples off: compare takes zero or one argument, a tuple without minItems on purpose.
-      const ajv = new Ajv({ code: { source: true, esm: true }, strictTuples: false, schemas: [schema] });
+      // strictTuples off: compare takes zero or one argument, a tuple without minItems on purpose. inlineRefs off:
+      // the run file's checks once, not once per place that refers to them (a third less code).
+      const ajv = new Ajv({ code: { source: true, esm: true }, strictTuples: false, inlineRefs: false, schemas: [schema] });
       const refs = Object.fromEntries(['webviewMessage', 'hostMessage', 'persistedState'].map((d) => [d, `${schema.$id}#/definitions/${d}`]));
       return { contents: standaloneCode(ajv, refs), loader: 'js', resolveDir: process.cwd(), watchFiles: [file] };
     });

@@ -77,7 +77,8 @@ try {
     cleanups.push(() => server.stop());
     const context = await browser.newContext({ viewport: { width: 1600, height: 1000 } });
     const page = await context.newPage();
-    await page.goto(`${server.url}/?folder=${encodeURIComponent(ws)}`);
+    // Generous: on a loaded shared machine the first load of the workbench can take over 30 s.
+    await page.goto(`${server.url}/?folder=${encodeURIComponent(ws)}`, { timeout: 120_000 });
     await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 60_000 });
     for (const [title, fn] of uiTests) {
       const t = Date.now();

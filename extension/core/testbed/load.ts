@@ -12,6 +12,8 @@ export interface TestbedProblem {
   line: number;
   column: number;
   message: string;
+  /** A check the schema cannot express (editors that validate against the schema do not report it). */
+  beyondSchema?: true;
 }
 
 export class TestbedFileError extends Error {
@@ -85,7 +87,7 @@ export function loadTestbed(workspace: string): Testbed {
   }
   const tb = parseTestbed(text, file);
   const overlap = new Set(Object.values(tb.subnets));
-  if (overlap.size !== 3) throw new TestbedFileError(file, [{ jsonPath: '/subnets', line: 1, column: 1, message: 'the client, server and direct subnets must all differ' }]);
+  if (overlap.size !== 3) throw new TestbedFileError(file, [{ jsonPath: '/subnets', line: 1, column: 1, message: 'the client, server and direct subnets must all differ', beyondSchema: true }]);
   return tb;
 }
 

@@ -59,11 +59,23 @@ export class Diagnostics implements vscode.Disposable {
     this.replace(owner, byFile);
   }
 
-  /** Shows (or clears, with undefined) the testbed description's validation errors at their lines. */
+  private testbedError: unknown;
+  private readonly documentEvents = [
+    vscode.workspace.onDidOpenTextDocument(() => this.setTestbed(this.testbedError)),
+    vscode.workspace.onDidCloseTextDocument(() => this.setTestbed(this.testbedError)),
+  ];
+
+  /**
+   * Shows (or clears, with undefined) the testbed description's validation errors at their lines. While the file is
+   * open, VS Code's JSON support reports the schema's findings (the manifest's jsonValidation): only what lies beyond
+   * the schema is added then, so no problem is listed twice.
+   */
   setTestbed(error: unknown): void {
+    this.testbedError = error;
     const byFile = new Map<string, vscode.Diagnostic[]>();
     if (isTestbedFileError(error)) {
-      byFile.set(error.file, error.problems.map((p) => {
+      const open = vscode.workspace.textDocuments.some((d) => d.uri.scheme === 'file' && d.uri.fsPath === error.file);
+      byFile.set(error.file, error.problems.filter((p) => !open || p.beyondSchema).map((p) => {
         const d = new vscode.Diagnostic(at(p.line, p.column), `${p.jsonPath || '(document)'}: ${p.message}`, vscode.DiagnosticSeverity.Error);
         d.source = 'hypershield testbed';
         return d;
@@ -73,6 +85,7 @@ export class Diagnostics implements vscode.Disposable {
   }
 
   dispose(): void {
+    for (const d of this.documentEvents) d.dispose();
     this.collection.dispose();
   }
 }

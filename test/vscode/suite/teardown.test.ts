@@ -34,4 +34,24 @@ describe('teardown', () => {
     }
     await waitFor('the diagnostics to clear', () => vscode.languages.getDiagnostics(uri).length === 0);
   });
+
+  it('lists a problem once while the file is open in an editor, where VS Code\'s JSON support reports it', async () => {
+    const file = path.join(workspaceFolder(), 'hypershield.testbed.json');
+    const original = fs.readFileSync(file, 'utf8');
+    const uri = vscode.Uri.file(file);
+    const line = original.split('\n').findIndex((l) => l.includes('"backend"'));
+    try {
+      fs.writeFileSync(file, original.replace('"backend": "netns"', '"backend": "bogus"'));
+      await vscode.window.showTextDocument(uri);
+      const atLine = await waitFor('one problem at the backend line, from the JSON support', () => {
+        const d = vscode.languages.getDiagnostics(uri).filter((x) => x.range.start.line === line);
+        return d.length === 1 && d[0].source !== 'hypershield testbed' ? d : undefined;
+      }, 30_000);
+      assert.match(atLine[0].message, /netns/);
+    } finally {
+      fs.writeFileSync(file, original);
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    }
+    await waitFor('the diagnostics to clear', () => vscode.languages.getDiagnostics(uri).length === 0, 30_000);
+  });
 });
