@@ -277,7 +277,8 @@ export class SshBackend implements Backend {
     const role = o.role as Role;
     switch (o.kind) {
       case 'route':
-        if (o.previous) await this.asRoot(role, ['ip', 'route', 'replace', ...o.previous.split(/\s+/)], signal);
+        // `ip route show` prints state flags (linkdown, dead) that `ip route replace` does not take.
+        if (o.previous) await this.asRoot(role, ['ip', 'route', 'replace', ...o.previous.split(/\s+/).filter((w) => w !== 'linkdown' && w !== 'dead')], signal);
         else await this.asRoot(role, ['sh', '-c', 'ip route del "$1" 2>/dev/null || ! ip route show exact "$1" | grep -q .', 'hs-route', o.subnet], signal);
         return;
       case 'address':
