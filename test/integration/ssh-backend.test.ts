@@ -96,7 +96,7 @@ describe('ssh backend end to end against three real sshd hosts', () => {
     assert.equal(b.capabilities.moduleLoading, fs.existsSync('/proc/modules'), 'module loading is what the model host\'s kernel offers');
     assert.equal(sh('model', 'sysctl', '-n', 'net.ipv4.ip_forward'), '1');
     assert.match(sh('model', 'ip', '-o', '-4', 'addr', 'show', 'dev', 'to-client'), /198\.18\.1\.1\/24/);
-    assert.deepEqual(b.state.read()!.objects.map((o) => o.name), ['model:198.18.1.1/24', 'model:net.ipv4.ip_forward', 'client:198.18.2.0/24', 'server:198.18.1.0/24']);
+    assert.deepEqual(b.state.read()!.objects.map((o) => o.name).sort(), ['client:198.18.2.0/24', 'model:198.18.1.1/24', 'model:net.ipv4.ip_forward', 'server:198.18.1.0/24']);
 
     const model = await checkPath(b, 'model');
     assertPath(model);

@@ -28,19 +28,22 @@ const NEEDED: Record<Role, { required: Role[]; direct: Role[] }> = {
 //   uid=0
 //   sudo=no
 //   conn=10.0.2.2 50022 10.0.2.15 22
+//   forward=0
 //   modules=yes
 //   ---
 //   [{"ifindex":1,"ifname":"lo",...},{"ifindex":5,"ifname":"to-model","flags":["BROADCAST","MULTICAST","UP","LOWER_UP"],
 //     "operstate":"UP",...,"addr_info":[{"family":"inet","local":"198.18.1.2","prefixlen":24,...}]}]
 // (`ip -4` would leave out interfaces without an IPv4 address, which are the ones up must find.)
 const PROBE = 'echo "uid=$(id -u)"; if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then echo sudo=yes; else echo sudo=no; fi; ' +
-  'echo "conn=$SSH_CONNECTION"; if [ -e /proc/modules ] && [ "$(cat /proc/sys/kernel/modules_disabled 2>/dev/null)" != 1 ]; then echo modules=yes; else echo modules=no; fi; ' +
+  'echo "conn=$SSH_CONNECTION"; echo "forward=$(cat /proc/sys/net/ipv4/ip_forward)"; if [ -e /proc/modules ] && [ "$(cat /proc/sys/kernel/modules_disabled 2>/dev/null)" != 1 ]; then echo modules=yes; else echo modules=no; fi; ' +
   'echo ---; ip -j addr show';
 
 interface Probe {
   /** [] as root, ["sudo", "-n"] for a user with passwordless sudo. */
   asRoot: string[];
   modules: boolean;
+  /** net.ipv4.ip_forward as read ("0" or "1"). */
+  forwarding: string;
   /** The address this connection reached the host at (from SSH_CONNECTION), when known. */
   serverAddress?: string;
   links: Array<{ ifname: string; flags: string[]; addr_info: Array<{ family: string; local: string; prefixlen: number }> }>;
@@ -53,6 +56,7 @@ function parseProbe(out: string): Omit<Probe, 'asRoot'> & { uid: number; sudo: b
     uid: Number(kv.uid),
     sudo: kv.sudo === 'yes',
     modules: kv.modules === 'yes',
+    forwarding: kv.forward,
     serverAddress: kv.conn?.split(' ')[2] || undefined,
     links: JSON.parse(json) as Probe['links'],
   };
@@ -201,6 +205,8 @@ export class SshBackend implements Backend {
   }
 
   async up(opts: WorkOptions = {}): Promise<void> {
+    // What up changes depends on the hosts as they are now, not as an earlier call of this backend saw them.
+    this.probes.clear();
     const problems = await this.preflight();
     if (problems.length) throw new Error(problems.join('\n'));
     const existing = this.state.read();
@@ -231,7 +237,7 @@ export class SshBackend implements Backend {
         await this.asRoot(role, ['ip', 'addr', 'add', `${address}/${prefix}`, 'dev', dev], opts.signal);
       }
     }
-    const forwarding = (await this.asRoot('model', ['sysctl', '-n', 'net.ipv4.ip_forward'], opts.signal)).trim();
+    const forwarding = probes.model.forwarding;
     if (forwarding !== '1') {
       this.state.record({ kind: 'sysctl', name: 'model:net.ipv4.ip_forward', role: 'model', key: 'net.ipv4.ip_forward', previous: forwarding });
       await this.asRoot('model', ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1'], opts.signal);
@@ -261,7 +267,8 @@ export class SshBackend implements Backend {
         { role: 'server', subnet: client, via: a.modelOnServerNet, dev: this.iface('server', 'model')!, src: a.serverOnServerNet }]
       : [{ role: 'client', subnet: server, via: a.serverOnDirectNet, dev: this.iface('client', 'server')!, src: a.clientOnClientNet },
         { role: 'server', subnet: client, via: a.clientOnDirectNet, dev: this.iface('server', 'client')!, src: a.serverOnServerNet }];
-    for (const r of routes) {
+    // Client and server are separate machines: their routes change at the same time.
+    await Promise.all(routes.map(async (r) => {
       const name = `${r.role}:${r.subnet}`;
       if (!this.state.read()?.objects.some((o) => o.kind === 'route' && o.name === name)) {
         // The host may have had its own route to the subnet: down puts that one back.
@@ -269,7 +276,7 @@ export class SshBackend implements Backend {
         this.state.record({ kind: 'route', name, role: r.role, subnet: r.subnet, previous });
       }
       await this.asRoot(r.role, ['ip', 'route', 'replace', r.subnet, 'via', r.via, 'dev', r.dev, 'src', r.src], opts.signal);
-    }
+    }));
   }
 
   /** Undoes one recorded change. */
@@ -277,7 +284,8 @@ export class SshBackend implements Backend {
     const role = o.role as Role;
     switch (o.kind) {
       case 'route':
-        if (o.previous) await this.asRoot(role, ['ip', 'route', 'replace', ...o.previous.split(/\s+/)], signal);
+        // `ip route show` prints state flags (linkdown, dead) that `ip route replace` does not take.
+        if (o.previous) await this.asRoot(role, ['ip', 'route', 'replace', ...o.previous.split(/\s+/).filter((w) => w !== 'linkdown' && w !== 'dead')], signal);
         else await this.asRoot(role, ['sh', '-c', 'ip route del "$1" 2>/dev/null || ! ip route show exact "$1" | grep -q .', 'hs-route', o.subnet], signal);
         return;
       case 'address':

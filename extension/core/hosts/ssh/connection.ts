@@ -228,7 +228,9 @@ export class SshConnection {
   private async connect(): Promise<Client> {
     const t = this.target;
     const timeout = this.opts.connectTimeoutMs ?? 20_000;
-    const [{ privateKey, passphrase }, sock] = await Promise.all([this.privateKey(), this.stream()]);
+    // The key first: a missing passphrase must not leave a proxy process or jump channel behind.
+    const { privateKey, passphrase } = await this.privateKey();
+    const sock = await this.stream();
     let hostKeyError: Error | undefined;
     const config: ConnectConfig = {
       host: t.host,
@@ -411,19 +413,18 @@ export class SshConnection {
     } catch { /* the connection is gone: nothing left to reach the process with */ }
   }
 
+  /** One SFTP session per connection, opened on first use; forgotten when it closes or the connection drops. */
   private sftp(): Promise<SFTPWrapper> {
-    this.sftpSession ??= (async () => {
-      const client = await this.connected();
-      return new Promise<SFTPWrapper>((resolve, reject) => {
-        client.sftp((err, s) => {
-          if (err) return reject(new Error(`${this.label}: the SFTP subsystem is unavailable (${err.message}); enable "Subsystem sftp" in the host's sshd_config.`));
-          s.on('close', () => { if (this.sftpSession === session) this.sftpSession = undefined; });
-          resolve(s);
-        });
+    if (this.sftpSession) return this.sftpSession;
+    const session: Promise<SFTPWrapper> = this.connected().then((client) => new Promise((resolve, reject) => {
+      client.sftp((err, s) => {
+        if (err) return reject(new Error(`${this.label}: the SFTP subsystem is unavailable (${err.message}); enable "Subsystem sftp" in the host's sshd_config.`));
+        s.on('close', () => { if (this.sftpSession === session) this.sftpSession = undefined; });
+        resolve(s);
       });
-    })();
-    const session = this.sftpSession;
+    }));
     session.catch(() => { if (this.sftpSession === session) this.sftpSession = undefined; });
+    this.sftpSession = session;
     return session;
   }
 
