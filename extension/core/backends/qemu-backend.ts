@@ -86,8 +86,10 @@ export class QemuBackend implements Backend {
     return role === 'model' || this.spec(role).vm === true;
   }
 
+  /** The role's qemu section; the host's older kernel, memoryMiB and cpus fields count when it does not say. */
   spec(role: Role): QemuHostSpec {
-    return this.testbed.hosts[role]?.qemu ?? {};
+    const h = this.testbed.hosts[role];
+    return { kernel: h?.kernel, memoryMiB: h?.memoryMiB, smp: h?.cpus, ...h?.qemu };
   }
 
   /** The testbed's own namespace holding bridges, taps and QEMU processes. */
@@ -168,6 +170,7 @@ export class QemuBackend implements Backend {
     if (own.length) problems.push(...imagePrerequisites());
     for (const r of ROLES.filter((x) => this.isVm(x))) {
       const s = this.spec(r);
+      if (s.initrd && !s.kernel) problems.push(`hosts.${r}.qemu in ${this.testbed.source}: an own initrd needs its kernel (kernel) too.`);
       if (s.initrd && !s.hostKey) problems.push(`hosts.${r}.qemu in ${this.testbed.source}: an own initrd needs its SSH host key (hostKey), which the testbed pins.`);
       for (const f of [s.kernel, s.initrd, s.disk]) if (f && !fs.existsSync(this.resolve(f))) problems.push(`hosts.${r}.qemu in ${this.testbed.source}: ${f} does not exist.`);
     }
@@ -209,7 +212,7 @@ export class QemuBackend implements Backend {
       let initrd: string;
       let hostKey: string;
       if (s.initrd) {
-        kernel = this.resolve(s.kernel ?? '');
+        kernel = this.resolve(s.kernel!);
         initrd = this.resolve(s.initrd);
         hostKey = s.hostKey!;
       } else {
