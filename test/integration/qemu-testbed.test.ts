@@ -135,8 +135,13 @@ describe('qemu testbed with a VM model host', { timeout: 1_800_000 }, () => {
   test('kill -9 of the CLI during a deploy: status shows it interrupted, undeploy removes the module', async () => {
     const b = ws.backend();
     const dir = path.join(ws.dir, 'kmodel');
-    const child = spawn(CLI[0], [CLI[1], '-w', ws.dir, 'deploy', dir, '--placement', 'kernel', '--watchdog', '600'], { stdio: 'ignore', detached: true });
-    await waitFor('the module loaded by the deploy', async () => (await lsmod(b)).includes('kernel_space'), 300_000);
+    const child = spawn(CLI[0], [CLI[1], '-w', ws.dir, 'deploy', dir, '--placement', 'kernel', '--watchdog', '600'], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+    let stderr = '';
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    await waitFor('the module loaded by the deploy', async () => {
+      assert.equal(child.exitCode, null, `the deploy is still running: ${stderr}`);
+      return (await lsmod(b)).includes('kernel_space');
+    }, 300_000);
     process.kill(-child.pid!, 'SIGKILL');
     await new Promise((r) => child.once('exit', r));
     assert.match(cli(ws.dir, 'status').stdout, /INTERRUPTED deploy of the kernel model/);
@@ -156,7 +161,7 @@ describe('qemu testbed with a VM model host', { timeout: 1_800_000 }, () => {
       stop();
       await b.dispose();
     }
-    assert.match(changes[0], /^model: the model VM panicked; its console ends with:\n[\s\S]*Kernel panic - not syncing/);
+    assert.match(changes[0], /^model: the model VM panicked; its console says:\n[\s\S]*Kernel panic - not syncing/);
     const model = (await testbedStatus(b)).hosts.find((h) => h.role === 'model')!;
     assert.equal(model.state, 'stopped');
     assert.match(model.detail!, /^VM panicked · [\s\S]*sysrq triggered crash/);

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { consoleState, consoleTail, kernelCommandLine, qemuArgv, type GuestConfig, type VmSettings } from '../../extension/core/backends/qemu/vm';
+import { parseTestbed, TestbedFileError } from '../../extension/core/testbed/load';
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'qemu');
 
@@ -52,9 +53,27 @@ describe('QEMU serial console', () => {
     const file = path.join(FIXTURES, 'console-panic.log');
     assert.equal(consoleState(fs.readFileSync(file, 'utf8')), 'panicked');
     const tail = consoleTail(file, 3);
-    assert.equal(tail.split('\n').length, 3);
+    assert.equal(tail.split('\n').length, 3, 'from the panic on');
     assert.doesNotMatch(tail, /\r/);
-    assert.match(tail, /Kernel Offset/);
+    assert.match(tail, /^\[ *[\d.]+\] Kernel panic - not syncing: VFS: Unable to mount root fs/);
+    assert.match(consoleTail(path.join(FIXTURES, 'console-ready-poweroff.log'), 2), /reboot: Power down$/, 'the last lines when nothing panicked');
     assert.equal(consoleTail(path.join(FIXTURES, 'missing.log')), '(no console log)');
+  });
+});
+
+describe('qemu sections of the testbed file', () => {
+  test('per-role hypervisor settings validate, so two QEMU builds can be compared', () => {
+    const tb = parseTestbed(JSON.stringify({ name: 'lab', backend: 'qemu', hosts: {
+      model: { qemu: { binary: '/opt/qemu-mod/bin/qemu-system-x86_64', machine: 'q35', cpu: 'max', accel: 'tcg', memoryMiB: 512, smp: 1, args: ['-d', 'guest_errors'], kernelRelease: '6.1.0-57-amd64' } },
+      client: { qemu: { vm: true } },
+    } }), 'tb.json');
+    assert.equal(tb.hosts.model?.qemu?.binary, '/opt/qemu-mod/bin/qemu-system-x86_64');
+    assert.equal(tb.hosts.client?.qemu?.vm, true);
+  });
+
+  test('an unknown accelerator or a misspelt field is refused with its path', () => {
+    const err = (() => { try { parseTestbed('{ "name": "lab", "backend": "qemu", "hosts": { "model": { "qemu": { "accel": "hvf", "memory": 512 } } } }', 'tb.json'); } catch (e) { return e; } })();
+    assert.ok(err instanceof TestbedFileError);
+    assert.deepEqual(err.problems.map((p) => p.jsonPath).sort(), ['/hosts/model/qemu/accel', '/hosts/model/qemu/memory']);
   });
 });

@@ -87,8 +87,10 @@ export class QemuBackend implements Backend {
     return role === 'model' || this.spec(role).vm === true;
   }
 
+  /** The role's qemu section; the host's older kernel, memoryMiB and cpus fields count when it does not say. */
   spec(role: Role): QemuHostSpec {
-    return this.testbed.hosts[role]?.qemu ?? {};
+    const h = this.testbed.hosts[role];
+    return { kernel: h?.kernel, memoryMiB: h?.memoryMiB, smp: h?.cpus, ...h?.qemu };
   }
 
   /** The testbed's own namespace holding bridges, taps and QEMU processes. */
@@ -145,7 +147,7 @@ export class QemuBackend implements Backend {
       const before = this.lastSeen.get(vm.name);
       this.lastSeen.set(vm.name, seen);
       if (!before && seen === 'running') continue;
-      const what = seen === 'running' ? `the ${vm.name} VM is running` : `the ${vm.name} VM ${seen === 'panicked' ? 'panicked' : 'exited'}; its console ends with:\n${consoleTail(vm.consoleLog, 15)}`;
+      const what = seen === 'running' ? `the ${vm.name} VM is running` : `the ${vm.name} VM ${seen === 'panicked' ? 'panicked' : 'exited'}; its console says:\n${consoleTail(vm.consoleLog, 15)}`;
       for (const l of this.listeners) l({ role: vm.name, what });
     }
   }
@@ -169,6 +171,7 @@ export class QemuBackend implements Backend {
     if (own.length) problems.push(...imagePrerequisites());
     for (const r of ROLES.filter((x) => this.isVm(x))) {
       const s = this.spec(r);
+      if (s.initrd && !s.kernel) problems.push(`hosts.${r}.qemu in ${this.testbed.source}: an own initrd needs its kernel (kernel) too.`);
       if (s.initrd && !s.hostKey) problems.push(`hosts.${r}.qemu in ${this.testbed.source}: an own initrd needs its SSH host key (hostKey), which the testbed pins.`);
       for (const f of [s.kernel, s.initrd, s.disk]) if (f && !fs.existsSync(this.resolve(f))) problems.push(`hosts.${r}.qemu in ${this.testbed.source}: ${f} does not exist.`);
     }
@@ -210,7 +213,7 @@ export class QemuBackend implements Backend {
       let initrd: string;
       let hostKey: string;
       if (s.initrd) {
-        kernel = this.resolve(s.kernel ?? '');
+        kernel = this.resolve(s.kernel!);
         initrd = this.resolve(s.initrd);
         hostKey = s.hostKey!;
       } else {
@@ -224,8 +227,7 @@ export class QemuBackend implements Backend {
       if (s.accel === 'kvm' || s.accel === 'tcg') {
         accel = s.accel;
       } else {
-        opts.progress?.report(`Checking whether ${binary} can use KVM (a short test boot)`);
-        const probe = await probeAccel(binary, kernel, initrd, defaultVmCache(), opts.signal);
+        const probe = await probeAccel(binary, kernel, initrd, defaultVmCache(), opts.signal, opts.progress);
         accel = probe.accel;
         if (probe.reason) opts.progress?.report(`The ${role} VM runs EMULATED (TCG): ${probe.reason}`);
       }
@@ -424,8 +426,19 @@ class VmHost implements Host {
       '-o', 'StrictHostKeyChecking=yes', '-o', 'GlobalKnownHostsFile=/dev/null', `root@${vm.mgmt}`];
   }
 
-  exec(argv: readonly string[], opts?: Parameters<Host['exec']>[1]) {
-    return this.current().exec(argv, opts);
+  /**
+   * Dropbear on a busy emulated guest now and then closes a new channel before it starts the command ("Unable to
+   * exec"): nothing ran, so the command is sent again.
+   */
+  async exec(argv: readonly string[], opts?: Parameters<Host['exec']>[1]) {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.current().exec(argv, opts);
+      } catch (err) {
+        if (attempt >= 3 || !/^Unable to exec$/.test((err as Error).message) || opts?.signal?.aborted) throw err;
+        await sleep(200);
+      }
+    }
   }
 
   upload(localPath: string, remotePath: string, opts?: { signal?: AbortSignal }) {
@@ -460,7 +473,7 @@ class VmHost implements Host {
   async waitReady(opts: WorkOptions, timeoutMs: number): Promise<void> {
     const vm = this.backend.vmRecord(this.role)!;
     const deadline = Date.now() + timeoutMs;
-    const fail = (why: string) => new Error(`The ${this.role} VM ${why}. Its console (${vm.consoleLog}) ends with:\n${consoleTail(vm.consoleLog)}`);
+    const fail = (why: string) => new Error(`The ${this.role} VM ${why}. Its console (${vm.consoleLog}) says:\n${consoleTail(vm.consoleLog)}`);
     let lastError = '';
     for (;;) {
       opts.signal?.throwIfAborted();

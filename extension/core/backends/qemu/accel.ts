@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type { Progress } from '../backend';
 import { readJson, writeFileAtomic } from '../../util/atomic-file';
 import { execLocal } from '../../util/local-process';
 
@@ -42,7 +43,7 @@ function probeKey(binary: string): string {
  * KVM when a guest boots with it (kernel and initrd of the image, which power off at once given hs.probe=1),
  * else TCG, with the reason.
  */
-export async function probeAccel(binary: string, kernel: string, initrd: string, cacheDir: string, signal?: AbortSignal): Promise<AccelProbe> {
+export async function probeAccel(binary: string, kernel: string, initrd: string, cacheDir: string, signal?: AbortSignal, progress?: Progress): Promise<AccelProbe> {
   try {
     fs.accessSync('/dev/kvm', fs.constants.R_OK | fs.constants.W_OK);
   } catch {
@@ -52,6 +53,7 @@ export async function probeAccel(binary: string, kernel: string, initrd: string,
   const key = probeKey(binary);
   const known = readJson<Record<string, AccelProbe>>(file) ?? {};
   if (known[key]) return known[key];
+  progress?.report(`Checking whether ${binary} can use KVM (a short test boot, once per QEMU build and host kernel)`);
   const r = await execLocal([binary, ...ACCEL_ARGS.kvm, '-m', '128', '-smp', '1', '-nographic', '-no-reboot', '-nic', 'none',
     '-kernel', kernel, '-initrd', initrd, '-append', 'console=ttyS0 quiet panic=-1 hs.probe=1'], { signal, timeoutMs: PROBE_TIMEOUT_MS });
   signal?.throwIfAborted();

@@ -77,13 +77,16 @@ export function consoleState(log: string): ConsoleState {
   return /^hs-network-up /m.test(log) ? 'network-up' : 'booting';
 }
 
-/** The last lines of a console log, for messages. */
+/** The lines of a console log that tell what happened, for messages: from a panic's first line on, else the last ones. */
 export function consoleTail(file: string, lines = 25): string {
+  let all: string[];
   try {
-    return fs.readFileSync(file, 'utf8').replace(/\r/g, '').trimEnd().split('\n').slice(-lines).join('\n');
+    all = fs.readFileSync(file, 'utf8').replace(/\r/g, '').trimEnd().split('\n');
   } catch {
     return '(no console log)';
   }
+  const panic = all.findIndex((l) => /Kernel panic - not syncing/.test(l));
+  return (panic >= 0 ? all.slice(panic, panic + lines) : all.slice(-lines)).join('\n');
 }
 
 /** The pid QEMU wrote, when it is still a running QEMU process. */
