@@ -34,6 +34,8 @@ export class Workbench implements vscode.Disposable {
   private nextRead: Promise<TestbedView> | undefined;
   private current: TestbedView = { kind: 'none' };
   private runList: RunListing[] | undefined;
+  /** The backend whose own notices (a container killed outside, a VM that died) refresh the view, and its description. */
+  private watched: { key: string; backend: Backend; stop: () => void } | undefined;
 
   readonly onDidChangeTestbed = this.statusEmitter.event;
   readonly onDidChangeRuns = this.runsEmitter.event;
@@ -107,6 +109,7 @@ export class Workbench implements vscode.Disposable {
     if (!this.folder) return { kind: 'none' };
     try {
       const backend = await this.backend();
+      this.watch(backend);
       const status = await testbedStatus(backend);
       if (!status.deployed || status.state !== 'up') return { kind: 'status', status };
       const model: ModelState = await modelCounters(backend).then(
@@ -118,6 +121,24 @@ export class Workbench implements vscode.Disposable {
       this.log.warn(`Cannot read the testbed: ${errorMessage(err)}`);
       return { kind: 'error', error: err instanceof Error ? err : new Error(String(err)) };
     }
+  }
+
+  /** Follows what the backend notices by itself, for the testbed described now (a new description: a new watch). */
+  private watch(backend: Backend): void {
+    const key = JSON.stringify(backend.testbed);
+    if (this.watched?.key === key) return;
+    this.unwatch();
+    const stop = backend.onDidChange((change) => {
+      this.log.info(`Testbed ${backend.testbed.name}: ${change.what}`);
+      this.refreshTestbed();
+    });
+    this.watched = { key, backend, stop };
+  }
+
+  private unwatch(): void {
+    this.watched?.stop();
+    void this.watched?.backend.dispose();
+    this.watched = undefined;
   }
 
   refreshRuns(): void {
@@ -142,6 +163,7 @@ export class Workbench implements vscode.Disposable {
   dispose(): void {
     clearTimeout(this.testbedTimer);
     clearTimeout(this.runsTimer);
+    this.unwatch();
     for (const d of this.disposables) d.dispose();
   }
 }
