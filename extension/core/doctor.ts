@@ -46,6 +46,7 @@ export const REQUIREMENTS: readonly Requirement[] = [
   { what: 'kmod (insmod/rmmod)', pkg: 'kmod', feature: 'kernel', present: onPath('insmod') },
   { what: 'perf', pkg: 'linux-perf', feature: 'perf', present: onPath('perf') },
   { what: 'docker', pkg: 'docker.io', feature: 'docker', present: onPath('docker') },
+  { what: 'mmdebstrap (builds the container images offline)', pkg: 'mmdebstrap', feature: 'docker', present: onPath('mmdebstrap') },
   { what: 'qemu-system-x86_64', pkg: 'qemu-system-x86', feature: 'qemu', present: onPath('qemu-system-x86_64') },
   { what: 'busybox (static) for VM images', pkg: 'busybox-static', feature: 'qemu', present: fileExists('/bin/busybox') },
   { what: 'cpio for VM images', pkg: 'cpio', feature: 'qemu', present: onPath('cpio') },

@@ -139,19 +139,25 @@ export class DockerBackend implements Backend {
     } catch (err) {
       return [(err as Error).message];
     }
-    const missing: string[] = [];
-    for (const { image, recipe } of Object.values(this.images())) {
-      if (recipe && (await this.engine().listImages({ filters: { reference: [image] } })).length === 0) missing.push(image);
-    }
+    const tags = new Set((await this.engine().listImages()).flatMap((i) => i.RepoTags ?? []));
+    const has = (ref: string) => tags.has(ref) || tags.has(`${ref}:latest`);
+    const missing = [...new Set(Object.values(this.images()).filter((i) => i.recipe && !has(i.image)).map((i) => i.image))];
     if (missing.length && !(await execLocal(['mmdebstrap', '--version']).then((r) => r.code === 0, () => false))) {
-      problems.push(`The images ${[...new Set(missing)].join(', ')} must be built, which takes mmdebstrap: apt-get install mmdebstrap`);
+      problems.push(`The images ${missing.join(', ')} must be built, which takes mmdebstrap: apt-get install mmdebstrap`);
     }
     for (const [r, spec] of Object.entries(this.testbed.hosts)) {
-      if (spec.image && (await this.engine().listImages({ filters: { reference: [spec.image] } })).length === 0) {
+      if (spec.image && !has(spec.image)) {
         problems.push(`The engine at ${describeEngine(this.target)} has no image ${spec.image} (hosts.${r}.image in ${this.testbed.source}): build or load it there first.`);
       }
     }
     return problems;
+  }
+
+  /** Every container and network of the engine, and how many of them are this testbed's (by label). */
+  private async engineObjects(): Promise<{ containers: Docker.ContainerInfo[]; networks: Docker.NetworkInspectInfo[]; mine: number }> {
+    const [containers, networks] = await Promise.all([this.engine().listContainers({ all: true }), this.engine().listNetworks()]);
+    const ours = (labels?: Record<string, string>) => labels?.[LABELS.testbed] === this.testbed.name && labels?.[LABELS.owner] === this.owner;
+    return { containers, networks, mine: containers.filter((c) => ours(c.Labels)).length + networks.filter((n) => ours(n.Labels)).length };
   }
 
   private async ownedContainers(): Promise<Docker.ContainerInfo[]> {
@@ -162,24 +168,22 @@ export class DockerBackend implements Backend {
     return this.engine().listNetworks({ filters: { label: ownedBy(this.testbed.name, this.owner) } });
   }
 
-  private async allRunning(): Promise<boolean> {
-    const running = (await this.ownedContainers()).filter((c) => c.State === 'running').map((c) => c.Names[0]?.replace(/^\//, ''));
-    return ROLES.every((r) => running.includes(this.containerName(r)));
-  }
-
   async up(opts: WorkOptions = {}): Promise<void> {
     const problems = await this.preflight();
     if (problems.length) throw new Error(problems.join('\n'));
     const existing = this.state.read();
-    if (existing?.phase === 'up' && (await this.allRunning())) {
+    let objects = await this.engineObjects();
+    const running = new Set(objects.containers.filter((c) => c.State === 'running' && c.Labels?.[LABELS.owner] === this.owner).flatMap((c) => c.Names.map((n) => n.replace(/^\//, ''))));
+    if (existing?.phase === 'up' && ROLES.every((r) => running.has(this.containerName(r)))) {
       opts.progress?.report(`Testbed ${this.testbed.name} is already up`);
       return;
     }
-    if (existing || (await this.ownedContainers()).length || (await this.ownedNetworks()).length) {
+    if (existing || objects.mine) {
       opts.progress?.report('Removing a half-created or broken testbed first');
       await this.down(opts);
+      objects = await this.engineObjects();
     }
-    await this.refuseForeign();
+    this.refuseForeign(objects.containers, objects.networks);
 
     const images = this.images();
     for (const recipe of [...new Set(Object.values(images).map((i) => i.recipe).filter((r): r is string => !!r))]) {
@@ -209,10 +213,8 @@ export class DockerBackend implements Backend {
   }
 
   /** Containers or networks with this testbed's names that are not this workspace's testbed's are not ours to replace. */
-  private async refuseForeign(): Promise<void> {
+  private refuseForeign(containers: Docker.ContainerInfo[], networks: Docker.NetworkInspectInfo[]): void {
     const names = new Set([...ROLES.map((r) => this.containerName(r)), ...NETS.map((n) => this.networkName(n))]);
-    const containers = await this.engine().listContainers({ all: true });
-    const networks = await this.engine().listNetworks();
     const foreign = [
       ...containers.filter((c) => c.Names.some((n) => names.has(n.replace(/^\//, ''))) && c.Labels?.[LABELS.owner] !== this.owner).map((c) => `container ${c.Names[0].replace(/^\//, '')}`),
       ...networks.filter((n) => names.has(n.Name) && n.Labels?.[LABELS.owner] !== this.owner).map((n) => `network ${n.Name}`),
