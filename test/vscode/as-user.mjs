@@ -61,7 +61,8 @@ try {
   spawnSync('chown', [`${user}:${user}`, home]);
   const setup = spawnSync(process.execPath, [cli, 'setup', '--user', user], { stdio: 'inherit' });
   if (setup.status !== 0) throw new Error('hypershield setup failed');
-  const inner = spawnSync('runuser', ['-u', user, '--', 'env', `HOME=${home}`, `USER=${user}`, process.execPath, path.join(ROOT, 'test', 'vscode', 'as-user.mjs'),
+  // The environment of a login: an ordinary user's PATH has no /usr/sbin.
+  const inner = spawnSync('runuser', ['-u', user, '--', 'env', '-i', `HOME=${home}`, `USER=${user}`, 'PATH=/usr/local/bin:/usr/bin:/bin', process.execPath, path.join(ROOT, 'test', 'vscode', 'as-user.mjs'),
     '--inner', home, `nr${suffix}`, ...(verbose ? ['--verbose'] : [])], { stdio: 'inherit', cwd: home });
   status = inner.status ?? 1;
 } catch (err) {
