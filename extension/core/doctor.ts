@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { execLocal } from './util/local-process';
 import { BENCHMARKS } from './bench/registry';
+import { adminPath } from './backends/netns-runner';
 import { helperUnavailable } from './privileged/helper-client';
 import { hasNetAdmin, userNamespacesWork } from './util/privileges';
 
@@ -22,8 +23,9 @@ export interface Finding {
   ok: boolean;
 }
 
+/** Looked up as the namespace hosts do (root's tools in /usr/sbin count for an ordinary user too). */
 const onPath = (program: string) => async () => {
-  const r = await execLocal(['sh', '-c', 'command -v "$1"', 'sh', program]).catch(() => undefined);
+  const r = await execLocal(['sh', '-c', 'command -v "$1"', 'sh', program], { env: { PATH: adminPath() } }).catch(() => undefined);
   return r?.code === 0;
 };
 const fileExists = (file: string) => () => Promise.resolve(fs.existsSync(file));

@@ -11,6 +11,14 @@ import { PrivilegedRunner, UserNamespaceRunner, type NamespaceRunner } from './n
 import type { PrivilegedOps } from '../model/deploy/model-host';
 import { HelperClient } from '../privileged/helper-client';
 
+/** The model host's interfaces, where models attach. */
+export const NETNS_MODEL_INTERFACES: Readonly<ModelInterfaces> = { client: 'to-client', server: 'to-server' };
+
+/** The namespace of role in testbed. */
+export function netnsName(testbed: string, role: Role): string {
+  return `hs-${testbed}-${role}`;
+}
+
 /**
  * The embedded testbed: three network namespaces joined by veth pairs.
  *   client:to-model  <-> model:to-client   (client subnet)
@@ -20,14 +28,6 @@ import { HelperClient } from '../privileged/helper-client';
  * Root creates the namespaces on this machine; an ordinary user inside a user namespace of their own (see
  * netns-runner.ts), where everything but loading eBPF programs and kernel modules works without privileges.
  */
-/** The model host's interfaces, where models attach. */
-export const NETNS_MODEL_INTERFACES: Readonly<ModelInterfaces> = { client: 'to-client', server: 'to-server' };
-
-/** The namespace of role in testbed. */
-export function netnsName(testbed: string, role: Role): string {
-  return `hs-${testbed}-${role}`;
-}
-
 export class NetnsBackend implements Backend {
   readonly modelInterfaces: ModelInterfaces = { ...NETNS_MODEL_INTERFACES };
   /** Namespaces share this machine's kernel and files; a module "deployed" here would load into the workstation. */

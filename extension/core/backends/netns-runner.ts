@@ -89,7 +89,8 @@ export class UserNamespaceRunner implements NamespaceRunner {
   }
 
   wrap(argv: readonly string[]): string[] {
-    return ['nsenter', '--target', String(this.holderPid()), '--user', '--mount', '--net', '--preserve-credentials', '--', ...argv];
+    return ['nsenter', '--target', String(this.holderPid()), '--user', '--mount', '--net', '--preserve-credentials', '--',
+      'env', `PATH=${adminPath()}`, ...argv];
   }
 
   async start(opts: WorkOptions = {}): Promise<void> {
@@ -142,6 +143,14 @@ export class UserNamespaceRunner implements NamespaceRunner {
     }
     throw new Error(`Processes of testbed ${this.testbed} (user namespace ${userns}) did not end: ${processesIn(userns).join(', ')}.`);
   }
+}
+
+/**
+ * The user's PATH with the system administration folders in front: in the namespaces the user is root, and runs
+ * root's tools (sysctl, iptables, tc live in /usr/sbin, which an ordinary user's PATH leaves out).
+ */
+export function adminPath(): string {
+  return [...new Set(['/usr/local/sbin', '/usr/sbin', '/sbin', ...(process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin').split(':').filter(Boolean)])].join(':');
 }
 
 /** "user:[4026532754]" of a process, or undefined when it is gone (or not this user's). */

@@ -1,4 +1,5 @@
 // The workbench's side of the root helper: `sudo -n HELPER op key=value …`, never a password prompt.
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import type { AttachedEbpf, ModelConfig, ModelCounters, PrivilegedOps } from '../model/deploy/model-host';
 import { execLocal } from '../util/local-process';
@@ -9,7 +10,13 @@ export async function helperUnavailable(): Promise<string | undefined> {
   const r = await execLocal(['sudo', '-n', '-l', HELPER_PATH], { timeoutMs: 10_000 }).catch((err: Error) => ({ code: 1, stdout: '', stderr: err.message }));
   if (r.code === 0) return undefined;
   const user = os.userInfo().username;
-  return `the HyperShield helper is not set up for ${user} (sudo -n -l ${HELPER_PATH}: ${(r.stderr || r.stdout).trim().split('\n').pop() || `exit ${r.code}`}). ` +
+  const why = (r.stderr || r.stdout).trim().split('\n').pop() || `exit ${r.code}`;
+  // A group added after this session started reaches only new logins (sudo reads the session's groups).
+  if (fs.existsSync(HELPER_PATH)) {
+    return `the HyperShield helper is installed, but sudo will not run it for ${user} in this session (${why}): if ${user} was just added to its group, ` +
+      'log in again (and start VS Code from the new login); otherwise an administrator adds them: `sudo hypershield setup --user ' + user + '`.';
+  }
+  return `the HyperShield helper is not set up on this machine (sudo -n -l ${HELPER_PATH}: ${why}). ` +
     `An administrator runs \`sudo hypershield setup --user ${user}\` once; see \`hypershield doctor\`.`;
 }
 

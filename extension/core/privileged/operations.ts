@@ -25,6 +25,11 @@ export interface Caller {
 export const MODULE_NAME = 'kernel_space';
 /** Larger model files are refused (a built template is a few hundred KiB at most). */
 const MAX_OBJECT_BYTES = 64 * 1024 * 1024;
+/**
+ * open(2)'s O_PATH (Linux, not in fs.constants): names a file without opening it, so a path the caller steered to a
+ * device or FIFO has no effect. What it names is checked with fstat, then opened through /proc/self/fd.
+ */
+const O_PATH = 0o10000000;
 
 export function callerFromSudo(env: NodeJS.ProcessEnv): Caller {
   if (process.geteuid?.() !== 0) throw new HelperRefusal('the helper works only as root, through sudo (sudo -n /usr/local/libexec/hypershield/helper …)');
@@ -76,9 +81,13 @@ function openModelNamespace(caller: Caller, testbed: string, holder: number): { 
   try {
     fds.push(fs.openSync(`/proc/${holder}/ns/user`, fs.constants.O_RDONLY));
     try {
-      fds.push(fs.openSync(`/proc/${holder}/root/run/netns/${name}`, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK));
+      fds.push(fs.openSync(`/proc/${holder}/root/run/netns/${name}`, O_PATH));
     } catch {
       throw new HelperRefusal(`testbed ${testbed} of process ${holder} has no namespace ${name}: bring it up first (hypershield up)`);
+    }
+    // The caller controls that mount namespace: what the name leads to must be a namespace, not any file of root's.
+    if (fs.fstatSync(fds[1]).dev !== fs.statSync('/proc/self/ns/net').dev) {
+      throw new HelperRefusal(`${name} in the mount namespace of process ${holder} is not a network namespace`);
     }
     const check = spawnSync('setpriv', ['--reuid', String(caller.uid), '--regid', String(caller.gid), '--clear-groups', '--no-new-privs',
       'nsenter', '--user=/proc/self/fd/3', '--net=/proc/self/fd/4', '--preserve-credentials', '--', 'true'],
@@ -124,7 +133,7 @@ async function withPrivateCopy<T>(caller: Caller, testbed: string, file: string,
   }
   let fd: number;
   try {
-    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+    fd = fs.openSync(file, O_PATH | fs.constants.O_NOFOLLOW);
   } catch (err) {
     throw new HelperRefusal(`cannot open ${file}: ${(err as NodeJS.ErrnoException).code}`);
   }
@@ -137,7 +146,7 @@ async function withPrivateCopy<T>(caller: Caller, testbed: string, file: string,
     if (!st.isFile() || st.uid !== caller.uid) throw new HelperRefusal(`${file} is not a regular file of user ${caller.uid}`);
     if (st.size > MAX_OBJECT_BYTES) throw new HelperRefusal(`${file} is larger than ${MAX_OBJECT_BYTES} bytes`);
     const copy = path.join(dir, path.basename(file));
-    fs.writeFileSync(copy, fs.readFileSync(fd), { mode: 0o600 });
+    fs.writeFileSync(copy, fs.readFileSync(`/proc/self/fd/${fd}`), { mode: 0o600 });
     return await fn(copy, dir);
   } finally {
     fs.closeSync(fd);
