@@ -1,7 +1,7 @@
 // One corpus of crafted packets (test/conformance/corpus.json), every placement: each must reach exactly the verdicts
 // and counters the corpus states, with no exception for any of them. eBPF runs through BPF_PROG_TEST_RUN on this
-// machine's kernel and on Debian 12's 6.1 in a VM; user space through real NFQUEUE on a namespace testbed, with the
-// frames sent from the client and server namespaces. The kernel module runs the same corpus through the same testbed
+// machine's kernel and on Debian 12's 6.1 in a VM; user space through real NFQUEUE, and eBPF once more as deployed on
+// tc ingress, on namespace testbeds with the frames sent from the client and server namespaces. The kernel module runs the same corpus through the same testbed
 // runner on a model host whose kernel loads modules.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -70,6 +70,16 @@ describe('conformance: every placement decides the corpus as the policy defines'
 
     test('every case, with frames sent from the client and server namespaces', async () => {
       await assertConforms(testbedRunner('user space (NFQUEUE)', ws.backend(), model, 'user', wire));
+    });
+  });
+
+  describe('eBPF attached with tc on a namespace testbed (the deployed program, on real frames)', () => {
+    const ws = tempWorkspace('tplconfbpf');
+    before(async () => { await ws.backend().up(); });
+    after(async () => { await ws.cleanup(); });
+
+    test('every case, with frames sent from the client and server namespaces', async () => {
+      await assertConforms(testbedRunner('eBPF (tc ingress)', ws.backend(), model, 'ebpf', wire));
     });
   });
 });
