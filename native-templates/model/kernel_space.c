@@ -8,14 +8,16 @@
  * policy sees and how the flow table behaves is the same in all three
  * templates (README.md, "One policy, three placements").
  *
- * - The hook sits on NF_INET_FORWARD (IPv4) and is registered in EVERY
- *   network namespace (pernet_operations), so the model works when the model
- *   host is a namespace, a container or a VM alike.
- * - Each namespace has its own flow table, garbage collector and counters.
+ * - The hook sits on NF_INET_FORWARD (IPv4) of ONE network namespace: the
+ *   one of the process that loads the module (insmod on the model host; in a
+ *   VM, the guest's own). Other namespaces of the same kernel (a workstation
+ *   that shares it with namespace or container hosts) are left alone: no
+ *   hook, no table, no collector there. pernet_operations tell the module
+ *   when its namespace goes away before it is unloaded.
  * - Flow table: hash buckets, each with its own spinlock for writers;
  *   readers (the hook) walk the chains under RCU. Entries are freed with
  *   kfree_rcu(), so a reader never touches freed memory. A periodic delayed
- *   work removes idle flows; max_flows caps the table per namespace. When
+ *   work removes idle flows; max_flows caps the table. When
  *   it is full, new flows are refused (never evicted: a blocked flow stays
  *   blocked) and the collector is woken up at once.
  * - Nothing is printed per packet.
@@ -25,9 +27,9 @@
  *   action=drop|accept what a match does (default drop)
  *   flow_timeout=SEC   idle time after which a flow is forgotten (default 30)
  *   window=BYTES       payload bytes inspected per packet (default 256)
- *   max_flows=N        flows per namespace (default 65536)
+ *   max_flows=N        flows in the table (default 65536)
  *
- * Counters: cat /proc/net/hypershield (per namespace; "key value" lines).
+ * Counters: cat /proc/net/hypershield in that namespace ("key value" lines).
  *
  * Build: make kernel KDIR=/lib/modules/<version>/build (see Makefile).
  *
@@ -44,10 +46,12 @@
 #include <linux/module.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter_ipv4.h>
+#include <linux/nsproxy.h>
 #include <linux/percpu.h>
 #include <linux/proc_fs.h>
 #include <linux/random.h>
 #include <linux/rculist.h>
+#include <linux/sched.h>
 #include <linux/seq_file.h>
 #include <linux/skbuff.h>
 #include <linux/slab.h>
@@ -63,7 +67,7 @@
 
 #define HS_MAX_PATTERN 64	/* bytes */
 #define HS_MAX_WINDOW 1024	/* largest inspection window, payload bytes */
-#define HS_BUCKETS 8192		/* hash buckets per namespace (power of 2) */
+#define HS_BUCKETS 8192		/* hash buckets (power of 2) */
 #define HS_GC_INTERVAL HZ	/* garbage collection period */
 #define HS_HOOK_PRIORITY (NF_IP_PRI_FILTER - 1)	/* just before iptables */
 
@@ -98,6 +102,8 @@ static bool hs_action_drop = true;
 static unsigned long hs_timeout_jiffies;
 static u32 hs_hash_seed __read_mostly;
 static unsigned int hs_net_id __read_mostly;
+/* The namespace the module serves (see the top); cleared when it exits. */
+static struct net *hs_target;
 
 /* ------------------------------------------------------------------------ */
 /* Per-namespace state                                                       */
@@ -561,6 +567,8 @@ static int __net_init hs_net_init(struct net *net)
 	unsigned int i;
 	int cpu, err;
 
+	if (net != hs_target)
+		return 0;	/* another namespace of this kernel: not ours */
 	hn->net = net;
 	atomic_set(&hn->nflows, 0);
 	atomic64_set(&hn->flows_expired, 0);
@@ -602,8 +610,10 @@ static void __net_exit hs_net_exit(struct net *net)
 {
 	struct hs_net *hn = hs_pernet(net);
 
+	if (net == hs_target)
+		hs_target = NULL;	/* its address may serve a new namespace */
 	if (!hn->hooks_registered)
-		return;		/* init failed and already cleaned up */
+		return;		/* not ours, or init failed and cleaned up */
 	/* 1. No new packets: unregistering waits for running hooks. */
 	nf_unregister_net_hooks(net, hs_nf_ops, ARRAY_SIZE(hs_nf_ops));
 	hn->hooks_registered = false;
@@ -679,6 +689,7 @@ static int __init hs_init(void)
 	if (err)
 		return err;
 	hs_hash_seed = get_random_u32();
+	hs_target = current->nsproxy->net_ns;
 	err = register_pernet_subsys(&hs_net_ops);
 	if (err)
 		return err;
@@ -690,7 +701,7 @@ static int __init hs_init(void)
 
 static void __exit hs_exit(void)
 {
-	/* Runs hs_net_exit() for every namespace. */
+	/* Runs hs_net_exit() for every namespace (only ours has anything). */
 	unregister_pernet_subsys(&hs_net_ops);
 	/* Let the kfree_rcu() of the last flows complete, so all memory is
 	 * back when the unload returns. */
@@ -702,4 +713,4 @@ module_init(hs_init);
 module_exit(hs_exit);
 
 MODULE_LICENSE("GPL");
-MODULE_DESCRIPTION("HyperShield example security model (netfilter, per network namespace)");
+MODULE_DESCRIPTION("HyperShield example security model (netfilter, in the namespace that loads it)");

@@ -21,6 +21,8 @@ if busybox insmod /m/kernel_space.ko window=0; then echo "window=0: loaded"; els
 busybox insmod /m/kernel_space.ko pattern=485344524f50 action=drop flow_timeout=5 window=64 max_flows=2
 echo "window $(cat /sys/module/kernel_space/parameters/window) max_flows $(cat /sys/module/kernel_space/parameters/max_flows)"
 cat /proc/net/hypershield
+busybox unshare -n cat /proc/net/dev >/dev/null && echo "another namespace: made"
+if busybox unshare -n cat /proc/net/hypershield >/dev/null 2>&1; then echo "another namespace: hooked"; else echo "another namespace: not hooked"; fi
 busybox rmmod kernel_space
 if [ -e /proc/net/hypershield ]; then echo "still there"; else echo "unloaded"; fi
 busybox dmesg | grep 'kernel_space: ' | sed 's/^\\[[^]]*\\] //'
@@ -30,5 +32,7 @@ busybox dmesg | grep 'kernel_space: ' | sed 's/^\\[[^]]*\\] //'
   assert.match(out, /^window 64 max_flows 2$/m);
   assert.match(out, /^packets 0\nbytes 0\naccepted 0\ndropped 0\npattern_matches 0\nflows_active 0\nflows_created 0\nflows_expired 0\nflows_table_full 0$/m);
   assert.match(out, /^kernel_space: loaded: pattern 6 bytes, action drop, flow_timeout 5s, window 64, max_flows 2$/m);
+  assert.match(out, /^another namespace: made$/m);
+  assert.match(out, /^another namespace: not hooked$/m, 'only the namespace that loads the module is hooked');
   assert.match(out, /^unloaded$/m);
 });
