@@ -1,5 +1,6 @@
 import type { Backend, Progress } from '../core/backends/backend';
 import { openTestbed } from '../core/backends/open';
+import { terminalSecretPrompt } from './secret-prompt';
 
 /** What every CLI command gets: the workspace, a way to report progress, and cancellation on Ctrl-C. */
 export interface CliContext {
@@ -28,7 +29,7 @@ export function createContext(workspace: string): CliContext {
   let backend: Backend | undefined;
   return {
     workspace,
-    testbed: () => (backend ??= openTestbed(workspace)),
+    testbed: () => (backend ??= openTestbed(workspace, { askSecret: terminalSecretPrompt() })),
     dispose: async () => { await backend?.dispose(); },
     signal: controller.signal,
     // Progress goes to stderr so stdout stays clean for --json and pipes.

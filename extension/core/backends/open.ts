@@ -6,13 +6,19 @@ import type { Testbed } from '../testbed/testbed';
 import type { Backend } from './backend';
 import { NetnsBackend } from './netns-backend';
 import { QemuBackend } from './qemu-backend';
+import { SshBackend, type SshBackendOptions } from './ssh-backend';
+
+/** What the front end (CLI, VS Code) gives backends: how to ask a person for a secret. */
+export type BackendEnvironment = Pick<SshBackendOptions, 'askSecret'>;
 
 /** The backend for a testbed description, guarded: see `guarded`. */
-export function backendFor(testbed: Testbed, workspace: string): Backend {
+export function backendFor(testbed: Testbed, workspace: string, env: BackendEnvironment = {}): Backend {
   const state = new StateStore(workspace, testbed.name);
   switch (testbed.backend) {
     case 'netns':
       return guarded(new NetnsBackend(testbed, state), workspace);
+    case 'ssh':
+      return guarded(new SshBackend(testbed, state, { askSecret: env.askSecret }), workspace);
     case 'qemu':
       return guarded(new QemuBackend(testbed, state), workspace);
     default:
@@ -59,6 +65,6 @@ function guarded(b: Backend, workspace: string): Backend {
 }
 
 /** Loads the workspace's testbed (or the built-in default) and its backend. */
-export function openTestbed(workspace: string): Backend {
-  return backendFor(loadTestbed(workspace), workspace);
+export function openTestbed(workspace: string, env: BackendEnvironment = {}): Backend {
+  return backendFor(loadTestbed(workspace), workspace, env);
 }

@@ -6,6 +6,11 @@ export const MODES: readonly Mode[] = ['direct', 'model'];
 export interface HostSpec {
   sshHost?: string;
   interfaces?: Record<string, string>;
+  // ssh backend (schemas/testbed.schema.json describes each)
+  sshPort?: number;
+  sshUser?: string;
+  sshIdentityFile?: string;
+  sshTrustFingerprint?: string;
   image?: string;
   kernel?: string;
   memoryMiB?: number;

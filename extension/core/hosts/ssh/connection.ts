@@ -123,8 +123,9 @@ export function checkHostKey(t: SshTarget, key: Buffer): void {
   const searched = (t.hostKeys.files ?? DEFAULT_KNOWN_HOSTS).join(', ');
   throw new HostKeyError(`Unknown host key for ${label}: ${type} ${offered} (${name} is not in ${searched})` +
     (trusted ? `; it does not match the fingerprint you said to trust (${trusted})` : '') +
-    `. Compare it with \`ssh-keygen -lf /etc/ssh/ssh_host_${type.replace(/^ssh-|-sha2.*$/g, '').replace(/^ecdsa$/, 'ecdsa')}_key.pub\` on the host, ` +
-    `then trust it: \`--trust-fingerprint ${offered}\` in the CLI (or add the host to known_hosts with \`ssh ${t.port && t.port !== 22 ? `-p ${t.port} ` : ''}${t.username}@${t.host}\`).`,
+    `. Compare it with \`ssh-keygen -lf /etc/ssh/ssh_host_${type.replace(/^ssh-|-sha2.*$/g, '')}_key.pub\` run on the host, then trust exactly ` +
+    `this key: "sshTrustFingerprint": "${offered}" for this host in the testbed file, or add it to known_hosts by connecting once with ` +
+    `\`ssh ${t.port && t.port !== 22 ? `-p ${t.port} ` : ''}${t.username}@${t.host}\`.`,
   offered, []);
 }
 
@@ -135,10 +136,11 @@ const cancelledResult = (started: number, timedOut: boolean, stdout = '', stderr
 // since sshd starts sessions with setsid(), its process group) on stderr behind a marker, changes directory, then
 // becomes the command. Cancelling kills that group over a second channel.
 const WRAPPER = 'printf \'%s:%s\\n\' "$1" "$$" >&2; if [ -n "$2" ]; then cd -- "$2" || exit 126; fi; shift 2; exec "$@"';
-// Ends a process group (or the lone process), politely first; `$1` is the pid.
-const KILLER = 'kill -TERM -- "-$1" 2>/dev/null || kill -TERM "$1" 2>/dev/null; i=0; ' +
+// Ends a process group (or the lone process), politely first; `$1` is the pid. `kill -SIG -PID` (no `--`, which
+// dash and busybox read as a pid) names the group in dash, bash and busybox alike.
+const KILLER = 'kill -TERM "-$1" 2>/dev/null || kill -TERM "$1" 2>/dev/null; i=0; ' +
   'while kill -0 "$1" 2>/dev/null && [ $i -lt 20 ]; do sleep 0.1; i=$((i+1)); done; ' +
-  'kill -KILL -- "-$1" 2>/dev/null || kill -KILL "$1" 2>/dev/null; true';
+  'kill -KILL "-$1" 2>/dev/null || kill -KILL "$1" 2>/dev/null; true';
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** After a kill, how long the channel may take to close before it is closed from this side. */
 const KILL_GRACE_MS = 5_000;
@@ -226,7 +228,9 @@ export class SshConnection {
   private async connect(): Promise<Client> {
     const t = this.target;
     const timeout = this.opts.connectTimeoutMs ?? 20_000;
-    const [{ privateKey, passphrase }, sock] = await Promise.all([this.privateKey(), this.stream()]);
+    // The key first: a missing passphrase must not leave a proxy process or jump channel behind.
+    const { privateKey, passphrase } = await this.privateKey();
+    const sock = await this.stream();
     let hostKeyError: Error | undefined;
     const config: ConnectConfig = {
       host: t.host,
@@ -409,19 +413,18 @@ export class SshConnection {
     } catch { /* the connection is gone: nothing left to reach the process with */ }
   }
 
+  /** One SFTP session per connection, opened on first use; forgotten when it closes or the connection drops. */
   private sftp(): Promise<SFTPWrapper> {
-    this.sftpSession ??= (async () => {
-      const client = await this.connected();
-      return new Promise<SFTPWrapper>((resolve, reject) => {
-        client.sftp((err, s) => {
-          if (err) return reject(new Error(`${this.label}: the SFTP subsystem is unavailable (${err.message}); enable "Subsystem sftp" in the host's sshd_config.`));
-          s.on('close', () => { if (this.sftpSession === session) this.sftpSession = undefined; });
-          resolve(s);
-        });
+    if (this.sftpSession) return this.sftpSession;
+    const session: Promise<SFTPWrapper> = this.connected().then((client) => new Promise((resolve, reject) => {
+      client.sftp((err, s) => {
+        if (err) return reject(new Error(`${this.label}: the SFTP subsystem is unavailable (${err.message}); enable "Subsystem sftp" in the host's sshd_config.`));
+        s.on('close', () => { if (this.sftpSession === session) this.sftpSession = undefined; });
+        resolve(s);
       });
-    })();
-    const session = this.sftpSession;
+    }));
     session.catch(() => { if (this.sftpSession === session) this.sftpSession = undefined; });
+    this.sftpSession = session;
     return session;
   }
 
