@@ -333,10 +333,10 @@ export class DockerBackend implements Backend {
       await this.removeIfOurs(this.engine().getContainer(c), (o) => o.remove({ force: true, v: true, abortSignal: AbortSignal.timeout(ENGINE_TIMEOUT_MS) }));
     }));
     const networks = new Set([...(await this.ownedNetworks()).map((n) => n.Name), ...recorded('docker-network')]);
-    for (const n of networks) {
+    await Promise.all([...networks].map(async (n) => {
       opts.progress?.report(`Removing network ${n}`);
       await this.removeIfOurs(this.engine().getNetwork(n), (o) => o.remove({ abortSignal: AbortSignal.timeout(ENGINE_TIMEOUT_MS) }));
-    }
+    }));
     const kept = await builtImages(this.engine());
     if (kept.length) opts.progress?.report(`Images kept for the next \`up\`: ${kept.join(', ')}`);
     this.state.remove();
