@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { engineTarget, engineClient } from '../../extension/core/backends/docker/engine';
+import { engineTarget, engineClient, pingEngine } from '../../extension/core/backends/docker/engine';
 import { aptSources, readRecipe } from '../../extension/core/backends/docker/images';
 import { describeEvent } from '../../extension/core/backends/docker/events';
 import { parseTestbed } from '../../extension/core/testbed/load';
@@ -75,4 +75,9 @@ test('testbed file: the docker settings validate (engine address, CPU sets), bad
   assert.equal(tb.hosts.server?.cpuset, '1,3-4');
   assert.throws(() => parseTestbed(JSON.stringify({ name: 'lab', backend: 'docker', docker: { engine: 'docker.sock' } }), 'f.json'), /\/docker\/engine: must match pattern/);
   assert.throws(() => parseTestbed(JSON.stringify({ name: 'lab', backend: 'docker', hosts: { client: { cpuset: 'all' } } }), 'f.json'), /\/hosts\/client\/cpuset: must match pattern/);
+});
+
+test('engine: one that does not answer is named, with how to start it', async () => {
+  const t = engineTarget('unix:///nonexistent/docker.sock');
+  await assert.rejects(pingEngine(engineClient(t), t, 2000), /The Docker engine at unix:\/\/\/nonexistent\/docker\.sock does not answer \(.*\)\. Start it/);
 });
