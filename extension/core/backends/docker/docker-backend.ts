@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Writable } from 'node:stream';
 import type Docker from 'dockerode';
@@ -190,6 +191,7 @@ export class DockerBackend implements Backend {
       await this.down(opts);
       objects = await this.engineObjects();
     }
+    if (await this.removeOrphans(objects, opts)) objects = await this.engineObjects();
     this.refuseForeign(objects.containers, objects.networks);
 
     const images = this.images();
@@ -212,6 +214,27 @@ export class DockerBackend implements Backend {
     opts.progress?.report(`Configuring links, routing traffic ${this.testbed.mode === 'model' ? 'through the model host' : 'directly to the server'}`);
     await Promise.all(ROLES.map((role) => this.configured(role, opts.signal)));
     this.state.update((s) => { s.phase = 'up'; s.mode = this.testbed.mode; });
+  }
+
+  /**
+   * Objects of this testbed whose owner workspace folder is gone from this machine (a workspace deleted while its
+   * testbed was up) belong to nobody: like an owner's claim, they no longer stand, and are removed. Only for an
+   * engine on this machine, where the owner labels are this machine's paths.
+   */
+  private async removeOrphans(objects: { containers: Docker.ContainerInfo[]; networks: Docker.NetworkInspectInfo[] }, opts: WorkOptions): Promise<boolean> {
+    if (this.target.kind !== 'unix') return false;
+    const orphan = (labels?: Record<string, string>) => labels?.[LABELS.testbed] === this.testbed.name && !!labels[LABELS.owner] && !fs.existsSync(labels[LABELS.owner]);
+    const containers = objects.containers.filter((c) => orphan(c.Labels));
+    const networks = objects.networks.filter((n) => orphan(n.Labels));
+    for (const c of containers) {
+      opts.progress?.report(`Removing container ${c.Names[0].replace(/^\//, '')} of the workspace ${c.Labels[LABELS.owner]}, which no longer exists`);
+      await this.engine().getContainer(c.Id).remove({ force: true, v: true, abortSignal: AbortSignal.timeout(ENGINE_TIMEOUT_MS) });
+    }
+    for (const n of networks) {
+      opts.progress?.report(`Removing network ${n.Name} of the workspace ${n.Labels?.[LABELS.owner]}, which no longer exists`);
+      await this.engine().getNetwork(n.Id).remove({ abortSignal: AbortSignal.timeout(ENGINE_TIMEOUT_MS) });
+    }
+    return containers.length + networks.length > 0;
   }
 
   /** Containers or networks with this testbed's names that are not this workspace's testbed's are not ours to replace. */
