@@ -1,7 +1,7 @@
 // kill -9 of the CLI in the middle of `up` and of a benchmark run: `down` afterwards still removes everything.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { CLI, tempWorkspace } from '../helpers/workspace';
 import { docker, engineObjects, ensureDockerd } from '../helpers/dockerd';
@@ -47,6 +47,17 @@ describe('container testbed after kill -9 of the CLI', () => {
     process.kill(up.pid, 'SIGKILL');
     await up.exited;
     assert.notDeepEqual(await engineObjects('dkk'), [], 'the kill left a half-made testbed');
+    cli('down');
+    assert.deepEqual(await leftovers(), []);
+  });
+
+  test('a testbed left by a workspace that no longer exists is removed by the next up', async () => {
+    const image = readRecipe('endpoint').image;
+    await docker.createNetwork({ Name: 'hs-dkk-direct', Labels: { [LABELS.testbed]: 'dkk', [LABELS.owner]: '/nonexistent/hs-dkk-gone' } });
+    await docker.createContainer({ name: 'hs-dkk-client', Image: image, Cmd: ['true'], Labels: { [LABELS.testbed]: 'dkk', [LABELS.owner]: '/nonexistent/hs-dkk-gone' } });
+    const up = spawnSync(CLI[0], [CLI[1], '-w', ws.dir, 'up'], { encoding: 'utf8' });
+    assert.equal(up.status, 0, up.stderr);
+    assert.match(up.stderr, /Removing container hs-dkk-client of the workspace \/nonexistent\/hs-dkk-gone, which no longer exists/);
     cli('down');
     assert.deepEqual(await leftovers(), []);
   });

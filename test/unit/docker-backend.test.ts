@@ -3,9 +3,10 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { engineTarget, engineClient } from '../../extension/core/backends/docker/engine';
+import { engineTarget, engineClient, pingEngine } from '../../extension/core/backends/docker/engine';
 import { aptSources, readRecipe } from '../../extension/core/backends/docker/images';
 import { describeEvent } from '../../extension/core/backends/docker/events';
+import { parseTestbed } from '../../extension/core/testbed/load';
 
 const fixtures = path.join(__dirname, '..', 'fixtures', 'docker');
 
@@ -63,4 +64,20 @@ test('engine events: real kill/die/start lines become changes naming the role an
     { role: 'server', what: 'container dk-ev: start' },
   ]);
   assert.equal(describeEvent({ Action: 'exec_start: ps' }), undefined);
+});
+
+test('testbed file: the docker settings validate (engine address, CPU sets), bad ones are refused with their path', () => {
+  const tb = parseTestbed(JSON.stringify({
+    name: 'lab', backend: 'docker', docker: { engine: 'unix:///run/docker.sock' },
+    hosts: { client: { cpuset: '0' }, server: { cpuset: '1,3-4' }, model: { cpus: 2, memoryMiB: 1024 } },
+  }), 'hypershield.testbed.json');
+  assert.equal(tb.docker?.engine, 'unix:///run/docker.sock');
+  assert.equal(tb.hosts.server?.cpuset, '1,3-4');
+  assert.throws(() => parseTestbed(JSON.stringify({ name: 'lab', backend: 'docker', docker: { engine: 'docker.sock' } }), 'f.json'), /\/docker\/engine: must match pattern/);
+  assert.throws(() => parseTestbed(JSON.stringify({ name: 'lab', backend: 'docker', hosts: { client: { cpuset: 'all' } } }), 'f.json'), /\/hosts\/client\/cpuset: must match pattern/);
+});
+
+test('engine: one that does not answer is named, with how to start it', async () => {
+  const t = engineTarget('unix:///nonexistent/docker.sock');
+  await assert.rejects(pingEngine(engineClient(t), t, 2000), /The Docker engine at unix:\/\/\/nonexistent\/docker\.sock does not answer \(.*\)\. Start it/);
 });

@@ -1,4 +1,6 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { Writable } from 'node:stream';
 import type Docker from 'dockerode';
 import { type Host, type Role, ROLES } from '../../hosts/host';
 import { execLocal } from '../../util/local-process';
@@ -28,11 +30,15 @@ const CAPS: Readonly<Record<Role, string[]>> = { client: ['NET_ADMIN'], server: 
 const ENGINE_TIMEOUT_MS = 30_000;
 const CONFIG_TIMEOUT_MS = 30_000;
 
+/** What the containers' first process prints once their links are configured. */
+const READY = 'hypershield: links configured';
+
 /**
- * Inside a container: renames the interface holding each ADDRESS to NAME (arguments: ADDRESS NAME pairs, then --),
- * removes the default route so nothing leaves the testbed, then runs `ip route replace` with the remaining
- * arguments, if any. Docker names interfaces eth0, eth1… in an order of its own; the testbed's names say where a
- * link goes, as on every backend.
+ * The containers' first process: renames the interface holding each ADDRESS to NAME (arguments: ADDRESS NAME
+ * pairs, then --), removes the default route so nothing leaves the testbed, runs `ip route replace` with the
+ * remaining arguments, if any, says READY and sleeps. Docker names interfaces eth0, eth1… in an order of its own;
+ * the testbed's names say where a link goes, as on every backend. Run as the first process (every network is
+ * attached before it starts), it costs no exec round trip.
  */
 const CONFIGURE_SCRIPT = `set -e
 while [ "$1" != "--" ]; do
@@ -43,7 +49,9 @@ while [ "$1" != "--" ]; do
 done
 shift
 ip route del default 2>/dev/null || true
-if [ $# -gt 0 ]; then ip route replace "$@"; fi`;
+if [ $# -gt 0 ]; then ip route replace "$@"; fi
+echo "${READY}"
+exec sleep infinity`;
 
 /**
  * Client, model and server as containers of a Docker engine, on three bridge networks:
@@ -183,6 +191,7 @@ export class DockerBackend implements Backend {
       await this.down(opts);
       objects = await this.engineObjects();
     }
+    if (await this.removeOrphans(objects, opts)) objects = await this.engineObjects();
     this.refuseForeign(objects.containers, objects.networks);
 
     const images = this.images();
@@ -203,13 +212,29 @@ export class DockerBackend implements Backend {
     opts.signal?.throwIfAborted();
 
     opts.progress?.report(`Configuring links, routing traffic ${this.testbed.mode === 'model' ? 'through the model host' : 'directly to the server'}`);
-    await Promise.all(ROLES.map(async (role) => {
-      const pairs = this.attachments(role).flatMap((a) => [a.address, a.ifname]);
-      const r = await this.hosts[role].exec(['sh', '-c', CONFIGURE_SCRIPT, 'hs-configure', ...pairs, '--', ...this.route(role, this.testbed.mode)],
-        { signal: opts.signal, timeoutMs: CONFIG_TIMEOUT_MS });
-      if (r.code !== 0) throw new Error(`Configuring the links of ${this.hosts[role].label} failed: ${(r.stderr || r.stdout).trim()}`);
-    }));
+    await Promise.all(ROLES.map((role) => this.configured(role, opts.signal)));
     this.state.update((s) => { s.phase = 'up'; s.mode = this.testbed.mode; });
+  }
+
+  /**
+   * Objects of this testbed whose owner workspace folder is gone from this machine (a workspace deleted while its
+   * testbed was up) belong to nobody: like an owner's claim, they no longer stand, and are removed. Only for an
+   * engine on this machine, where the owner labels are this machine's paths.
+   */
+  private async removeOrphans(objects: { containers: Docker.ContainerInfo[]; networks: Docker.NetworkInspectInfo[] }, opts: WorkOptions): Promise<boolean> {
+    if (this.target.kind !== 'unix') return false;
+    const orphan = (labels?: Record<string, string>) => labels?.[LABELS.testbed] === this.testbed.name && !!labels[LABELS.owner] && !fs.existsSync(labels[LABELS.owner]);
+    const containers = objects.containers.filter((c) => orphan(c.Labels));
+    const networks = objects.networks.filter((n) => orphan(n.Labels));
+    for (const c of containers) {
+      opts.progress?.report(`Removing container ${c.Names[0].replace(/^\//, '')} of the workspace ${c.Labels[LABELS.owner]}, which no longer exists`);
+      await this.engine().getContainer(c.Id).remove({ force: true, v: true, abortSignal: AbortSignal.timeout(ENGINE_TIMEOUT_MS) });
+    }
+    for (const n of networks) {
+      opts.progress?.report(`Removing network ${n.Name} of the workspace ${n.Labels?.[LABELS.owner]}, which no longer exists`);
+      await this.engine().getNetwork(n.Id).remove({ abortSignal: AbortSignal.timeout(ENGINE_TIMEOUT_MS) });
+    }
+    return containers.length + networks.length > 0;
   }
 
   /** Containers or networks with this testbed's names that are not this workspace's testbed's are not ours to replace. */
@@ -257,7 +282,7 @@ export class DockerBackend implements Backend {
       name: this.containerName(role),
       Hostname: role,
       Image: image,
-      Cmd: ['sleep', 'infinity'],
+      Cmd: ['sh', '-c', CONFIGURE_SCRIPT, 'hs-configure', ...this.attachments(role).flatMap((a) => [a.address, a.ifname]), '--', ...this.route(role, this.testbed.mode)],
       Labels: this.labels({ [LABELS.role]: role }),
       HostConfig: {
         // docker-init reaps the processes that benchmarks and models leave behind.
@@ -284,6 +309,23 @@ export class DockerBackend implements Backend {
       await this.engine().getNetwork(this.networkName(a.net)).connect({ Container: container.id, EndpointConfig: { IPAMConfig: { IPv4Address: a.address } } });
     }
     await container.start({ abortSignal: AbortSignal.timeout(ENGINE_TIMEOUT_MS) });
+  }
+
+  /** Waits until a container's first process has configured its links; throws with what it said when it failed. */
+  private async configured(role: Role, signal?: AbortSignal): Promise<void> {
+    const container = this.engine().getContainer(this.containerName(role));
+    const logs = await container.logs({ follow: true, stdout: true, stderr: true, abortSignal: AbortSignal.any([AbortSignal.timeout(CONFIG_TIMEOUT_MS), ...(signal ? [signal] : [])]) });
+    let out = '';
+    const sink = new Writable({ write(chunk: Buffer, _enc, done) { out += chunk.toString(); done(); } });
+    this.engine().modem.demuxStream(logs, sink, sink);
+    const ready = await new Promise<boolean>((resolve) => {
+      logs.on('data', () => { if (out.includes(READY)) resolve(true); });
+      logs.once('end', () => resolve(out.includes(READY)));
+      logs.once('error', () => resolve(out.includes(READY)));
+    });
+    (logs as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
+    signal?.throwIfAborted();
+    if (!ready) throw new Error(`Configuring the links of ${this.hosts[role].label} failed: ${out.trim() || 'no answer within 30 s'}`);
   }
 
   async setMode(mode: Mode, opts: WorkOptions = {}): Promise<void> {
@@ -314,10 +356,10 @@ export class DockerBackend implements Backend {
       await this.removeIfOurs(this.engine().getContainer(c), (o) => o.remove({ force: true, v: true, abortSignal: AbortSignal.timeout(ENGINE_TIMEOUT_MS) }));
     }));
     const networks = new Set([...(await this.ownedNetworks()).map((n) => n.Name), ...recorded('docker-network')]);
-    for (const n of networks) {
+    await Promise.all([...networks].map(async (n) => {
       opts.progress?.report(`Removing network ${n}`);
       await this.removeIfOurs(this.engine().getNetwork(n), (o) => o.remove({ abortSignal: AbortSignal.timeout(ENGINE_TIMEOUT_MS) }));
-    }
+    }));
     const kept = await builtImages(this.engine());
     if (kept.length) opts.progress?.report(`Images kept for the next \`up\`: ${kept.join(', ')}`);
     this.state.remove();

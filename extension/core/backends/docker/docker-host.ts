@@ -95,9 +95,8 @@ export class DockerHost implements Host {
   }
 
   private async signal(sig: 'TERM' | 'KILL', marker: string): Promise<void> {
-    const r = await this.exec(['sh', '-c', SIGNAL_SCRIPT, 'hs-signal', sig, marker], { timeoutMs: 10_000 }).catch(() => undefined);
-    // A container that is gone took the processes with it.
-    void r;
+    // A container that is gone (the exec rejects) took the processes with it.
+    await this.exec(['sh', '-c', SIGNAL_SCRIPT, 'hs-signal', sig, marker], { timeoutMs: 10_000 }).catch(() => undefined);
   }
 
   /** The exit code; the engine may report the exec as running for a moment after its output ends. */
