@@ -34,7 +34,7 @@ function cli(args: string[], expectCode = 0): SpawnSyncReturns<string> {
   assert.equal(r.status, expectCode, `hypershield ${args.join(' ')} exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
   return r;
 }
-const status = () => JSON.parse(cli(['status', '--json']).stdout) as { state: string; deployed?: { placement: string } };
+const status = () => JSON.parse(cli(['status', '--json']).stdout) as { state: string; deployed?: { placement: string }; hosts: Array<{ detail?: string }> };
 const uid = () => Number(execFileSync('id', ['-u', USER], { encoding: 'utf8' }));
 const holderPid = () => (JSON.parse(fs.readFileSync(path.join(ws, '.hypershield', 'state', `${TESTBED}.json`), 'utf8')) as { objects: Array<{ kind: string; pid?: string }> })
   .objects.find((o) => o.kind === 'userns')!.pid!;
@@ -84,6 +84,7 @@ describe('as an ordinary user', () => {
     assert.match(doctor.stdout, /no +ebpf placement: .*sudo hypershield setup --user/);
     cli(['up']);
     assert.equal(status().state, 'up');
+    for (const h of status().hosts) assert.match(h.detail ?? '', new RegExp(`in a user namespace of ${USER}$`));
     // The namespaces are the testbed's own: this machine's list does not show them.
     assert.doesNotMatch(execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }), new RegExp(`hs-${TESTBED}-`));
 
