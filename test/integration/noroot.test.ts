@@ -34,7 +34,7 @@ function cli(args: string[], expectCode = 0): SpawnSyncReturns<string> {
   assert.equal(r.status, expectCode, `hypershield ${args.join(' ')} exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
   return r;
 }
-const status = () => JSON.parse(cli(['status', '--json']).stdout) as { state: string; deployed?: { placement: string } };
+const status = () => JSON.parse(cli(['status', '--json']).stdout) as { state: string; deployed?: { placement: string }; hosts: Array<{ detail?: string }> };
 const uid = () => Number(execFileSync('id', ['-u', USER], { encoding: 'utf8' }));
 const holderPid = () => (JSON.parse(fs.readFileSync(path.join(ws, '.hypershield', 'state', `${TESTBED}.json`), 'utf8')) as { objects: Array<{ kind: string; pid?: string }> })
   .objects.find((o) => o.kind === 'userns')!.pid!;
@@ -61,6 +61,7 @@ describe('as an ordinary user', () => {
     execFileSync('node', ['scripts/build.mjs'], { cwd: root });
     fs.cpSync(path.join(root, 'dist'), path.join(pkg, 'dist'), { recursive: true });
     fs.cpSync(path.join(root, 'native-templates'), path.join(pkg, 'native-templates'), { recursive: true });
+    fs.cpSync(path.join(root, 'scripts', 'demo.mjs'), path.join(pkg, 'scripts', 'demo.mjs'));
     fs.chmodSync(pkg, 0o755);
     execFileSync('useradd', ['-M', '-d', home, '-s', '/bin/sh', USER]);
     fs.mkdirSync(ws);
@@ -84,6 +85,7 @@ describe('as an ordinary user', () => {
     assert.match(doctor.stdout, /no +ebpf placement: .*sudo hypershield setup --user/);
     cli(['up']);
     assert.equal(status().state, 'up');
+    for (const h of status().hosts) assert.match(h.detail ?? '', new RegExp(`in a user namespace of ${USER}$`));
     // The namespaces are the testbed's own: this machine's list does not show them.
     assert.doesNotMatch(execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }), new RegExp(`hs-${TESTBED}-`));
 
@@ -178,6 +180,16 @@ describe('as an ordinary user', () => {
     assert.notEqual(asUser(['sudo', '-n', '/bin/true']).status, 0);
     assert.deepEqual(snapshot(), before, 'no refused call changed the testbed or left files');
     if (fs.existsSync('/proc/modules')) assert.doesNotMatch(fs.readFileSync('/proc/modules', 'utf8'), /^kernel_space /m);
+  });
+
+  test('the demo runs as the user and leaves nothing behind', () => {
+    const demo = path.join(home, 'demo');
+    const r = asUser([process.execPath, path.join(pkg, 'scripts', 'demo.mjs'), demo, `nr${suffix}d`]);
+    assert.equal(r.status, 0, `demo exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
+    assert.match(r.stdout, /Report: +.*report\.html/);
+    assert.equal(fs.readdirSync(path.join(demo, '.hypershield', 'results')).filter((f) => f.endsWith('.json')).length, 1);
+    assert.deepEqual(notOwned(demo, uid()), []);
+    assert.equal(fs.existsSync(testbedRunDir(`nr${suffix}d`, uid())), false);
   });
 
   test('down removes everything; setup --undo leaves the machine as it was before setup', () => {

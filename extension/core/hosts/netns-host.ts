@@ -1,4 +1,5 @@
 import * as fs from 'node:fs/promises';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type { NamespaceRunner } from '../backends/netns-runner';
 import { execLocal } from '../util/local-process';
@@ -46,6 +47,8 @@ export class NetnsHost implements Host {
     const ifaces = addr.code === 0 ? (JSON.parse(addr.stdout) as Array<{ ifname: string; addr_info: Array<{ local: string; prefixlen: number }> }>) : [];
     const addresses = ifaces.filter((i) => i.ifname !== 'lo').flatMap((i) => i.addr_info.map((a) => `${a.local}/${a.prefixlen}`));
     const uname = await execLocal(['uname', '-r']);
-    return { state: 'running', addresses, kernel: uname.stdout.trim(), detail: `netns ${this.namespace}` };
+    // The tree and status say where it lives: an ordinary user's testbed is in a user namespace of their own.
+    const where = this.runner.kind === 'user-namespace' ? `, in a user namespace of ${os.userInfo().username}` : '';
+    return { state: 'running', addresses, kernel: uname.stdout.trim(), detail: `netns ${this.namespace}${where}` };
   }
 }
