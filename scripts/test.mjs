@@ -32,7 +32,8 @@ ok = step('typecheck', ['npx', 'tsc', '-p', '.', '--noEmit']) && ok;
 ok = step('lint', ['npx', 'eslint', '.']) && ok;
 // Integration suites share this machine's CPU: one file at a time keeps throughput figures honest.
 ok = step('unit and integration tests', ['node', '--import', 'tsx', '--test', '--test-concurrency=1', ...testFiles('test/unit'), ...testFiles('test/integration')], { tap: true }) && ok;
-if (fs.existsSync(path.join(root, 'test/vscode/run.mjs'))) ok = step('tests in a real VS Code', ['node', 'test/vscode/run.mjs']) && ok;
+ok = step('tests in a real VS Code', ['node', 'test/vscode/run.mjs']) && ok;
+ok = step('tests in a real VS Code run by an ordinary user', ['node', 'test/vscode/as-user.mjs']) && ok;
 
 process.stdout.write(`\n${totals.passed} passed, ${totals.failed} failed\n`);
 process.exit(ok && totals.failed === 0 ? 0 : 1);

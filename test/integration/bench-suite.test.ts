@@ -34,7 +34,8 @@ const SANE: Record<string, (m: Measurement) => void> = {
   sockperf: (m) => { assert.ok(m.metrics.rttP50.value > 1 && m.metrics.rttP50.value < 50_000, `${m.metrics.rttP50.value} µs`); assert.ok(m.metrics.rttP99.value >= m.metrics.rttP50.value); },
   netperf: (m) => { assert.ok(m.metrics.rttP50.value > 1); assert.ok(m.metrics.transactionRate.value > 10); },
   redis: (m) => { assert.ok(m.metrics.getRate.value > 100); assert.ok(m.metrics.setRate.value > 100); },
-  'sysbench-oltp': (m) => { assert.ok(m.metrics.transactionRate.value > 1); assert.equal(m.metrics.errors.value, 0); },
+  // InnoDB may abort a transaction on a deadlock between sysbench's threads; sysbench retries it and counts it.
+  'sysbench-oltp': (m) => { assert.ok(m.metrics.transactionRate.value > 1); assert.ok(m.metrics.errors.value <= m.metrics.transactionRate.value * 0.01 + 1); },
   'sysbench-cpu': (m) => assert.ok(m.metrics.eventRate.value > 10),
   'sysbench-memory': (m) => assert.ok(m.metrics.bandwidth.value > 10),
   fio: (m) => { assert.ok(m.metrics.readIops.value > 10); assert.ok(m.metrics.writeIops.value > 10); },

@@ -2,8 +2,9 @@
 // Real VS Code (code-server) run by an ordinary user, as researchers run it: as root, this script makes a user,
 // runs `hypershield setup` for them, then starts code-server AS THAT USER and runs test/vscode/as-user-suite.ts in its
 // extension host (testbed up, user-space and eBPF models, a benchmark run, down). Afterwards it undoes the setup and
-// removes the user. Prints "N passed, N failed". The checkout must be readable by other users (code-server loads the
-// extension from it). `--verbose` shows code-server's and the extension host's output.
+// removes the user. Prints "N passed, N failed". code-server loads the extension from the checkout: when the user
+// cannot read it (it may lie in root's home), the built checkout is copied where they can. `--verbose` shows
+// code-server's and the extension host's output.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -42,6 +43,14 @@ if (process.argv[2] === '--inner') {
   process.exit(passed === outcomes.length && outcomes.length ? 0 : 1);
 }
 
+/** The checkout when user can read it, else a copy of it (built, with code-server installed) at copy. */
+function readableCheckout(user, copy) {
+  if (spawnSync('runuser', ['-u', user, '--', 'test', '-r', path.join(ROOT, 'package.json')]).status === 0) return ROOT;
+  const cp = spawnSync('cp', ['-a', `${ROOT}/.`, copy], { stdio: 'inherit' });
+  if (cp.status !== 0) throw new Error(`Copying the checkout to ${copy} for ${user} failed`);
+  return copy;
+}
+
 if (process.getuid?.() !== 0) {
   console.error('as-user.mjs makes a user and runs `hypershield setup` for them: run it as root.');
   process.exit(1);
@@ -61,8 +70,9 @@ try {
   spawnSync('chown', [`${user}:${user}`, home]);
   const setup = spawnSync(process.execPath, [cli, 'setup', '--user', user], { stdio: 'inherit' });
   if (setup.status !== 0) throw new Error('hypershield setup failed');
+  const root = readableCheckout(user, path.join(base, 'checkout'));
   // The environment of a login: an ordinary user's PATH has no /usr/sbin.
-  const inner = spawnSync('runuser', ['-u', user, '--', 'env', '-i', `HOME=${home}`, `USER=${user}`, 'PATH=/usr/local/bin:/usr/bin:/bin', process.execPath, path.join(ROOT, 'test', 'vscode', 'as-user.mjs'),
+  const inner = spawnSync('runuser', ['-u', user, '--', 'env', '-i', `HOME=${home}`, `USER=${user}`, 'PATH=/usr/local/bin:/usr/bin:/bin', process.execPath, path.join(root, 'test', 'vscode', 'as-user.mjs'),
     '--inner', home, `nr${suffix}`, ...(verbose ? ['--verbose'] : [])], { stdio: 'inherit', cwd: home });
   status = inner.status ?? 1;
 } catch (err) {

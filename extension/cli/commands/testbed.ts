@@ -31,9 +31,12 @@ export const registerTestbedCommands: Register = (program: Command, ctx) => {
       c.out(`Testbed ${s.name} (${s.backend}, from ${s.source}): ${s.state}${s.mode ? `, ${s.mode} mode` : ''}`);
       if (s.owner) return c.out(`  The hosts named ${s.name} on this machine belong to the workspace ${s.owner.workspace} (up since ${s.owner.since}).`);
       for (const h of s.hosts) {
-        c.out(`  ${h.role.padEnd(7)} ${h.state.padEnd(11)} ${(h.addresses.join(' ') || '-').padEnd(32)} ${h.kernel ?? ''}`);
-        // What a host says about itself (a VM: booting, ready or panicked, emulated or not, its console's tail).
-        if (h.detail) c.out(h.detail.split('\n').map((l) => `          ${l}`).join('\n'));
+        // What a host says about itself (a VM: booting, ready or panicked, emulated or not, its console's tail; a
+        // container: why it stopped): after the kernel of a running host, in its place for one that is not.
+        const [first, ...rest] = h.detail?.split('\n') ?? [];
+        const running = h.state === 'running';
+        c.out(`  ${h.role.padEnd(7)} ${h.state.padEnd(11)} ${(h.addresses.join(' ') || '-').padEnd(32)} ${(running ? h.kernel : first) ?? ''}`);
+        for (const l of running ? [first, ...rest] : rest) if (l !== undefined) c.out(`          ${l}`);
       }
       c.out(`  model:  ${s.deployed ? `${s.deployed.placement} model from ${s.deployed.dir} (source ${s.deployed.sourceHash.slice(0, 12)})` : 'none deployed'}`);
       const i = s.interruptedDeploy;
