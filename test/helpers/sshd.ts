@@ -15,6 +15,10 @@ s.on('error', (e) => { process.stderr.write(String(e) + '\\n'); process.exit(1);
 s.on('close', () => process.exit(0));
 `;
 
+/** Users that exist only for the test's sshd servers (see writeAccounts). */
+export const SUDO_USER = 'hs-sudoer';
+export const PLAIN_USER = 'hs-plain';
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class SshdLab {
@@ -31,6 +35,9 @@ export class SshdLab {
     this.userKey = path.join(this.dir, 'user_ed25519');
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'hypershield-test', '-f', this.userKey]);
     fs.copyFileSync(`${this.userKey}.pub`, path.join(this.dir, 'authorized_keys'));
+    // sshd reads authorized_keys as the user logging in: the non-root users need a way through the folders.
+    for (const d of [this.ws.dir, this.dir]) fs.chmodSync(d, 0o711);
+    fs.chmodSync(path.join(this.dir, 'authorized_keys'), 0o644);
   }
 
   ns(role: Role): string {
@@ -42,11 +49,28 @@ export class SshdLab {
     await this.ws.backend().up();
     // sshd's privilege separation directory (made by the service unit on a booted system).
     fs.mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
+    this.writeAccounts();
     for (const role of roles) {
       const key = this.hostKeyFile(role);
       execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `${role}-host`, '-f', key]);
       await this.startSshd(role);
     }
+  }
+
+  /**
+   * Two users besides root, for the privilege checks: `SUDO_USER` may run anything with `sudo -n`, `PLAIN_USER` may
+   * not. A "*" password field is no password, yet not a locked account (which sshd would refuse).
+   */
+  private writeAccounts(): void {
+    const copy = (f: string, extra: string, mode = 0o644) => {
+      const file = path.join(this.dir, `etc-${f}`);
+      fs.writeFileSync(file, fs.readFileSync(`/etc/${f}`, 'utf8') + extra, { mode });
+      fs.chmodSync(file, mode);
+    };
+    copy('passwd', `${SUDO_USER}:x:4242:4242::/tmp:/bin/sh\n${PLAIN_USER}:x:4243:4243::/tmp:/bin/sh\n`);
+    copy('group', `${SUDO_USER}:x:4242:\n${PLAIN_USER}:x:4243:\n`);
+    copy('shadow', `${SUDO_USER}:*:20000:0:99999:7:::\n${PLAIN_USER}:*:20000:0:99999:7:::\n`, 0o640);
+    copy('sudoers', `${SUDO_USER} ALL=(ALL) NOPASSWD: ALL\n`, 0o440);
   }
 
   hostKeyFile(role: Role): string {
@@ -72,7 +96,10 @@ export class SshdLab {
       'StrictModes no', 'UsePAM no', 'PasswordAuthentication no', 'KbdInteractiveAuthentication no',
       'PermitRootLogin prohibit-password', 'AllowTcpForwarding yes', 'Subsystem sftp internal-sftp', 'LogLevel ERROR', '',
     ].join('\n'));
-    const d = spawn('ip', ['netns', 'exec', this.ns(role), '/usr/sbin/sshd', '-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+    // The extra accounts exist only in sshd's own mount namespace: this machine's /etc stays as it is.
+    const accounts = ['passwd', 'group', 'shadow', 'sudoers'].map((f) => `mount --bind ${path.join(this.dir, `etc-${f}`)} /etc/${f}`).join(' && ');
+    const d = spawn('ip', ['netns', 'exec', this.ns(role), 'unshare', '--mount', '--propagation', 'private', 'sh', '-c',
+      `${accounts} && exec /usr/sbin/sshd -D -e -f ${config}`], { stdio: ['ignore', 'ignore', 'pipe'] });
     let log = '';
     d.stderr!.setEncoding('utf8').on('data', (s: string) => { log += s; });
     this.daemons.set(role, d);

@@ -11,7 +11,7 @@ import type { Role } from '../../extension/core/hosts/host';
 import { parseTestbed } from '../../extension/core/testbed/load';
 import { StateStore } from '../../extension/core/testbed/state';
 import { testbedStatus } from '../../extension/core/testbed/status';
-import { SshdLab } from '../helpers/sshd';
+import { PLAIN_USER, SshdLab, SUDO_USER } from '../helpers/sshd';
 import { CLI, namespaces } from '../helpers/workspace';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -134,6 +134,28 @@ describe('ssh backend end to end against three real sshd hosts', () => {
     for (const x of backends) await x.dispose();
     for (let i = 0; i < 40 && (['client', 'model', 'server'] as const).some((r) => lab.sessions(r).length); i++) await sleep(50);
     assert.deepEqual((['client', 'model', 'server'] as const).map((r) => lab.sessions(r).length), [0, 0, 0]);
+  });
+
+  test('a login allowed `sudo -n` changes routes through sudo; a login with neither root nor sudo is told so before anything changes', async () => {
+    const withUser = (role: Role, user: string) => {
+      const tb = testbedFile(lab.fingerprint('server'));
+      tb.hosts[role]!.sshUser = user;
+      const b = new SshBackend(tb, new StateStore(lab.dir, `ssh-b${id}`), { sshConfigFile: sshConfig });
+      backends.push(b);
+      return b;
+    };
+    const plain = withUser('server', PLAIN_USER);
+    await assert.rejects(plain.up(), new RegExp(`server .*the SSH user \\(uid 4243\\) is neither root nor allowed to run \`sudo -n\``));
+    assert.equal(plain.state.read(), undefined);
+
+    const sudo = withUser('client', SUDO_USER);
+    assert.equal((await sudo.host('client').exec(['id', '-un'], { timeoutMs: 10_000 })).stdout.trim(), SUDO_USER);
+    await sudo.up();
+    assertPath(await checkPath(sudo, 'model'));
+    await sudo.setMode('direct');
+    assert.match(sh('client', 'ip', 'route', 'show', 'exact', '198.18.2.0/24'), /via 198\.18\.3\.2 dev to-server/);
+    await sudo.down();
+    assert.equal(sudo.state.read(), undefined);
   });
 
   test('the CLI, with ~/.ssh/config and ~/.ssh/known_hosts: up, status, mode, down; a key passphrase is asked on a terminal only', async () => {
