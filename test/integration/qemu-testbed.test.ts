@@ -1,6 +1,6 @@
 // A qemu testbed with a VM model host (Debian's kernel, under TCG here) between client and server namespaces: the
 // kernel template built for the guest's exact release, loaded, seen counting iperf3 traffic through the model and
-// not in direct mode, unloaded; the watchdog rescuing a guest whose module drops everything; kill -9 of the CLI
+// not in direct mode, unloaded; the conformance corpus decided by the module as by the other placements; the watchdog rescuing a guest whose module drops everything; kill -9 of the CLI
 // during bring-up and during deploy leaving nothing after `down`.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,6 +15,9 @@ import { scaffoldModel } from '../../extension/core/model/scaffold';
 import { testbedStatus } from '../../extension/core/testbed/status';
 import { serverAddress } from '../../extension/core/testbed/testbed';
 import { CLI, namespaces, tempWorkspace } from '../helpers/workspace';
+import { loadCorpus } from '../conformance/corpus';
+import { conformance, describeFailures } from '../conformance/runner';
+import { testbedRunner } from '../conformance/testbed-runner';
 
 /** QEMU processes of a testbed (they are named hs-NAME-ROLE). */
 const qemuOf = (name: string) => spawnSync('pgrep', ['-f', `qemu-system.*-name hs-${name}-`], { encoding: 'utf8' }).stdout.trim();
@@ -119,6 +122,17 @@ describe('qemu testbed with a VM model host', { timeout: 1_800_000 }, () => {
 
     await undeployModel(b);
     assert.ok(!(await lsmod(b)).includes('kernel_space'), 'rmmod removed it');
+  });
+
+  test('the kernel module decides the conformance corpus exactly as the policy defines (as user space and eBPF do)', async () => {
+    const dir = scaffoldModel(path.join(ws.dir, 'kconf'), 'kernel').dir;
+    const wire = path.join(ws.dir, 'hs-wire');
+    execFileSync('gcc', ['-O2', '-Wall', '-Wextra', '-Werror', '-static', '-o', wire, path.join(__dirname, '..', 'conformance', 'hs-wire.c')]);
+    const corpus = loadCorpus();
+    const runner = testbedRunner('kernel module (Debian 12 guest)', ws.backend(), dir, 'kernel', wire);
+    const reports = await conformance(runner, corpus, corpus.cases);
+    assert.equal(reports.length, corpus.cases.length);
+    assert.equal(describeFailures(runner, reports), '', 'every case conforms');
   });
 
   test('a module that drops everything, the control channel too, is unloaded by the watchdog and the guest answers again', async () => {
