@@ -14,7 +14,7 @@ const PNG = 'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJA
 test('the messages a results webview sends are accepted', () => {
   for (const m of [
     { type: 'ready' },
-    { type: 'rendered', ms: 120, pageMs: 300, charts: 6 },
+    { type: 'rendered', ms: 120, pageMs: 300, charts: 6, deferred: 4 },
     { type: 'view', view: { benchmark: 'iperf3', metric: 'throughput' } },
     { type: 'command', command: 'hypershield.results.export', args: ['20261130-232110-o0br', 'csv'] },
     { type: 'command', command: 'hypershield.results.exportImage', args: ['synthetic-a', 'overhead', PNG] },

@@ -85,7 +85,11 @@ async function shot(page, name) {
 /** Canvas descriptions (title and legend) in the visible results panel, once its charts have drawn. */
 async function chartDescriptions(page, min) {
   const frame = WEBVIEW(page);
+  // Charts further down are drawn as they scroll near: scroll down to them, as a reader would, then go back up.
+  await frame.locator('#headlines').waitFor({ state: 'attached', timeout: 30_000 });
+  await frame.locator('#headlines').evaluate((e) => e.scrollIntoView());
   await frame.locator('canvas[aria-label*="Legend:"]').nth(min - 1).waitFor({ state: 'attached', timeout: 30_000 });
+  await frame.locator('body').evaluate(() => window.scrollTo(0, 0));
   return frame.locator('canvas').evaluateAll((cs) => cs.map((c) => c.getAttribute('aria-label')));
 }
 
@@ -272,7 +276,10 @@ export const uiTests = [
     }
     if (!ping.test(headline)) throw new Error(`the new run is not first in the Runs view: ${headline}`);
     const frame = WEBVIEW(page);
+    await frame.locator('#headlines').waitFor({ state: 'attached', timeout: 20_000 });
+    await frame.locator('#headlines').evaluate((e) => e.scrollIntoView());
     await frame.locator('canvas[aria-label^="ping: rttAvg"]').waitFor({ state: 'attached', timeout: 20_000 });
+    await frame.locator('body').evaluate(() => window.scrollTo(0, 0));
     await frame.locator('canvas[aria-label^="iperf3"]').first().waitFor({ state: 'detached', timeout: 20_000 });
     await shot(page, '05-bench-run.png');
   }],

@@ -51,6 +51,8 @@ class ResultsView {
     const theme = readTheme();
     const hooks = {
       theme,
+      // The first screen and a half is drawn at once; the rest as it scrolls near.
+      deferBelowPx: window.innerHeight * 1.5,
       onRendered: () => {
         this.pass.rendered += 1;
         this.reportIfDrawn();
@@ -96,7 +98,7 @@ class ResultsView {
     if (total === undefined || rendered < total) return;
     this.pass.total = undefined;
     const now = performance.now();
-    post({ type: 'rendered', ms: Math.round(now - started), pageMs: Math.round(now), charts: total });
+    post({ type: 'rendered', ms: Math.round(now - started), pageMs: Math.round(now), charts: total, deferred: this.main.deferred + this.detail.deferred });
   }
 
   private toolbar(): HTMLElement {

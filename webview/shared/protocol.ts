@@ -27,7 +27,8 @@ export type WebviewCommand = 'hypershield.results.export' | 'hypershield.results
 export type WebviewMessage =
   | { type: 'ready' }
   /** ms: drawing time; pageMs: time since the page started loading (script load and waiting included). */
-  | { type: 'rendered'; ms: number; pageMs: number; charts: number }
+  /** charts: drawn now; deferred: drawn when they scroll near. */
+  | { type: 'rendered'; ms: number; pageMs: number; charts: number; deferred: number }
   | { type: 'view'; view: ViewState }
   | { type: 'command'; command: WebviewCommand; args: unknown[] }
   | { type: 'error'; message: string };

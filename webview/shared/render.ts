@@ -36,15 +36,28 @@ function table(head: string[], rows: Cell[][], className = 'hs-table', rowClass?
 export interface RenderHooks extends ChartHooks {
   /** Lets the panel add controls (e.g. "save image") to each chart's card. */
   decorateCard?: (card: HTMLElement, chart: Chart, name: string) => void;
+  /**
+   * Charts whose card starts below this many pixels (from the top of the page's viewport) are drawn when they
+   * scroll near, not at once: the panel shows its first screen sooner. Unset (the HTML report): all at once.
+   */
+  deferBelowPx?: number;
 }
 
 /** Builds sections into a parent and keeps the charts it made, so a re-render can destroy them first. */
 export class ReportRenderer {
   readonly charts: Chart[] = [];
+  private readonly observers = new Set<IntersectionObserver>();
 
   constructor(private readonly hooks: RenderHooks) {}
 
+  /** Charts waiting to scroll near before they are drawn. */
+  get deferred(): number {
+    return this.observers.size;
+  }
+
   destroyCharts(): void {
+    for (const o of this.observers) o.disconnect();
+    this.observers.clear();
     for (const c of this.charts.splice(0)) c.destroy();
   }
 
@@ -52,9 +65,24 @@ export class ReportRenderer {
     const canvas = el('canvas', { role: 'img', 'aria-label': label });
     const card = el('figure', { class: wide ? 'hs-card hs-card-wide' : 'hs-card', 'data-chart': name }, [el('div', { class: 'hs-chart-box' }, [canvas])]);
     parent.append(card);
-    const chart = make(canvas);
-    this.charts.push(chart);
-    this.hooks.decorateCard?.(card, chart, name);
+    const draw = () => {
+      const chart = make(canvas);
+      this.charts.push(chart);
+      this.hooks.decorateCard?.(card, chart, name);
+    };
+    const limit = this.hooks.deferBelowPx;
+    if (limit === undefined || card.getBoundingClientRect().top < limit) {
+      draw();
+      return;
+    }
+    const observer = new IntersectionObserver((entries) => {
+      if (!entries.some((e) => e.isIntersecting)) return;
+      observer.disconnect();
+      this.observers.delete(observer);
+      draw();
+    }, { rootMargin: '300px 0px' });
+    observer.observe(card);
+    this.observers.add(observer);
   }
 
   header(parent: HTMLElement, data: ReportData): void {

@@ -11,7 +11,9 @@ export interface Rendered {
   ms: number;
   /** Time since the webview's page started loading. */
   pageMs: number;
+  /** Charts drawn; those further down are drawn when they scroll near. */
   charts: number;
+  deferred: number;
 }
 
 /** Runs a command a webview asked for; the registry checks the command and its arguments. */
@@ -97,8 +99,8 @@ class ResultsPanel {
         break;
       }
       case 'rendered':
-        this.deps.log.info(`Results panel ${this.key}: ${m.charts} charts drawn in ${m.ms} ms (${m.pageMs} ms after the page started loading)`);
-        for (const w of this.waiters.splice(0)) w.resolve({ ms: m.ms, pageMs: m.pageMs, charts: m.charts });
+        this.deps.log.info(`Results panel ${this.key}: ${m.charts} charts drawn in ${m.ms} ms (${m.pageMs} ms after the page started loading), ${m.deferred} more as they scroll near`);
+        for (const w of this.waiters.splice(0)) w.resolve({ ms: m.ms, pageMs: m.pageMs, charts: m.charts, deferred: m.deferred });
         break;
       case 'view':
         void this.deps.memento.update(this.stateKey, m.view);

