@@ -142,7 +142,7 @@ async function runPlan(backend: Backend, plan: RunPlan, opts: RunOptions): Promi
           ? `[${cell.placement}] ${b.id} ${cell.mode}: warm-up`
           : `[${cell.placement}] ${b.id} ${cell.mode}: repetition ${cell.round}/${plan.repetitions} (${done + 1}/${total})`);
         const ctx: BenchContext = { ...ctxBase, durationS: warm ? Math.min(plan.durationS, WARMUP_MAX_S) : plan.durationS };
-        const m = await measure(b, ctx, cell.mode, cell.placement, cell.round);
+        const m = await measure(b, ctx, cell.mode, cell.placement, cell.round, pin !== undefined);
         if (warm) continue;
         done += 1;
         save({ results: [...runFile.results, m] });
@@ -172,12 +172,12 @@ async function runPlan(backend: Backend, plan: RunPlan, opts: RunOptions): Promi
   return runFile;
 }
 
-async function measure(b: Benchmark, ctx: BenchContext, mode: Mode, placement: Placement, repetition: number): Promise<Measurement> {
+async function measure(b: Benchmark, ctx: BenchContext, mode: Mode, placement: Placement, repetition: number, pinned: boolean): Promise<Measurement> {
   const startedAt = new Date();
   const base = { benchmark: b.id, mode, placement, repetition, startedAt: startedAt.toISOString() };
   try {
     const { warnings: own = [], ...outcome } = await b.run(ctx);
-    const warnings = [...own, ...pathWarnings(outcome.metrics, ctx.durationS)];
+    const warnings = [...own, ...pathWarnings(outcome.metrics, ctx.durationS, pinned)];
     return { ...base, durationMs: Date.now() - startedAt.getTime(), ...outcome, ...(warnings.length ? { warnings } : {}) };
   } catch (err) {
     ctx.signal?.throwIfAborted();
