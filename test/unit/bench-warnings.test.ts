@@ -16,6 +16,7 @@ test('path warnings on real captured output: retransmits above 0.1 % of the segm
   const tcp = pathWarnings(parseIperf3(fixture('iperf3-tcp-2streams.json')).metrics, 2);
   assert.equal(tcp.length, 1);
   assert.match(tcp[0], /^9724 TCP retransmits, 0\.26 % of about 3775948 segments \(over 0\.1 %\): the path reordered or dropped packets; try --pin$/);
+  assert.match(pathWarnings(parseIperf3(fixture('iperf3-tcp-2streams.json')).metrics, 2, true)[0], /dropped packets$/, 'a pinned run is not told to pin');
   assert.deepEqual(pathWarnings(parsePing(fixture('ping.txt')).metrics, 1), []);
   assert.deepEqual(pathWarnings(parsePing(fixture('ping-loss.txt')).metrics, 1), ['50.00 % of packets lost (over 0.1 %): the path dropped packets']);
 });

@@ -11,7 +11,7 @@ import { summarize } from '../../extension/core/results/summary';
 import { driftLines, formatOverhead, summaryTable, warningLines } from '../../extension/core/results/table';
 import { baselineDrift } from '../../extension/core/results/drift';
 import { reportHtml } from '../../extension/core/results/report-html';
-import { latexEscape, latexTable, markdownTable, paperRows } from '../../extension/core/results/paper-table';
+import { latexEscape, latexTable, markdownTable, paperRows, runLabels } from '../../extension/core/results/paper-table';
 
 /** A run of iperf3 throughput per round: [direct, model] per placement. */
 function runOf(id: string, rounds: Array<Partial<Record<Placement, [number, number]>>>): RunFile {
@@ -67,6 +67,8 @@ test('Markdown and LaTeX tables compare runs across backends and placements, wit
     { none: [11, 11.9], user: [11, 8.8] },
   ]);
   const b = { ...runOf('20261130-0200-bbbb', [{ ebpf: [20, 19.5] }, { ebpf: [21, 20.4] }, { ebpf: [19, 18.6] }]), metadata: { ...a.metadata, testbed: { ...a.metadata.testbed, backend: 'docker' as const } } };
+  assert.deepEqual(runLabels([a, { ...a, id: 'other' }, { ...a, id: 'p', metadata: { ...a.metadata, pinning: { client: '0', notes: [] } } }]),
+    ['netns 20261130-0100-aaaa', 'netns other', 'netns, pinned']);
   const rows = paperRows([a, b], () => ['throughput']);
   assert.deepEqual(rows.map((r) => `${r.run}/${r.placement}`), ['netns/none', 'netns/user', 'docker/ebpf']);
   const md = markdownTable([a, b], rows);

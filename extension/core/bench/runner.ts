@@ -148,7 +148,7 @@ async function runPlan(backend: Backend, plan: RunPlan, opts: RunOptions): Promi
         const profiled = opts.profile && !warm
           ? { host: backend.host('model'), interfaces: [backend.modelInterfaces.client, backend.modelInterfaces.server], sharesThisKernel: !backend.capabilities.ownKernel }
           : undefined;
-        const m = await withProfile(profiled, hostRunDir(testbed.name, 'model'), () => measure(b, ctx, cell.mode, cell.placement, cell.round), signal);
+        const m = await withProfile(profiled, hostRunDir(testbed.name, 'model'), () => measure(b, ctx, cell.mode, cell.placement, cell.round, pin !== undefined), signal);
         for (const w of m.warnings ?? []) progress?.report(`[${cell.placement}] ${b.id} ${cell.mode}: warning: ${w}`);
         if (warm) continue;
         done += 1;
@@ -179,12 +179,12 @@ async function runPlan(backend: Backend, plan: RunPlan, opts: RunOptions): Promi
   return runFile;
 }
 
-async function measure(b: Benchmark, ctx: BenchContext, mode: Mode, placement: Placement, repetition: number): Promise<Measurement> {
+async function measure(b: Benchmark, ctx: BenchContext, mode: Mode, placement: Placement, repetition: number, pinned: boolean): Promise<Measurement> {
   const startedAt = new Date();
   const base = { benchmark: b.id, mode, placement, repetition, startedAt: startedAt.toISOString() };
   try {
     const { warnings: own = [], ...outcome } = await b.run(ctx);
-    const warnings = [...own, ...pathWarnings(outcome.metrics, ctx.durationS)];
+    const warnings = [...own, ...pathWarnings(outcome.metrics, ctx.durationS, pinned)];
     return { ...base, durationMs: Date.now() - startedAt.getTime(), ...outcome, ...(warnings.length ? { warnings } : {}) };
   } catch (err) {
     ctx.signal?.throwIfAborted();

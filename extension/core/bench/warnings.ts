@@ -11,9 +11,9 @@ const MSS_BYTES = 1448;
 
 /**
  * Warnings for one measurement: `retransmits` (segments) against the segments a `throughput` (Gbit/s) stream of
- * `durationS` seconds sent, and `loss` (%). Metrics that are absent raise nothing.
+ * `durationS` seconds sent, and `loss` (%). Metrics that are absent raise nothing. Unpinned runs are told to try pinning.
  */
-export function pathWarnings(metrics: Record<string, Metric>, durationS: number): string[] {
+export function pathWarnings(metrics: Record<string, Metric>, durationS: number, pinned = false): string[] {
   const warnings: string[] = [];
   const retransmits = metrics.retransmits?.value;
   const gbit = metrics.throughput?.unit === 'Gbit/s' ? metrics.throughput.value : undefined;
@@ -22,7 +22,7 @@ export function pathWarnings(metrics: Record<string, Metric>, durationS: number)
     const share = retransmits / segments;
     if (share > RETRANSMIT_SHARE_MAX) {
       warnings.push(`${Math.round(retransmits)} TCP retransmits, ${(share * 100).toFixed(2)} % of about ${Math.round(segments)} segments ` +
-        `(over ${RETRANSMIT_SHARE_MAX * 100} %): the path reordered or dropped packets; try --pin`);
+        `(over ${RETRANSMIT_SHARE_MAX * 100} %): the path reordered or dropped packets${pinned ? '' : '; try --pin'}`);
     }
   }
   const loss = metrics.loss;

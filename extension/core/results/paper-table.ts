@@ -18,10 +18,10 @@ export interface PaperRow {
   vsNone?: { percent: number; ci?: [number, number] };
 }
 
-/** A short name per run: its backend, with the run id when two runs share a backend. */
+/** A short name per run: its backend (", pinned" when it pinned CPUs), with the run id when that is not unique. */
 export function runLabels(runs: readonly RunFile[]): string[] {
-  const backends = runs.map((r) => r.metadata.testbed.backend);
-  return runs.map((r, i) => (backends.filter((b) => b === backends[i]).length > 1 ? `${backends[i]} ${r.id}` : backends[i]));
+  const names = runs.map((r) => `${r.metadata.testbed.backend}${r.metadata.pinning ? ', pinned' : ''}`);
+  return runs.map((r, i) => (names.filter((b) => b === names[i]).length > 1 ? `${names[i]} ${r.id}` : names[i]));
 }
 
 /** The rows of the tables: every model entry of the given metrics (each benchmark's headline when none are given). */
