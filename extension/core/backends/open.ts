@@ -48,7 +48,13 @@ function guarded(b: Backend, workspace: string): Backend {
     dispose: () => b.dispose(),
     up: (opts) => exclusive(name, 'up', async () => {
       claim(name, workspace, b.state.file);
-      await b.up(opts);
+      try {
+        await b.up(opts);
+      } catch (err) {
+        // Refused before it recorded anything: nothing of this workspace's stands under the name.
+        if (!b.state.read()) release(name, b.state.file);
+        throw err;
+      }
     }),
     down: (opts) => exclusive(name, 'down', async () => {
       const owner = foreignClaim(name, b.state.file);
