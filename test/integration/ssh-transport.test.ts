@@ -153,7 +153,8 @@ describe('SSH transport against real sshd servers in namespaces', () => {
     const c = connect({});
     const ac = new AbortController();
     const running = c.exec(['sh', '-c', 'sleep 3001 & sleep 3002; wait'], { signal: ac.signal, timeoutMs: 60_000 });
-    await until('the remote processes run', () => lab.processes('client', 'sleep 300').length === 2);
+    // The two sleeps, and the shell whose command line names them too.
+    await until('the remote processes run', () => lab.processes('client', 'sleep 300').length >= 3);
     ac.abort();
     const r = await running;
     assert.equal(r.cancelled, true);
