@@ -1,6 +1,7 @@
 // Deterministic run files for the results views: any number of benchmarks, modes, placements and repetitions,
 // with per-interval series and perf counters, summarised by the core's own statistics.
 import { SCHEMA_VERSION, type Measurement, type Placement, type RunFile, type SummaryEntry } from '../../extension/core/results/run-file';
+import { seededRandom } from '../../extension/core/results/stats';
 import { summarize } from '../../extension/core/results/summary';
 import type { Mode } from '../../extension/core/testbed/testbed';
 
@@ -19,18 +20,6 @@ export interface SyntheticOptions {
   durationS?: number;
 }
 
-/** A small deterministic pseudo-random generator (mulberry32), so fixtures are identical on every machine. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const PLACEMENT_COST: Record<Placement, number> = { none: 0.01, user: 0.18, ebpf: 0.02, kernel: 0.06 };
 
 /** Stand-ins for the tools' raw outputs, as big as real ones: iperf3 -J prints about 8 KB for 10 s, ping 0.8 KB. */
@@ -42,7 +31,7 @@ function benchmarkIds(n: number): string[] {
 }
 
 export function syntheticRun(o: SyntheticOptions): RunFile {
-  const rnd = random(o.id.split('').reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7));
+  const rnd = seededRandom(o.id.split('').reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7));
   const start = Date.parse(o.startedAt ?? '2026-11-22T10:00:00Z');
   const results: Measurement[] = [];
   const benchmarks = benchmarkIds(o.benchmarks);
