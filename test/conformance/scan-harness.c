@@ -6,13 +6,14 @@
  *
  * Built by test/integration/scan-differential.test.ts as four objects from
  * this one file (the templates' headers clash, so each gets its own unit):
- *   -DHS_EBPF_SOURCE=ebpf_model.c       (compiled natively: its helpers are
+ *   -DHS_EBPF_SOURCE='"ebpf_model.c"'   (compiled natively: its helpers are
  *                                        replaced by the functions below)
- *   -DHS_USER_SOURCE=user_space_model.c (linked with packet_queue.c)
- *   -DHS_KERNEL_SCAN=file               (hs_contains() and
+ *   -DHS_USER_SOURCE='"user_space_model.c"' (linked with packet_queue.c)
+ *   -DHS_KERNEL_SCAN='"file"'           (hs_contains() and
  *                                        hs_payload_matches() cut out of
  *                                        kernel_space.c by the test, built
  *                                        with the shims below)
+ * Paths are string literals: a bare path's words (main, linux) are macros here.
  *   -DHS_MAIN                           (the payloads and the reference)
  *
  *   scan-harness PAYLOADS SEED
@@ -26,9 +27,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define STR2(x) #x
-#define STR(x) STR2(x)
 
 bool ebpf_matches(const uint8_t *payload, uint32_t len, const uint8_t *pat,
 		  uint32_t plen, uint32_t window);
@@ -61,7 +59,7 @@ static void *h_lookup(const void *map, const void *key)
 
 #define bpf_skb_load_bytes(skb, off, to, len) h_load_bytes(skb, off, to, len)
 #define bpf_map_lookup_elem(map, key) h_lookup(map, key)
-#include STR(HS_EBPF_SOURCE)
+#include HS_EBPF_SOURCE
 
 static struct hs_scratch ebpf_scratch;	/* never cleared, like the map */
 
@@ -80,7 +78,7 @@ bool ebpf_matches(const uint8_t *payload, uint32_t len, const uint8_t *pat,
 #ifdef HS_USER_SOURCE
 /* ---- user space: hs_payload_matches() of user_space_model.c --------- */
 #define main hs_user_space_main
-#include STR(HS_USER_SOURCE)
+#include HS_USER_SOURCE
 #undef main
 
 bool user_matches(const uint8_t *frame, uint32_t len, const uint8_t *pat,
@@ -109,7 +107,7 @@ struct sk_buff;
 static unsigned int window;
 static u8 hs_pattern[64];
 static unsigned int hs_pattern_len;
-#include STR(HS_KERNEL_SCAN)
+#include HS_KERNEL_SCAN
 
 bool kernel_matches(const uint8_t *payload, uint32_t len, const uint8_t *pat,
 			   uint32_t plen, uint32_t win)

@@ -18,6 +18,11 @@ interface Tally { false_positives: number; misses: number }
 interface Result { payloads: number; matches: number; ebpf: Tally; user: Tally; kernel: Tally; first_failure: string }
 
 /** The text of the top-level C function `name` in source, from its signature to its closing brace. */
+/** A path as a C string literal: given bare, its words (`main`, `linux`) would be expanded as macros. */
+function cString(file: string): string {
+  return JSON.stringify(file);
+}
+
 function cFunction(source: string, name: string): string {
   const m = new RegExp(`^static [^\\n]*\\b${name}\\([\\s\\S]*?\\n}\\n`, 'm').exec(source);
   if (!m) throw new Error(`kernel_space.c has no function ${name}(): the differential test must be told where the scan went.`);
@@ -35,9 +40,9 @@ describe('every template\'s scan agrees with memmem over the window', () => {
     const arch = execFileSync('cc', ['-print-multiarch'], { encoding: 'utf8' }).trim();
     const flags = ['-O2', '-Wall', '-Werror', '-Wno-unused-function', `-I${TEMPLATES}`, `-I/usr/include/${arch}`];
     const parts: Record<string, string> = {
-      ebpf: `-DHS_EBPF_SOURCE=${path.join(TEMPLATES, 'ebpf_model.c')}`,
-      user: `-DHS_USER_SOURCE=${path.join(TEMPLATES, 'user_space_model.c')}`,
-      kernel: `-DHS_KERNEL_SCAN=${kernelScan}`,
+      ebpf: `-DHS_EBPF_SOURCE=${cString(path.join(TEMPLATES, 'ebpf_model.c'))}`,
+      user: `-DHS_USER_SOURCE=${cString(path.join(TEMPLATES, 'user_space_model.c'))}`,
+      kernel: `-DHS_KERNEL_SCAN=${cString(kernelScan)}`,
       main: '-DHS_MAIN',
     };
     const objects = Object.entries(parts).map(([name, define]) => {
