@@ -1,8 +1,11 @@
 import { run, type Host } from '../hosts/host';
 import type { Measurement, Metric, ProfileRecord } from '../results/run-file';
+import type { DeployedModel } from '../testbed/state';
 import { sleep } from '../util/poll';
+import { hotProfile, modelSampling, SAMPLE_EVENT, SAMPLE_HZ, type ModelSampling } from './hot-functions';
 import { receivedTraffic } from './path-check';
 import { PERF_EVENTS, parsePerfStat } from './perf-stat';
+import { parsePerfScript, PERF_SCRIPT_FIELDS } from './perf-script';
 import { cpuDelta, parseProcStat, parseSoftirqs, type CpuTimes } from './proc-stat';
 
 /** Below this many packets through the model host, per-packet figures are noise (e.g. direct mode). */
@@ -41,56 +44,88 @@ async function processCpuMs(host: Host, pid: string, what: string): Promise<numb
   return ((Number(fields[11]) + Number(fields[12])) / TICKS_PER_S) * 1000;
 }
 
-/**
- * Counts what the model host does while `measure` runs: perf stat over the whole kernel, CPU and softirq time
- * from /proc, the packets and bytes it received, and the CPU the workbench itself spent there. The record goes
- * into the measurement, the derived figures into its metrics so summaries compare them across modes and
- * placements. perf runs in a session of its own and is stopped, also when the measurement fails.
- */
 export interface ProfiledHost {
   host: Host;
   /** Its testbed interfaces: the traffic counted is what crossed these. */
   interfaces: readonly string[];
   /** The host runs on this machine's kernel (namespaces, containers): the counters cover client and server too. */
   sharesThisKernel: boolean;
+  /** The model deployed for this measurement, sampled with perf record; only for model-mode measurements. */
+  sample?: DeployedModel;
 }
 
+/** A process started in a session of its own on the host; stop() ends the session (SIGINT, then SIGKILL). */
+interface Detached { pid: string; stop: () => Promise<void> }
+
+async function startDetached(host: Host, argv: readonly string[], what: string): Promise<Detached> {
+  const started = await host.exec(['sh', '-c', 'command -v perf >/dev/null || exit 127; setsid "$@" >/dev/null 2>&1 </dev/null & echo $!', 'sh', ...argv], { timeoutMs: 10_000 });
+  if (started.code === 127) throw new Error(`perf is missing on ${host.label}: install the Debian package linux-perf there, or run without --profile.`);
+  const pid = started.stdout.trim();
+  if (started.code !== 0 || !/^\d+$/.test(pid)) throw new Error(`Starting ${what} on ${host.label} failed: ${started.stderr.trim()}`);
+  let stopped = false;
+  return {
+    pid,
+    stop: async () => {
+      if (stopped) return;
+      stopped = true;
+      // SIGINT to the session: perf writes its counts or samples and exits once its sleep is gone.
+      await host.exec(['kill', '-INT', '--', `-${pid}`]);
+      for (let i = 0; i < 100 && (await host.exec(['kill', '-0', pid])).code === 0; i++) await sleep(50);
+      await host.exec(['kill', '-KILL', '--', `-${pid}`]);
+    },
+  };
+}
+
+/**
+ * perf record of the deployed model (see modelSampling), started only for profiled model-mode measurements with
+ * a model deployed; its CPU counts as the harness's.
+ */
+async function startSampling(model: Host, deployed: DeployedModel, out: string): Promise<{ sampling: ModelSampling; perf: Detached }> {
+  const pid = deployed.placement === 'user' ? (await run(model, ['cat', deployed.detail.pidFile], { timeoutMs: 10_000 })).trim() : undefined;
+  const sampling = await modelSampling(deployed, pid);
+  // -B: no build-id collection at exit; perf script reads the samples on this same host.
+  const perf = await startDetached(model, ['perf', 'record', '-q', '-B', '-e', SAMPLE_EVENT, '-F', String(SAMPLE_HZ), ...sampling.target, '-o', out,
+    '--', 'sleep', String(PERF_LIMIT_S)], 'perf record');
+  return { sampling, perf };
+}
+
+/**
+ * Counts what the model host does while `measure` runs: perf stat over the whole kernel, CPU and softirq time
+ * from /proc, the packets and bytes it received, and the CPU the workbench itself spent there; with `sample`,
+ * perf record of the deployed model too, reduced to its hot functions and lines. The record goes into the
+ * measurement, the derived figures into its metrics so summaries compare them across modes and placements.
+ * perf runs in sessions of its own and is stopped, also when the measurement fails.
+ */
 export async function withProfile(target: ProfiledHost | undefined, runDir: string, measure: () => Promise<Measurement>, signal?: AbortSignal): Promise<Measurement> {
   if (!target) return measure();
   const { host: model, interfaces, sharesThisKernel } = target;
   const out = `${runDir}/perf-stat.csv`;
+  const samplesFile = `${runDir}/perf-record.data`;
   await run(model, ['mkdir', '-p', runDir], { timeoutMs: 10_000 });
-  const started = await model.exec(['sh', '-c', 'command -v perf >/dev/null || exit 127; setsid "$@" >/dev/null 2>&1 </dev/null & echo $!', 'sh',
-    'perf', 'stat', '-x,', '-a', '-o', out, '-e', PERF_EVENTS.join(','), '--', 'sleep', String(PERF_LIMIT_S)], { timeoutMs: 10_000 });
-  if (started.code === 127) throw new Error(`perf is missing on ${model.label}: install the Debian package linux-perf there, or run without --profile.`);
-  const pid = started.stdout.trim();
-  if (started.code !== 0 || !/^\d+$/.test(pid)) throw new Error(`Starting perf stat on ${model.label} failed: ${started.stderr.trim()}`);
-  let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    // SIGINT to the session: perf writes its counts and exits once its sleep is gone.
-    await model.exec(['kill', '-INT', '--', `-${pid}`]);
-    for (let i = 0; i < 100 && (await model.exec(['kill', '-0', pid])).code === 0; i++) await sleep(50);
-    await model.exec(['kill', '-KILL', '--', `-${pid}`]);
-  };
+  const stat = await startDetached(model, ['perf', 'stat', '-x,', '-a', '-o', out, '-e', PERF_EVENTS.join(','), '--', 'sleep', String(PERF_LIMIT_S)], 'perf stat');
+  let record: Awaited<ReturnType<typeof startSampling>> | undefined;
   try {
+    record = target.sample ? await startSampling(model, target.sample, samplesFile) : undefined;
     // The /proc readings bracket the measurement as closely as the host allows; perf's window is a little wider.
-    const perfStartMs = await processCpuMs(model, pid, 'perf stat');
+    const perfStartMs = await processCpuMs(model, stat.pid, 'perf stat') + (record ? await processCpuMs(model, record.perf.pid, 'perf record') : 0);
     const before = await read(model, interfaces, signal);
     const [m, window] = await timed(measure);
     const after = await read(model, interfaces, signal);
-    const perfCpuMs = (await processCpuMs(model, pid, 'perf stat')) - perfStartMs;
-    await stop();
+    const perfCpuMs = (await processCpuMs(model, stat.pid, 'perf stat')) + (record ? await processCpuMs(model, record.perf.pid, 'perf record') : 0) - perfStartMs;
+    await Promise.all([stat.stop(), record?.perf.stop()]);
     const csv = await run(model, ['cat', out], { timeoutMs: 10_000 });
     // The workbench's own process runs on the model host's machine only when the hosts share this machine's kernel.
     const workbenchCpuMs = sharesThisKernel ? window.workbenchCpuMs : 0;
-    const record = profileRecord(model, sharesThisKernel, parsePerfStat(csv), before, after, { perfCpuMs, workbenchCpuMs, wallMs: window.wallMs });
+    const profile = profileRecord(model, sharesThisKernel, parsePerfStat(csv), before, after, { perfCpuMs, workbenchCpuMs, wallMs: window.wallMs });
+    if (record) {
+      const script = await run(model, ['perf', 'script', '-i', samplesFile, '-F', PERF_SCRIPT_FIELDS], { timeoutMs: 120_000 });
+      profile.hot = await hotProfile(record.sampling, parsePerfScript(script));
+    }
     // A failed measurement keeps empty metrics; its profile still says what the model host did meanwhile.
-    return m.error ? { ...m, profile: record } : { ...m, profile: record, metrics: { ...m.metrics, ...derivedMetrics(record) } };
+    return m.error ? { ...m, profile } : { ...m, profile, metrics: { ...m.metrics, ...derivedMetrics(profile) } };
   } finally {
-    await stop();
-    await model.exec(['rm', '-f', out], { timeoutMs: 10_000 });
+    await Promise.all([stat.stop(), record?.perf.stop()]);
+    await model.exec(['rm', '-f', out, samplesFile], { timeoutMs: 10_000 });
   }
 }
 

@@ -25,7 +25,7 @@ export interface RunOptions extends WorkOptions {
   onOutput?: (chunk: string) => void;
   /** Set when the run replays a reproducibility bundle; recorded in the metadata. */
   replayOf?: RunMetadata['replayOf'];
-  /** Profile the model host during each recorded repetition (perf stat, /proc): see withProfile. */
+  /** Profile the model host during each recorded repetition (perf stat, /proc; perf record of the model in model mode): see withProfile. */
   profile?: boolean;
   /** Called after each recorded measurement, with the run file as saved. */
   onMeasurement?: (m: Measurement, run: RunFile) => void;
@@ -145,8 +145,10 @@ async function runPlan(backend: Backend, plan: RunPlan, opts: RunOptions): Promi
           ? `[${cell.placement}] ${b.id} ${cell.mode}: warm-up`
           : `[${cell.placement}] ${b.id} ${cell.mode}: repetition ${cell.round}/${plan.repetitions} (${done + 1}/${total})`);
         const ctx: BenchContext = { ...ctxBase, durationS: warm ? Math.min(plan.durationS, WARMUP_MAX_S) : plan.durationS };
+        // Sampling only in model mode: in direct mode no packet meets the model.
+        const sample = cell.mode === 'model' ? backend.state.read()?.deployed : undefined;
         const profiled = opts.profile && !warm
-          ? { host: backend.host('model'), interfaces: [backend.modelInterfaces.client, backend.modelInterfaces.server], sharesThisKernel: !backend.capabilities.ownKernel }
+          ? { host: backend.host('model'), interfaces: [backend.modelInterfaces.client, backend.modelInterfaces.server], sharesThisKernel: !backend.capabilities.ownKernel, ...(sample ? { sample } : {}) }
           : undefined;
         const m = await withProfile(profiled, hostRunDir(testbed.name, 'model'), () => measure(b, ctx, cell.mode, cell.placement, cell.round, pin !== undefined), signal);
         for (const w of m.warnings ?? []) progress?.report(`[${cell.placement}] ${b.id} ${cell.mode}: warning: ${w}`);

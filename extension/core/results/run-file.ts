@@ -56,10 +56,52 @@ export interface ProfileRecord {
   /** What the model host's interfaces received. */
   traffic: { packets: number; bytes: number };
   /**
-   * CPU the workbench itself used on the model host's machine while the benchmark ran: perf, and the workbench's
-   * own process when the hosts are local; the share is of all CPUs over that time.
+   * CPU the workbench itself used on the model host's machine while the benchmark ran: perf (stat, and record when
+   * the model is sampled), and the workbench's own process when the hosts are local; the share is of all CPUs over
+   * that time.
    */
   harness: { cpuMs: number; perfCpuMs: number; workbenchCpuMs: number; sharePercent: number };
+  /** Where the model spent its time: perf record samples (model mode, a model deployed). */
+  hot?: HotProfile;
+}
+
+/** perf record of the deployed model during one measurement, reduced to its hottest functions and source lines. */
+export interface HotProfile {
+  placement: Exclude<Placement, 'none'>;
+  /** The sampling event and rate, e.g. cpu-clock at 999 Hz. */
+  event: string;
+  frequencyHz: number;
+  /** Which samples are the model's, e.g. the threads of its process, or its JITed programs on all CPUs. */
+  scope: string;
+  /** All samples perf recorded, and the model's among them (the percentages below are of these). */
+  samples: { total: number; model: number };
+  /** Hottest first; a function inlined into another is its own entry. */
+  functions: HotFunction[];
+  /** Hottest first; only lines of the model's own source. */
+  lines: HotLine[];
+  /** Why some samples have no source line (e.g. the artifact was rebuilt after the deploy). */
+  notes?: string[];
+}
+
+export interface HotFunction {
+  name: string;
+  /** The object it lives in as perf names it: the model's program, a library, [kernel.kallsyms], a JITed program. */
+  object: string;
+  samples: number;
+  /** Of the model's samples. */
+  percent: number;
+  /** Its hottest line, when it is in the model's source: file relative to the model project folder. */
+  file?: string;
+  line?: number;
+}
+
+export interface HotLine {
+  /** Relative to the model project folder (ModelInfo.dir) when inside it, else as the debug info names it. */
+  file: string;
+  line: number;
+  function: string;
+  samples: number;
+  percent: number;
 }
 
 export interface Stats {
