@@ -11,9 +11,13 @@ import type { PerfSample } from './perf-script';
 
 /** Software event: these machines have no PMU, and cpu-clock samples the same way on machines that have one. */
 export const SAMPLE_EVENT = 'cpu-clock';
-/** Off the round 1000 so sampling does not run in lockstep with timers. */
-export const SAMPLE_HZ = 999;
-/** Entries kept per measurement; the rest of the samples are still counted in the totals. */
+/**
+ * Off round numbers so sampling does not run in lockstep with timers. A process is sampled faster than all CPUs:
+ * the cost follows the model's own CPU time, and its own code is a small part of it (the NFQUEUE round trips in
+ * the kernel are most), so a few seconds need the higher rate to reach its lines.
+ */
+export const SAMPLE_HZ = { process: 4999, allCpus: 999 } as const;
+/** Functions outside the model's source kept per measurement; the model's own functions and lines are all kept. */
 const TOP = 30;
 /** Addresses per addr2line call, to keep the argument list short. */
 const ADDR2LINE_BATCH = 500;
@@ -23,6 +27,7 @@ export interface ModelSampling {
   deployed: DeployedModel;
   /** perf record's target: the model's process, or all CPUs for code that runs in whatever task the packet meets. */
   target: string[];
+  frequencyHz: number;
   scope: string;
   isModel: (s: PerfSample) => boolean;
   /** User space: the program as perf names it on the model host, and the local build of it, with debug info. */
@@ -66,7 +71,7 @@ export async function modelSampling(deployed: DeployedModel, pid?: string): Prom
       if (!pid || !/^\d+$/.test(pid)) throw new Error(`The user-space model's pid on the model host is unknown (got "${pid ?? ''}"): deploy it again.`);
       const hostPath = deployed.detail.program;
       return {
-        deployed, target: ['-p', pid],
+        deployed, target: ['-p', pid], frequencyHz: SAMPLE_HZ.process,
         scope: `the threads of ${path.posix.basename(hostPath)} (pid ${pid}): its own code, the libraries it calls and the kernel work it asks for`,
         isModel: (s) => s.pid === Number(pid),
         binary: { hostPath, local: localArtifact(deployed) },
@@ -75,7 +80,7 @@ export async function modelSampling(deployed: DeployedModel, pid?: string): Prom
     case 'ebpf': {
       const names = new Set([...parseNm(await runLocal(['nm', '--defined-only', localArtifact(deployed)], { timeoutMs: 30_000 })).keys()]);
       return {
-        deployed, target: ['-a'],
+        deployed, target: ['-a'], frequencyHz: SAMPLE_HZ.allCpus,
         scope: `the JITed programs of the deployed object on all CPUs (bpf_prog_<tag>_<function>): ${[...names].filter((n) => !n.startsWith('LBB')).join(', ')}`,
         isModel: (s) => {
           const m = JIT_NAME.exec(s.symbol ?? '');
@@ -85,7 +90,7 @@ export async function modelSampling(deployed: DeployedModel, pid?: string): Prom
     }
     case 'kernel': {
       const module = deployed.detail.module;
-      return { deployed, target: ['-a'], scope: `the module ${module} on all CPUs`, isModel: (s) => s.dso === `[${module}]` };
+      return { deployed, target: ['-a'], frequencyHz: SAMPLE_HZ.allCpus, scope: `the module ${module} on all CPUs`, isModel: (s) => s.dso === `[${module}]` };
     }
   }
 }
@@ -155,7 +160,8 @@ export async function hotProfile(sampling: ModelSampling, samples: readonly Perf
     }
   }
   const percent = (n: number) => round((n / own.length) * 100);
-  const functions: HotFunction[] = [...fns.values()].sort((a, b) => b.samples - a.samples).slice(0, TOP).map((f) => {
+  const ranked = [...fns.values()].sort((a, b) => b.samples - a.samples);
+  const functions: HotFunction[] = ranked.filter((f, i) => i < TOP || f.lines.size > 0).map((f) => {
     const hottest = [...f.lines].sort((a, b) => b[1] - a[1])[0]?.[0];
     const line = hottest ? lines.get(hottest) : undefined;
     return { name: f.name, object: f.object, samples: f.samples, percent: percent(f.samples), ...(line ? { file: line.file, line: line.line } : {}) };
@@ -164,11 +170,11 @@ export async function hotProfile(sampling: ModelSampling, samples: readonly Perf
   return {
     placement: sampling.deployed.placement,
     event: SAMPLE_EVENT,
-    frequencyHz: SAMPLE_HZ,
+    frequencyHz: sampling.frequencyHz,
     scope: sampling.scope,
     samples: { total: samples.length, model: own.length },
     functions,
-    lines: [...lines.values()].sort((a, b) => b.samples - a.samples).slice(0, TOP).map((l) => ({ ...l, percent: percent(l.samples) })),
+    lines: [...lines.values()].sort((a, b) => b.samples - a.samples).map((l) => ({ ...l, percent: percent(l.samples) })),
     ...(notes.length ? { notes } : {}),
   };
 }

@@ -2,7 +2,7 @@ import { run, type Host } from '../hosts/host';
 import type { Measurement, Metric, ProfileRecord } from '../results/run-file';
 import type { DeployedModel } from '../testbed/state';
 import { sleep } from '../util/poll';
-import { hotProfile, modelSampling, SAMPLE_EVENT, SAMPLE_HZ, type ModelSampling } from './hot-functions';
+import { hotProfile, modelSampling, SAMPLE_EVENT, type ModelSampling } from './hot-functions';
 import { receivedTraffic } from './path-check';
 import { PERF_EVENTS, parsePerfStat } from './perf-stat';
 import { parsePerfScript, PERF_SCRIPT_FIELDS } from './perf-script';
@@ -84,7 +84,7 @@ async function startSampling(model: Host, deployed: DeployedModel, out: string):
   const pid = deployed.placement === 'user' ? (await run(model, ['cat', deployed.detail.pidFile], { timeoutMs: 10_000 })).trim() : undefined;
   const sampling = await modelSampling(deployed, pid);
   // -B: no build-id collection at exit; perf script reads the samples on this same host.
-  const perf = await startDetached(model, ['perf', 'record', '-q', '-B', '-e', SAMPLE_EVENT, '-F', String(SAMPLE_HZ), ...sampling.target, '-o', out,
+  const perf = await startDetached(model, ['perf', 'record', '-q', '-B', '-e', SAMPLE_EVENT, '-F', String(sampling.frequencyHz), ...sampling.target, '-o', out,
     '--', 'sleep', String(PERF_LIMIT_S)], 'perf record');
   return { sampling, perf };
 }

@@ -75,9 +75,10 @@ export interface HotProfile {
   scope: string;
   /** All samples perf recorded, and the model's among them (the percentages below are of these). */
   samples: { total: number; model: number };
-  /** Hottest first; a function inlined into another is its own entry. */
+  /** Hottest first: the 30 hottest, and every function of the model's own source that was sampled; a function
+   * inlined into another is its own entry. */
   functions: HotFunction[];
-  /** Hottest first; only lines of the model's own source. */
+  /** Hottest first; every sampled line of the model's own source. */
   lines: HotLine[];
   /** Why some samples have no source line (e.g. the artifact was rebuilt after the deploy). */
   notes?: string[];

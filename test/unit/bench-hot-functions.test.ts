@@ -1,0 +1,108 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parsePerfScript } from '../../extension/core/bench/perf-script';
+import { parseAddr2line } from '../../extension/core/bench/addr2line';
+import { hotProfile, parseNm, type ModelSampling } from '../../extension/core/bench/hot-functions';
+import { hotSpots } from '../../extension/core/results/hot-spots';
+import type { RunFile } from '../../extension/core/results/run-file';
+import type { DeployedModel } from '../../extension/core/testbed/state';
+
+const fixture = (name: string) => fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'bench', name), 'utf8');
+const lineCount = (text: string) => text.split('\n').filter((l) => l.trim()).length;
+
+test('perf script: every sample of a real -p recording of the user-space model, kernel, libraries and the model', () => {
+  const text = fixture('perf-script-user.txt');
+  const samples = parsePerfScript(text);
+  assert.equal(samples.length, lineCount(text));
+  assert.deepEqual(samples[0], { pid: 27723, tid: 27725, ip: 'ffffffff81e9d0b7', symbol: '__skb_recv_datagram', offset: 7, dso: '[kernel.kallsyms]' });
+  assert.ok(samples.every((s) => s.pid === 27723), 'perf followed the model process only');
+  assert.ok(samples.some((s) => s.symbol === 'hs_pq_recv_burst' && s.offset === 0x204 && s.dso === '/run/hypershield/hfscratch/model/user_space_model'));
+});
+
+test('perf script: a real all-CPU recording with the eBPF model: JITed programs, and samples perf has no symbol for', () => {
+  const text = fixture('perf-script-ebpf.txt');
+  const samples = parsePerfScript(text);
+  assert.equal(samples.length, lineCount(text));
+  const jit = samples.filter((s) => s.symbol?.startsWith('bpf_prog_'));
+  assert.ok(jit.length > 0);
+  assert.deepEqual(jit.find((s) => s.symbol!.endsWith('_hs_scan')), { pid: 16888, tid: 16888, ip: 'ffffffffc00007bd', symbol: 'bpf_prog_da811e5cdf6a9bab_hs_scan', offset: 0x95, dso: 'bpf_prog_da811e5cdf6a9bab_hs_scan' });
+  const unknown = samples.find((s) => s.dso.endsWith('/esbuild'))!;
+  assert.equal(unknown.symbol, undefined, '[unknown] is no symbol');
+  assert.equal(unknown.offset, undefined);
+  assert.throws(() => parsePerfScript('hs_scan something'), /perf script: unexpected line "hs_scan something"/);
+});
+
+test('addr2line: inlined functions innermost first, discriminators dropped, real output on the template', () => {
+  const frames = parseAddr2line(fixture('addr2line-user.txt'));
+  assert.equal(frames.size, 11);
+  assert.deepEqual(frames.get(0x3909), [
+    { function: 'ft_lookup', file: '/tmp/hs-hfscratch-D0CScG/model/user_space_model.c', line: 333 },
+    { function: 'handle_packet', file: '/tmp/hs-hfscratch-D0CScG/model/user_space_model.c', line: 551 },
+    { function: 'process_burst', file: '/tmp/hs-hfscratch-D0CScG/model/user_space_model.c', line: 584 },
+  ]);
+  assert.deepEqual(frames.get(0x4853), [{ function: 'hs_pq_recv_burst', file: '/tmp/hs-hfscratch-D0CScG/model/packet_queue.c', line: 272 }]);
+  assert.deepEqual(parseAddr2line('0x0000000000000010\n??\n??:0\n').get(0x10), [{ function: '??' }]);
+  assert.throws(() => parseAddr2line('ft_lookup\n'), /addr2line: unexpected line "ft_lookup"/);
+});
+
+test('nm: defined symbols by name; a name defined twice has no address', () => {
+  const symbols = parseNm(fixture('nm-user.txt'));
+  assert.equal(symbols.get('hs_pq_recv_burst'), 0x4810);
+  assert.equal(symbols.get('process_burst'), 0x3640);
+  assert.ok(Number.isNaN(parseNm('0000000000000010 t dup\n0000000000000020 t dup\n').get('dup')));
+});
+
+const ebpfDeployed: DeployedModel = { placement: 'ebpf', dir: '/ws/model', sourceHash: 'x', buildId: 'y', deployedAt: '', detail: {} };
+const ebpfSampling: ModelSampling = {
+  deployed: ebpfDeployed, target: ['-a'], frequencyHz: 999, scope: 'the JITed programs',
+  isModel: (s) => /^bpf_prog_[0-9a-f]{16}_(hs_scan|hs_tc_ingress)$/.test(s.symbol ?? ''),
+};
+
+test('hot profile: only the model\'s samples count, percentages of them; JITed programs have no lines', async () => {
+  const samples = parsePerfScript(fixture('perf-script-ebpf.txt'));
+  const hot = await hotProfile(ebpfSampling, samples);
+  assert.deepEqual(hot.samples, { total: samples.length, model: 3 });
+  assert.deepEqual(hot.functions, [
+    { name: 'bpf_prog_da811e5cdf6a9bab_hs_scan', object: 'bpf_prog_da811e5cdf6a9bab_hs_scan', samples: 2, percent: 66.67 },
+    { name: 'bpf_prog_8cc44987044d9897_hs_tc_ingress', object: 'bpf_prog_8cc44987044d9897_hs_tc_ingress', samples: 1, percent: 33.33 },
+  ]);
+  assert.deepEqual(hot.lines, []);
+  assert.equal(hot.notes, undefined);
+  const none = await hotProfile({ ...ebpfSampling, isModel: () => false }, samples);
+  assert.match(none.notes![0], /^perf recorded \d+ samples, none of them the model's/);
+});
+
+test('hot profile: a user-space build that is not the deployed one gives functions by symbol and no lines, and says why', async () => {
+  const samples = parsePerfScript(fixture('perf-script-user.txt'));
+  const hot = await hotProfile({
+    deployed: { ...ebpfDeployed, placement: 'user' }, target: ['-p', '27723'], frequencyHz: 4999, scope: 'the process',
+    isModel: (s) => s.pid === 27723, binary: { hostPath: '/run/hypershield/hfscratch/model/user_space_model', local: '/nonexistent/user_space_model' },
+  }, samples);
+  assert.equal(hot.samples.model, samples.length);
+  assert.deepEqual(hot.lines, []);
+  assert.match(hot.notes![0], /^\/nonexistent\/user_space_model is not the build that was deployed .*Deploy again before profiling\.$/);
+  assert.ok(hot.functions.some((f) => f.name === 'hs_pq_recv_burst' && f.file === undefined));
+});
+
+test('hot spots: a run\'s repetitions summed per placement, lines relative to the model project', () => {
+  const rep = (functions: number, line: number) => ({
+    placement: 'user' as const, event: 'cpu-clock', frequencyHz: 4999, scope: 's', samples: { total: 100, model: 100 },
+    functions: [{ name: 'handle_packet', object: '/run/m', samples: functions, percent: functions, file: 'user_space_model.c', line }],
+    lines: [{ file: 'user_space_model.c', line, function: 'handle_packet', samples: functions, percent: functions }],
+  });
+  const run = {
+    metadata: { models: [{ placement: 'user', dir: '/ws/model', sourceHash: 'a', buildId: 'b' }] },
+    results: [
+      { mode: 'model', placement: 'user', profile: { hot: rep(10, 550) } },
+      { mode: 'model', placement: 'user', profile: { hot: rep(30, 551) } },
+      { mode: 'direct', placement: 'user', profile: {} },
+    ],
+  } as unknown as RunFile;
+  const [spots] = hotSpots(run);
+  assert.equal(spots.modelDir, '/ws/model');
+  assert.deepEqual(spots.samples, { total: 200, model: 200 });
+  assert.deepEqual(spots.functions, [{ name: 'handle_packet', object: '/run/m', samples: 40, percent: 20, file: 'user_space_model.c', line: 551 }]);
+  assert.deepEqual(spots.lines.map((l) => [l.line, l.samples, l.percent]), [[551, 30, 15], [550, 10, 5]]);
+});
