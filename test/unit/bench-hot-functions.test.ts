@@ -31,6 +31,9 @@ test('perf script: a real all-CPU recording with the eBPF model: JITed programs,
   const unknown = samples.find((s) => s.dso.endsWith('/esbuild'))!;
   assert.equal(unknown.symbol, undefined, '[unknown] is no symbol');
   assert.equal(unknown.offset, undefined);
+  // Seen in an all-CPU recording here: a sample perf could not tie to a thread.
+  assert.deepEqual(parsePerfScript('18585/-1     ffffffff8226ec67 _raw_spin_lock+0x17 ([kernel.kallsyms])'),
+    [{ pid: 18585, tid: -1, ip: 'ffffffff8226ec67', symbol: '_raw_spin_lock', offset: 0x17, dso: '[kernel.kallsyms]' }]);
   assert.throws(() => parsePerfScript('hs_scan something'), /perf script: unexpected line "hs_scan something"/);
 });
 

@@ -88,6 +88,7 @@ class ResultsView {
     this.renderDetail();
     this.main.headlines(root, data);
     this.main.perf(root, data.run);
+    this.main.hotFunctions(root, data.run);
     this.main.metadata(root, data);
     this.pass.total = this.main.charts.length + this.detail.charts.length;
     this.reportIfDrawn();

@@ -4,6 +4,7 @@ import type { Chart } from 'chart.js';
 import type { RunFile } from '../../extension/core/results/run-file';
 import { overheadChart, seriesChart, spreadChart, type ChartHooks } from './charts';
 import type { ReportData } from './protocol';
+import { hotSpots } from '../../extension/core/results/hot-spots';
 import {
   benchmarksOf, compareRowsOf, formatNumber, formatOverhead, formatPercent, formatValue, groupsOf, headlineOf, localTime, measuredPairs, metadataRows,
   numbersOf, overheadsOf, perfCountersOf, planDifferences, seriesOf, type Group,
@@ -25,6 +26,9 @@ export function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs =
 
 /** A table cell: its text, or text with a tooltip and a class. */
 type Cell = string | { text: string; title?: string; class?: string };
+
+/** Rows of the hot-functions table per placement; the editor shows every sampled line of the model's source. */
+const HOT_ROWS = 20;
 
 function table(head: string[], rows: Cell[][], className = 'hs-table', rowClass?: (i: number) => string | undefined): HTMLTableElement {
   return el('table', { class: className }, [
@@ -208,6 +212,22 @@ export class ReportRenderer {
       table(['Benchmark', 'Mode', 'Placement', 'Counter', 'Median', 'Unit', 'n'],
         rows.map((r) => [r.benchmark, r.mode, r.placement, r.counter, formatNumber(r.median), r.unit, String(r.n)])),
     ]));
+  }
+
+  /** perf record of the model (bench --profile, model mode): its hottest functions per placement, with source lines. */
+  hotFunctions(parent: HTMLElement, run: RunFile): void {
+    const spots = hotSpots(run);
+    if (spots.length === 0) return;
+    const section = el('section', { class: 'hs-section', id: 'hot-functions' }, [el('h2', { text: 'Hot functions of the model (perf record)' })]);
+    for (const s of spots) {
+      section.append(
+        el('h3', { text: `${s.placement}: ${s.samples.model} of ${s.samples.total} samples are the model's, ${s.measurements} repetition(s)` }),
+        el('p', { text: `Model samples: ${s.scope}.${s.notes.length ? ` ${s.notes.join(' ')}` : ''}` }),
+        table(['Function', 'Share of model samples', 'Samples', 'Hottest line', 'Object'],
+          s.functions.slice(0, HOT_ROWS).map((f) => [f.name, `${f.percent.toFixed(1)} %`, String(f.samples), f.file ? `${f.file}:${f.line}` : '', f.object])),
+      );
+    }
+    parent.append(section);
   }
 
   /** One table per run; when comparing, labelled A and B, with the rows where they differ marked. */
