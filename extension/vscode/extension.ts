@@ -8,6 +8,7 @@ import { testbedCommands } from './commands/testbed-commands';
 import { setContext } from './context-keys';
 import { Diagnostics } from './diagnostics/diagnostics';
 import { createLog } from './log';
+import { HotLines, hotLineCommands } from './hot-lines';
 import { findModelProjects } from './model-projects';
 import { ResultsPanels, type Rendered } from './panels/results-panel';
 import type { Services } from './services';
@@ -51,12 +52,13 @@ export function activate(context: vscode.ExtensionContext): HyperShieldApi {
   const runsTree = new RunsTree(workbench);
   const tasks = new TaskFactory({ workbench, diagnostics, log });
   const services: Services = { workbench, log, diagnostics, panels, runsTree, tasks };
-  registry.add([...testbedCommands(services), ...modelCommands(services), ...benchCommands(services), ...resultsCommands(services)]);
+  const hotLines = new HotLines(workbench);
+  registry.add([...testbedCommands(services), ...modelCommands(services), ...benchCommands(services), ...resultsCommands(services), ...hotLineCommands(hotLines)]);
 
   const testbedView = vscode.window.createTreeView('hypershield.testbed', { treeDataProvider: testbedTree, showCollapseAll: true });
   const runsView = vscode.window.createTreeView('hypershield.runs', { treeDataProvider: runsTree });
   context.subscriptions.push(
-    log, workbench, diagnostics, registry, panels, tasks, testbedTree, runsTree, testbedView, runsView,
+    log, workbench, diagnostics, registry, panels, tasks, testbedTree, runsTree, testbedView, runsView, hotLines,
     new StatusBar(workbench),
     vscode.tasks.registerTaskProvider(TASK_TYPE, new HyperShieldTaskProvider(tasks, () => workbench.folder)),
     // The walkthrough's "Run benchmarks" step is done once a run completed, not when the command merely ran.
@@ -78,6 +80,7 @@ export function activate(context: vscode.ExtensionContext): HyperShieldApi {
     setContext('hypershield.hasCompleteRun', hasCompleteRun(workbench.runs()));
     void workbench.readTestbed();
     void findModelProjects().then((p) => setContext('hypershield.hasModel', p.length > 0));
+    hotLines.start();
   }
   const activationMs = performance.now() - started;
   log.info(`Activated in ${activationMs.toFixed(1)} ms${folder ? ` for ${folder}` : ' without a workspace folder'}`);

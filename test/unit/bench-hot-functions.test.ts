@@ -6,6 +6,7 @@ import { parsePerfScript } from '../../extension/core/bench/perf-script';
 import { parseAddr2line } from '../../extension/core/bench/addr2line';
 import { hotProfile, parseNm, type ModelSampling } from '../../extension/core/bench/hot-functions';
 import { hotSpots } from '../../extension/core/results/hot-spots';
+import { hotLinesOfFile, placedHotLines } from '../../extension/core/results/hot-source';
 import type { RunFile } from '../../extension/core/results/run-file';
 import type { DeployedModel } from '../../extension/core/testbed/state';
 
@@ -108,4 +109,18 @@ test('hot spots: a run\'s repetitions summed per placement, lines relative to th
   assert.deepEqual(spots.samples, { total: 200, model: 200 });
   assert.deepEqual(spots.functions, [{ name: 'handle_packet', object: '/run/m', samples: 40, percent: 20, file: 'user_space_model.c', line: 551 }]);
   assert.deepEqual(spots.lines.map((l) => [l.line, l.samples, l.percent]), [[551, 30, 15], [550, 10, 5]]);
+});
+
+test('hot source: lines placed in the model project; a build made elsewhere matches by file name inside the project', () => {
+  const spots = [{
+    placement: 'user' as const, modelDir: '/ws/model', scope: 's', measurements: 1, samples: { total: 10, model: 10 }, functions: [], notes: [],
+    lines: [
+      { file: 'user_space_model.c', line: 551, function: 'handle_packet', samples: 3, percent: 30 },
+      { file: '/build/elsewhere/packet_queue.c', line: 214, function: 'pq_parse_packet', samples: 5, percent: 50 },
+    ],
+  }];
+  assert.deepEqual(placedHotLines(spots).map((l) => [l.path, l.line]), [['/build/elsewhere/packet_queue.c', 214], ['/ws/model/user_space_model.c', 551]]);
+  assert.deepEqual(hotLinesOfFile(spots, '/ws/model/user_space_model.c').map((l) => l.line), [551]);
+  assert.deepEqual(hotLinesOfFile(spots, '/ws/model/packet_queue.c').map((l) => l.line), [214]);
+  assert.deepEqual(hotLinesOfFile(spots, '/other/packet_queue.c'), []);
 });
