@@ -5,6 +5,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { runBenchmarks } from '../../core/bench/runner';
 import { BENCHMARKS } from '../../core/bench/registry';
 import { attribution, formatAttribution } from '../../core/bench/attribution';
+import { formatHotSpots, hotSpots } from '../../core/results/hot-spots';
 import { ResultsStore } from '../../core/results/store';
 import { compareTable, driftLines, summaryTable, toCsv, warningLines } from '../../core/results/table';
 import { parsePinOption } from '../../core/bench/pinning';
@@ -49,7 +50,7 @@ export const registerBenchCommands: Register = (program: Command, ctx) => {
     .option('--pin [role=cpus...]', 'pin client, server and model processes to CPUs with taskset, e.g. --pin client=0 server=1 model=1 (alone: automatic)')
     .option('--replay <bundle>', 'run the plan and models of a bundle (`hypershield bundle`) again on this testbed and compare')
     .option('--json', 'print the run file instead of the table')
-    .option('--profile', 'count what the model host does during each measurement (perf stat, softirq time, the harness\'s own CPU share)')
+    .option('--profile', 'count what the model host does during each measurement (perf stat, softirq time, the harness\'s own CPU share; perf record of the deployed model in model mode: its hot functions and lines)')
     .action(async (o: { benchmarks: string; modes: string; placements?: string; model: string; reps: number; warmup: number; duration: number; pin?: true | string[]; replay?: string; json?: boolean; profile?: boolean }) => {
       const c = ctx();
       const backend = c.testbed();
@@ -98,6 +99,7 @@ export const registerBenchCommands: Register = (program: Command, ctx) => {
         c.out(summaryTable(run, [...new Set(['throughput', 'retransmits', 'rttAvg', 'loss', ...headlines])]));
         for (const line of [...driftLines(run), ...warningLines(run).map((w) => `warning: ${w}`)]) c.out(line);
         if (o.profile) c.out(`\nModel host (--profile):\n${formatAttribution(attribution(run.results))}`);
+        if (o.profile && hotSpots(run).length) c.out(`\n${formatHotSpots(hotSpots(run))}`);
         c.out(`\nRun ${run.id} (${run.status}${run.reason ? `: ${run.reason}` : ''}): ${store.fileOf(run.id)}`);
       }
       if (run.status !== 'complete') process.exitCode = 130;

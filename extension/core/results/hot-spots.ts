@@ -58,3 +58,12 @@ export function hotSpots(run: RunFile): HotSpots[] {
     };
   });
 }
+
+/** A few lines per placement for a terminal: the hottest functions with their hottest line. */
+export function formatHotSpots(spots: readonly HotSpots[], top = 8): string {
+  return spots.map((s) => [
+    `Hot functions, ${s.placement} placement (${s.samples.model} of ${s.samples.total} samples are the model's: ${s.scope}):`,
+    ...s.functions.slice(0, top).map((f) => `  ${f.percent.toFixed(1).padStart(5)} %  ${f.name.padEnd(32)} ${f.file ? `${f.file}:${f.line}` : f.object}`),
+    ...s.notes.map((n) => `  note: ${n}`),
+  ].join('\n')).join('\n');
+}
