@@ -54,6 +54,18 @@ export interface ProfiledHost {
   sample?: DeployedModel;
 }
 
+/**
+ * Waits until perf (pid $1) has set its events up: it starts its workload, the sleep, only then. So its start-up
+ * (reading symbols, opening events) is not in the measured window, and the counting covers all of it.
+ */
+const READY_SCRIPT = `i=0
+while [ $i -lt 500 ]; do
+  for c in $(cat /proc/$1/task/$1/children 2>/dev/null); do [ "$(cat /proc/$c/comm 2>/dev/null)" = sleep ] && exit 0; done
+  kill -0 "$1" 2>/dev/null || exit 1
+  sleep 0.02; i=$((i + 1))
+done
+exit 1`;
+
 /** A process started in a session of its own on the host; stop() ends the session (SIGINT, then SIGKILL). */
 interface Detached { pid: string; stop: () => Promise<void> }
 
@@ -63,17 +75,20 @@ async function startDetached(host: Host, argv: readonly string[], what: string):
   const pid = started.stdout.trim();
   if (started.code !== 0 || !/^\d+$/.test(pid)) throw new Error(`Starting ${what} on ${host.label} failed: ${started.stderr.trim()}`);
   let stopped = false;
-  return {
-    pid,
-    stop: async () => {
-      if (stopped) return;
-      stopped = true;
-      // SIGINT to the session: perf writes its counts or samples and exits once its sleep is gone.
-      await host.exec(['kill', '-INT', '--', `-${pid}`]);
-      for (let i = 0; i < 100 && (await host.exec(['kill', '-0', pid])).code === 0; i++) await sleep(50);
-      await host.exec(['kill', '-KILL', '--', `-${pid}`]);
-    },
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    // SIGINT to the session: perf writes its counts or samples and exits once its sleep is gone.
+    await host.exec(['kill', '-INT', '--', `-${pid}`]);
+    for (let i = 0; i < 100 && (await host.exec(['kill', '-0', pid])).code === 0; i++) await sleep(50);
+    await host.exec(['kill', '-KILL', '--', `-${pid}`]);
   };
+  const ready = await host.exec(['sh', '-c', READY_SCRIPT, 'hs-perf-ready', pid], { timeoutMs: 15_000 });
+  if (ready.code !== 0) {
+    await stop();
+    throw new Error(`${what} on ${host.label} (pid ${pid}) did not start counting within 10 s: is perf allowed to (kernel.perf_event_paranoid, root)?`);
+  }
+  return { pid, stop };
 }
 
 /**
