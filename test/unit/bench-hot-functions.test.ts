@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { parsePerfScript } from '../../extension/core/bench/perf-script';
 import { parseAddr2line } from '../../extension/core/bench/addr2line';
 import { hotProfile, parseNm, type ModelSampling } from '../../extension/core/bench/hot-functions';
-import { hotSpots } from '../../extension/core/results/hot-spots';
+import { formatHotSpots, hotSpots } from '../../extension/core/results/hot-spots';
 import { hotLinesOfFile, placedHotLines } from '../../extension/core/results/hot-source';
 import type { RunFile } from '../../extension/core/results/run-file';
 import type { DeployedModel } from '../../extension/core/testbed/state';
@@ -123,4 +123,19 @@ test('hot source: lines placed in the model project; a build made elsewhere matc
   assert.deepEqual(hotLinesOfFile(spots, '/ws/model/user_space_model.c').map((l) => l.line), [551]);
   assert.deepEqual(hotLinesOfFile(spots, '/ws/model/packet_queue.c').map((l) => l.line), [214]);
   assert.deepEqual(hotLinesOfFile(spots, '/other/packet_queue.c'), []);
+});
+
+test('hot spots for a terminal: the hottest functions, then the hottest lines of the model\'s source', () => {
+  const spots = [{
+    placement: 'user' as const, modelDir: '/ws/model', scope: 'the threads of user_space_model (pid 1)', measurements: 1, samples: { total: 10, model: 10 }, notes: [],
+    functions: [{ name: '_raw_spin_unlock_irqrestore', object: '[kernel.kallsyms]', samples: 6, percent: 60 }, { name: 'ft_lookup', object: '/run/m', samples: 4, percent: 40, file: 'user_space_model.c', line: 336 }],
+    lines: [{ file: 'user_space_model.c', line: 336, function: 'ft_lookup', samples: 4, percent: 40 }],
+  }];
+  assert.equal(formatHotSpots(spots), [
+    'Hot functions, user placement (10 of 10 samples are the model\'s: the threads of user_space_model (pid 1)):',
+    '   60.0 %  _raw_spin_unlock_irqrestore      [kernel.kallsyms]',
+    '   40.0 %  ft_lookup                        user_space_model.c:336',
+    '  hottest lines of the model\'s source (/ws/model):',
+    '   40.0 %  user_space_model.c:336           ft_lookup',
+  ].join('\n'));
 });

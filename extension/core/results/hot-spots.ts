@@ -59,11 +59,14 @@ export function hotSpots(run: RunFile): HotSpots[] {
   });
 }
 
-/** A few lines per placement for a terminal: the hottest functions with their hottest line. */
-export function formatHotSpots(spots: readonly HotSpots[], top = 8): string {
+/** A few lines per placement for a terminal: the hottest functions, then the hottest lines of the model's source. */
+export function formatHotSpots(spots: readonly HotSpots[], top = 5): string {
+  const pct = (v: number) => `${v.toFixed(1).padStart(5)} %`;
   return spots.map((s) => [
     `Hot functions, ${s.placement} placement (${s.samples.model} of ${s.samples.total} samples are the model's: ${s.scope}):`,
-    ...s.functions.slice(0, top).map((f) => `  ${f.percent.toFixed(1).padStart(5)} %  ${f.name.padEnd(32)} ${f.file ? `${f.file}:${f.line}` : f.object}`),
+    ...s.functions.slice(0, top).map((f) => `  ${pct(f.percent)}  ${f.name.padEnd(32)} ${f.file ? `${f.file}:${f.line}` : f.object}`),
+    ...(s.lines.length ? [`  hottest lines of the model's source${s.modelDir ? ` (${s.modelDir})` : ''}:`] : []),
+    ...s.lines.slice(0, top).map((l) => `  ${pct(l.percent)}  ${`${l.file}:${l.line}`.padEnd(32)} ${l.function}`),
     ...s.notes.map((n) => `  note: ${n}`),
   ].join('\n')).join('\n');
 }
