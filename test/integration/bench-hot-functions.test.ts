@@ -43,6 +43,7 @@ async function profiledRun(placement: 'user' | 'ebpf'): Promise<RunFile> {
   assert.deepEqual(perfOnModel(), [], 'no perf left on the model host');
   for (const m of run.results) {
     assert.equal(m.error, undefined, `${m.mode}: ${m.error}`);
+    assert.ok(m.profile!.counters['context-switches'].supported, 'perf stat counts beside the sampling');
     if (m.mode === 'direct') assert.equal(m.profile!.hot, undefined, 'no sampling in direct mode: no packet meets the model');
   }
   return run;
@@ -58,8 +59,8 @@ test('a profiled run with the user-space model: its scan and verdict code is hot
   assert.match(hot.scope, /^the threads of user_space_model \(pid \d+\)/);
   assert.ok(hot.samples.model > 100 && hot.samples.model === hot.samples.total, `${hot.samples.model} of ${hot.samples.total} samples are the model's (perf follows its process only)`);
   assert.equal(hot.notes, undefined, hot.notes?.join('; '));
-  const total = hot.functions.reduce((s, f) => s + f.percent, 0);
-  assert.ok(total > 50 && total <= 100.5, `the top functions hold ${total} % of the model's samples`);
+  assert.ok(hot.functions.reduce((s, f) => s + f.samples, 0) <= hot.samples.model);
+  for (const f of hot.functions) assert.ok(Math.abs(f.percent - (f.samples / hot.samples.model) * 100) < 0.01, `${f.name}: ${f.percent} % of the model's samples`);
 
   // The template's per-packet path in user_space_model.c: parse, flow lookup, the policy's verdict and its payload
   // scan (whose byte search runs in libc's memmem). At -O2 they are inlined into process_burst; the samples still
@@ -74,7 +75,11 @@ test('a profiled run with the user-space model: its scan and verdict code is hot
   }
   assert.ok(hot.functions.some((f) => f.name === 'hs_pq_recv_burst' && f.file === 'packet_queue.c'), 'the queue layer is the model\'s own source too');
   assert.ok(hot.lines.length > 0 && hot.lines.every((l) => l.line > 0 && l.percent > 0));
-  assert.ok(m.profile!.harness.perfCpuMs > 0, 'perf record and stat cost is the harness\'s');
+  // perf record's CPU during the measurement is counted with perf stat's; started and ready beforehand, it stays
+  // below the 10 ms resolution of /proc's counters on this machine.
+  const { harness } = m.profile!;
+  assert.equal(harness.cpuMs, harness.perfCpuMs + harness.workbenchCpuMs);
+  assert.ok(harness.perfCpuMs >= 0 && harness.sharePercent < 2, `the harness used ${harness.sharePercent} % of the model host with sampling`);
 
   const spots = hotSpots(run);
   assert.equal(spots.length, 1);
