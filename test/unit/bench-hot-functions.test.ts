@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parsePerfScript } from '../../extension/core/bench/perf-script';
 import { parseAddr2line } from '../../extension/core/bench/addr2line';
-import { hotProfile, parseNm, type ModelSampling } from '../../extension/core/bench/hot-functions';
+import { hotProfile, modelSampling, parseNm, type ModelSampling } from '../../extension/core/bench/hot-functions';
 import { formatHotSpots, hotSpots } from '../../extension/core/results/hot-spots';
 import { hotLinesOfFile, placedHotLines } from '../../extension/core/results/hot-source';
 import type { RunFile } from '../../extension/core/results/run-file';
@@ -138,4 +138,19 @@ test('hot spots for a terminal: the hottest functions, then the hottest lines of
     '  hottest lines of the model\'s source (/ws/model):',
     '   40.0 %  user_space_model.c:336           ft_lookup',
   ].join('\n'));
+});
+
+test('model sampling: the kernel module is sampled on all CPUs and its samples are the module\'s, by object name', async () => {
+  const deployed: DeployedModel = { placement: 'kernel', dir: '/ws/model', sourceHash: 'x', buildId: 'y', deployedAt: '', detail: { module: 'kernel_space', release: '6.1.0', params: '' } };
+  const sampling = await modelSampling(deployed);
+  assert.deepEqual(sampling.target, ['-a']);
+  assert.equal(sampling.binary, undefined, 'no source lines for a module yet');
+  // perf names a module's samples [module]; the first line is a kernel sample of this machine with the module's name put in.
+  const [inModule, inKernel] = parsePerfScript([
+    '18585/18585  ffffffffc0a01237 hs_hook_fn+0x17 ([kernel_space])',
+    '18585/-1     ffffffff8226ec67 _raw_spin_lock+0x17 ([kernel.kallsyms])',
+  ].join('\n'));
+  assert.equal(sampling.isModel(inModule), true);
+  assert.equal(sampling.isModel(inKernel), false);
+  await assert.rejects(modelSampling({ ...deployed, placement: 'user', detail: { program: '/run/m' } }), /The user-space model's pid on the model host is unknown \(got ""\): deploy it again\./);
 });
