@@ -8,6 +8,12 @@ export function findEntry(summary: readonly SummaryEntry[], key: EntryKey): Summ
   return summary.find((e) => e.benchmark === key.benchmark && e.placement === key.placement && e.mode === key.mode && e.metric === key.metric);
 }
 
+/** The [repetition, value] samples of one cell's metric, failed measurements left out. */
+export function cellSamples(results: readonly Measurement[], key: EntryKey): Array<[number, number]> {
+  return results.filter((m) => !m.error && m.benchmark === key.benchmark && m.placement === key.placement && m.mode === key.mode && Number.isFinite(m.metrics[key.metric]?.value))
+    .map((m) => [m.repetition, m.metrics[key.metric].value]);
+}
+
 /**
  * Per benchmark x mode x placement x metric statistics. Model entries carry the model-vs-direct overhead and, on
  * placements other than none, the overhead relative to placement none, each with its bootstrap 95 % interval.
