@@ -9,6 +9,8 @@ import { syntheticRun, type SyntheticOptions } from '../vscode/synthetic-run';
 import { buildComparisonLines, compareBuilds, formatBuildChange, headlineChanges, previousBuildRun } from '../../extension/core/results/build-regression';
 import { summarize } from '../../extension/core/results/summary';
 import { ResultsStore } from '../../extension/core/results/store';
+import { buildAnnotations } from '../../extension/core/results/build-annotations';
+import { templatesDir } from '../../extension/core/model/templates';
 import type { ModelInfo, RunFile } from '../../extension/core/results/run-file';
 
 const DIR = '/work/project/model';
@@ -101,4 +103,23 @@ test('the results store finds the previous build among the run files and the new
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('the hook function of the user template carries one annotation per headline metric, opening both runs', () => {
+  const text = fs.readFileSync(path.join(templatesDir(), 'user_space_model.c'), 'utf8');
+  const hookLine = text.split('\n').findIndex((l) => l.startsWith('static void handle_packet('));
+  const prev = run('prev', build(1), '2026-12-01T02:10:00Z');
+  const cur = run('cur', build(2), '2026-12-01T03:00:00Z', { modelCost: 0.9 });
+  const annotations = buildAnnotations([cur, prev], DIR, ['user', 'ebpf'], text, build(3).sourceHash);
+  assert.deepEqual(annotations.map((a) => [a.line, a.runs]), [[hookLine, ['prev', 'cur']], [hookLine, ['prev', 'cur']]]);
+  assert.match(annotations[0].title, /^throughput -\d+\.\d % \[.*\] vs previous build \(run 2026-12-01 02:10\)$/);
+  assert.match(annotations[1].title, /^rttAvg no detectable difference/);
+  assert.match(annotations[0].tooltip, /sources changed since/);
+  // Only one build measured: the annotation says so and opens that run.
+  const [only] = buildAnnotations([prev], DIR, ['user'], text, build(1).sourceHash);
+  assert.deepEqual(only.runs, ['prev']);
+  assert.match(only.title, /^user build 66666666: no previous build measured with a comparable plan$/);
+  assert.doesNotMatch(only.tooltip, /changed since/);
+  // A file that does not define the hook gets none.
+  assert.deepEqual(buildAnnotations([cur, prev], DIR, ['user'], 'int main(void) { return 0; }\n'), []);
 });

@@ -2,12 +2,11 @@
 // build of the same model with a comparable plan, per metric, with bootstrap 95 % intervals.
 import * as path from 'node:path';
 import { BENCHMARKS } from '../bench/registry';
+import type { ModelPlacement } from '../model/templates';
 import type { Better, ModelInfo, RunFile } from './run-file';
 import { bootstrapOverheadCi, detectable, overheadPercent } from './stats';
 import { cellSamples, type EntryKey } from './summary';
 import { formatOverhead } from './table';
-
-type ModelPlacement = ModelInfo['placement'];
 
 /** A build is its sources and the artefact built from them: a changed source, manifest, flag or compiler makes another. */
 export const sameBuild = (a: ModelInfo, b: ModelInfo): boolean => a.sourceHash === b.sourceHash && a.buildId === b.buildId;
@@ -46,6 +45,12 @@ export function previousBuildRun(run: RunFile, placement: ModelPlacement, runs: 
       const m = modelOf(r, placement);
       return m !== undefined && sameModelDir(m.dir, model.dir) && !sameBuild(m, model) && comparablePlans(r, run);
     });
+}
+
+/** The newest complete run among `runs` that measured the model of `placement` in folder `dir`. */
+export function latestRunOfModel(runs: readonly RunFile[], dir: string, placement: ModelPlacement): RunFile | undefined {
+  return runs.filter((r) => r.status === 'complete' && r.metadata.models.some((m) => m.placement === placement && sameModelDir(m.dir, dir)))
+    .sort((a, b) => b.metadata.startedAt.localeCompare(a.metadata.startedAt))[0];
 }
 
 export interface BuildChange {

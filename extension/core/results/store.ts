@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { readJson, writeFileAtomic } from '../util/atomic-file';
 import { processAlive } from '../util/pid';
 import { SCHEMA_VERSION, type ModelInfo, type RunFile } from './run-file';
-import { previousBuildRun, sameModelDir } from './build-regression';
+import { latestRunOfModel, previousBuildRun } from './build-regression';
 import { describeErrors, validator } from '../util/schemas';
 
 export interface RunListing {
@@ -90,7 +90,7 @@ export class ResultsStore {
 
   /** The newest complete run that measured the model of `placement` in folder `dir`. */
   latestOfModel(dir: string, placement: ModelInfo['placement']): RunFile | undefined {
-    return this.list().runs.map((r) => r.run).find((r) => r.status === 'complete' && r.metadata.models.some((m) => m.placement === placement && sameModelDir(m.dir, dir)));
+    return latestRunOfModel(this.list().runs.map((r) => r.run), dir, placement);
   }
 }
 
