@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { BENCHMARKS } from '../bench/registry';
 import type { ModelPlacement } from '../model/templates';
 import type { Better, ModelInfo, RunFile } from './run-file';
-import { bootstrapOverheadCi, detectable, overheadPercent } from './stats';
+import { bootstrapOverheadCi, describe, detectable, overheadPercent } from './stats';
 import { cellSamples, type EntryKey } from './summary';
 import { formatOverhead } from './table';
 
@@ -87,10 +87,7 @@ function ratioSamples(run: RunFile, key: EntryKey): Array<[number, number]> | un
   return model.map(([r, v]) => [r, v / direct.get(r)!]);
 }
 
-const median = (samples: ReadonlyArray<[number, number]>): number => {
-  const v = samples.map(([, x]) => x).sort((a, b) => a - b);
-  return (v[Math.floor((v.length - 1) / 2)] + v[Math.ceil((v.length - 1) / 2)]) / 2;
-};
+const median = (samples: ReadonlyArray<[number, number]>): number => describe(samples.map(([, x]) => x)).median;
 
 /** The change of every model-path metric of `placement` that both runs measured, from `previous` to `current`. */
 export function compareBuilds(previous: RunFile, current: RunFile, placement: ModelPlacement): BuildComparison {

@@ -1,0 +1,101 @@
+// A/B runs of two hypervisor builds: the same plan on two variants of one qemu testbed that differ only by the QEMU
+// program (or its extra arguments) of some VM roles, measured in rotating rounds like placements (schedule.ts), each
+// arm's figures compared with the other's with paired bootstrap intervals.
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import { ROLES, type Role } from '../hosts/host';
+import type { AbRecord, ArmChange, HypervisorIdentity, Measurement } from '../results/run-file';
+import { bootstrapOverheadCi, describe, detectable, overheadPercent } from '../results/stats';
+import { cellSamples } from '../results/summary';
+import type { Testbed } from '../testbed/testbed';
+import { execLocal } from '../util/local-process';
+import { rotate } from './schedule';
+
+/** What an arm changes: per VM role, the QEMU program and/or its extra arguments. */
+export interface HypervisorArm {
+  name: string;
+  hosts: Partial<Record<Role, { binary?: string; args?: string[] }>>;
+}
+
+const QEMU_DEFAULT = 'qemu-system-x86_64';
+
+const isVm = (t: Testbed, role: Role) => role === 'model' || t.hosts[role]?.qemu?.vm === true;
+
+/**
+ * The testbed of one arm: `testbed` with only the QEMU program and arguments of the arm's roles replaced. Refused for
+ * another backend, or a role that is not a VM (its hypervisor cannot change).
+ */
+export function armTestbed(testbed: Testbed, arm: HypervisorArm): Testbed {
+  if (testbed.backend !== 'qemu') throw new Error(`An A/B run of hypervisor builds needs a qemu testbed; ${testbed.source} has backend "${testbed.backend}".`);
+  const hosts = { ...testbed.hosts };
+  for (const [role, change] of Object.entries(arm.hosts) as Array<[Role, HypervisorArm['hosts'][Role]]>) {
+    if (!isVm(testbed, role)) throw new Error(`Arm ${arm.name} changes the hypervisor of the ${role}, which is not a VM in ${testbed.source}: set hosts.${role}.qemu.vm to true or leave it out.`);
+    const qemu = { ...hosts[role]?.qemu };
+    if (change?.binary !== undefined) qemu.binary = change.binary;
+    if (change?.args !== undefined) qemu.args = change.args;
+    hosts[role] = { ...hosts[role], qemu };
+  }
+  return { ...testbed, hosts };
+}
+
+/**
+ * The arm order of each round, 1-warmup .. repetitions: rotated by round as placements are, so each arm goes first
+ * equally often (A,B then B,A: ABBA across neighbouring rounds, which also saves one VM restart per round boundary).
+ */
+export function armRounds(arms: readonly string[], warmup: number, repetitions: number): Array<{ round: number; arms: string[] }> {
+  const rounds: Array<{ round: number; arms: string[] }> = [];
+  for (let round = 1 - warmup, k = 0; round <= repetitions; round++, k++) rounds.push({ round, arms: rotate(arms, k % arms.length) });
+  return rounds;
+}
+
+/**
+ * What a QEMU program is: the path as configured, the file it resolves to, its first --version line and the sha256 of
+ * that file. Two paths to one file (a copy or a symlink) have the same hash and version: the identity says so.
+ */
+export async function hypervisorIdentity(binary: string, signal?: AbortSignal): Promise<HypervisorIdentity> {
+  const which = binary.includes('/') ? binary : (await execLocal(['sh', '-c', 'command -v "$1"', 'sh', binary], { signal })).stdout.trim();
+  if (!which) throw new Error(`The QEMU program "${binary}" was not found on PATH: install qemu-system-x86 or give its full path.`);
+  const resolved = fs.realpathSync(which);
+  const version = await execLocal([which, '--version'], { signal });
+  if (version.code !== 0) throw new Error(`${binary} --version failed (exit ${version.code}): ${version.stderr.trim()}; is it a QEMU program?`);
+  const sha256 = createHash('sha256').update(fs.readFileSync(resolved)).digest('hex');
+  return { path: binary, resolved, version: version.stdout.split('\n')[0].trim(), sha256 };
+}
+
+/** Each arm's hypervisor identity per VM role of its testbed. */
+export async function armRecord(testbed: Testbed, arms: readonly HypervisorArm[], signal?: AbortSignal): Promise<AbRecord> {
+  const records = [];
+  for (const arm of arms) {
+    const t = armTestbed(testbed, arm);
+    const hypervisors: Partial<Record<Role, HypervisorIdentity>> = {};
+    for (const role of ROLES.filter((r) => isVm(t, r))) hypervisors[role] = await hypervisorIdentity(t.hosts[role]?.qemu?.binary ?? QEMU_DEFAULT, signal);
+    records.push({ name: arm.name, hosts: arm.hosts, hypervisors });
+  }
+  return { arms: records };
+}
+
+/**
+ * Every cell's metrics of arm `b` relative to arm `a`, in percent (signed as the metric moved). Both arms are measured
+ * in each round, so the bootstrap resamples whole rounds (paired): the machine's drift cancels within a round.
+ */
+export function compareArms(results: readonly Measurement[], a: string, b: string): ArmChange[] {
+  const changes: ArmChange[] = [];
+  const seen = new Set<string>();
+  for (const m of results) {
+    if (m.arm !== b || m.error) continue;
+    for (const [metric, v] of Object.entries(m.metrics)) {
+      const key = [m.benchmark, m.mode, m.placement, metric].join('\0');
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const cell = { benchmark: m.benchmark, mode: m.mode, placement: m.placement, metric };
+      const samples = (arm: string) => cellSamples(results, { ...cell, arm });
+      const [sa, sb] = [samples(a), samples(b)];
+      if (sa.length === 0 || sb.length === 0) continue;
+      const changePercent = overheadPercent(describe(sa.map(([, x]) => x)).median, describe(sb.map(([, x]) => x)).median, 'lower');
+      if (changePercent === undefined) continue;
+      const ci = bootstrapOverheadCi(sa, sb, 'lower');
+      changes.push({ arm: b, vs: a, ...cell, unit: v.unit, better: v.better, changePercent, ...(ci ? { ci95: ci, detectable: detectable(ci) } : {}) });
+    }
+  }
+  return changes;
+}
