@@ -3,10 +3,17 @@
 // arm's figures compared with the other's with paired bootstrap intervals.
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { WorkOptions } from '../backends/backend';
+import { backendFor } from '../backends/open';
 import { ROLES, type Role } from '../hosts/host';
-import type { AbRecord, ArmChange, HypervisorIdentity, Measurement } from '../results/run-file';
+import { SCHEMA_VERSION, type AbRecord, type ArmChange, type HypervisorIdentity, type Measurement, type RunFile } from '../results/run-file';
+import { ResultsStore } from '../results/store';
+import { cellSamples, summarize } from '../results/summary';
 import { bootstrapOverheadCi, describe, detectable, overheadPercent } from '../results/stats';
-import { cellSamples } from '../results/summary';
+import { validatePlan, type RunPlan } from './plan';
+import { runBenchmarks } from './runner';
 import type { Testbed } from '../testbed/testbed';
 import { execLocal } from '../util/local-process';
 import { rotate } from './schedule';
@@ -98,4 +105,75 @@ export function compareArms(results: readonly Measurement[], a: string, b: strin
     }
   }
   return changes;
+}
+
+export interface AbRunOptions extends WorkOptions {
+  workspace: string;
+  store: ResultsStore;
+  onOutput?: (chunk: string) => void;
+}
+
+/**
+ * Runs `plan` once per arm in each round (armRounds), on the arm's testbed: a round boundary where the arm stays
+ * keeps its VMs, every other switch takes the testbed down and up with the other hypervisor. Each arm measures one
+ * round as a run of its own in a scratch store; its measurements join one run file, labelled with the arm and the
+ * round. The testbed must be down (its VMs are restarted) and is left down. A placement matrix is refused for now:
+ * memory-bound workloads need no model, and deploying after each restart is not done yet.
+ */
+export async function runHypervisorAb(testbed: Testbed, arms: readonly HypervisorArm[], plan: RunPlan, opts: AbRunOptions): Promise<RunFile> {
+  validatePlan(plan);
+  if (plan.placements) throw new Error('An A/B run of hypervisor builds measures the testbed as it comes up (placement none): leave out --placements.');
+  if (arms.length < 2 || new Set(arms.map((a) => a.name)).size !== arms.length) throw new Error('An A/B run needs two or more arms with different names.');
+  const backends = new Map(arms.map((a) => [a.name, backendFor(armTestbed(testbed, a), opts.workspace)]));
+  if (backends.get(arms[0].name)!.state.read()?.phase === 'up') throw new Error(`Testbed ${testbed.name} is up: an A/B run restarts its VMs with each hypervisor; run \`hypershield down\` first.`);
+  const ab = await armRecord(testbed, arms, opts.signal);
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'hs-ab-'));
+  const scratchStore = new ResultsStore(scratch);
+  let run: RunFile | undefined;
+  let upArm: string | undefined;
+  const save = (patch: Partial<RunFile>) => {
+    run = { ...run!, ...patch };
+    run.summary = summarize(run.results);
+    run.abComparison = arms.slice(1).flatMap((b) => compareArms(run!.results, arms[0].name, b.name));
+    opts.store.save(run);
+  };
+  try {
+    for (const { round, arms: order } of armRounds(arms.map((a) => a.name), plan.warmup, plan.repetitions)) {
+      for (const name of order) {
+        opts.signal?.throwIfAborted();
+        const backend = backends.get(name)!;
+        if (upArm !== name) {
+          if (upArm) await backends.get(upArm)!.down();
+          opts.progress?.report(`Arm ${name}: starting the testbed with its hypervisor`);
+          upArm = name;
+          await backend.up({ signal: opts.signal, progress: opts.progress });
+        }
+        opts.progress?.report(`Arm ${name}: ${round < 1 ? 'warm-up' : `round ${round}/${plan.repetitions}`}`);
+        const one = await runBenchmarks(backend, { ...plan, repetitions: 1, warmup: 0 }, { workspace: opts.workspace, store: scratchStore, signal: opts.signal, onOutput: opts.onOutput });
+        if (one.status !== 'complete') throw new Error(`Arm ${name}, round ${round}: ${one.reason ?? one.status}`);
+        if (round < 1) continue;
+        const measured = one.results.map((m) => ({ ...m, repetition: round, arm: name }));
+        if (!run) {
+          run = opts.store.create({
+            schemaVersion: SCHEMA_VERSION, status: 'running', pid: process.pid,
+            metadata: { ...one.metadata, testbed: { ...one.metadata.testbed, hosts: testbed.hosts }, ab, plan: { ...plan, placements: one.metadata.plan.placements } },
+            results: [], summary: [],
+          });
+        }
+        save({ results: [...run.results, ...measured], metadata: { ...run.metadata, emulated: run.metadata.emulated || one.metadata.emulated } });
+      }
+    }
+    if (!run) throw new Error('The A/B run recorded no round.');
+    save({ status: 'complete', pid: undefined, metadata: { ...run.metadata, endedAt: new Date().toISOString() } });
+    return run;
+  } catch (err) {
+    if (run) {
+      save({ status: opts.signal?.aborted ? 'incomplete' : 'failed', pid: undefined, reason: (err as Error).message, metadata: { ...run.metadata, endedAt: new Date().toISOString() } });
+    }
+    throw err;
+  } finally {
+    if (upArm) await backends.get(upArm)!.down().catch(() => undefined);
+    await Promise.all([...backends.values()].map((b) => b.dispose().catch(() => undefined)));
+    fs.rmSync(scratch, { recursive: true, force: true });
+  }
 }
