@@ -5,7 +5,9 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { armRecord, armRounds, armTestbed, compareArms, hypervisorIdentity } from '../../extension/core/bench/hypervisor-ab';
+import { spawnSync } from 'node:child_process';
+import { armRecord, armRounds, armTestbed, compareArms, hypervisorIdentity, parseHypervisorArm } from '../../extension/core/bench/hypervisor-ab';
+import { CLI } from '../helpers/workspace';
 import { summarize } from '../../extension/core/results/summary';
 import { ResultsStore } from '../../extension/core/results/store';
 import { defaultTestbed, type Testbed } from '../../extension/core/testbed/testbed';
@@ -92,6 +94,20 @@ test('a run with arms is summarised per arm and its A/B record validates as a ru
     const back = store.read('rg-ab');
     assert.equal(back.metadata.ab?.arms.length, 2);
     assert.ok(back.abComparison?.length);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('--hypervisor-b takes ROLE=PROGRAM per VM role; bench refuses an A/B run on a testbed without VMs', () => {
+  assert.deepEqual(parseHypervisorArm('B', ['model=/opt/q/bin/qemu-system-x86_64', 'server=qemu-b']), { name: 'B', hosts: { model: { binary: '/opt/q/bin/qemu-system-x86_64' }, server: { binary: 'qemu-b' } } });
+  assert.throws(() => parseHypervisorArm('B', ['model']), /"model" is not ROLE=PROGRAM/);
+  assert.throws(() => parseHypervisorArm('B', ['model=a', 'model=b']), /the model is given twice/);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hs-rgabcli-'));
+  try {
+    const r = spawnSync(CLI[0], [CLI[1], '-w', dir, 'bench', '--hypervisor-b', 'model=/usr/bin/qemu-system-x86_64'], { encoding: 'utf8' });
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /needs a qemu testbed; built-in default has backend "netns"/);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

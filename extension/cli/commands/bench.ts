@@ -6,7 +6,9 @@ import { runBenchmarks } from '../../core/bench/runner';
 import { BENCHMARKS } from '../../core/bench/registry';
 import { attribution, formatAttribution } from '../../core/bench/attribution';
 import { ResultsStore } from '../../core/results/store';
-import { compareTable, driftLines, summaryTable, toCsv, warningLines } from '../../core/results/table';
+import { compareTable, driftLines, formatOverhead, summaryTable, toCsv, warningLines } from '../../core/results/table';
+import { parseHypervisorArm, runHypervisorAb } from '../../core/bench/hypervisor-ab';
+import { loadTestbed } from '../../core/testbed/load';
 import { parsePinOption } from '../../core/bench/pinning';
 import { PLAN_DEFAULTS, parseCount } from '../../core/bench/plan';
 import { reportHtml } from '../../core/results/report-html';
@@ -51,10 +53,24 @@ export const registerBenchCommands: Register = (program: Command, ctx) => {
     .option('--replay <bundle>', 'run the plan and models of a bundle (`hypershield bundle`) again on this testbed and compare')
     .option('--json', 'print the run file instead of the table')
     .option('--profile', 'count what the model host does during each measurement (perf stat, softirq time, the harness\'s own CPU share)')
-    .action(async (o: { benchmarks: string; modes: string; placements?: string; model: string; reps: number; warmup: number; duration: number; pin?: true | string[]; replay?: string; json?: boolean; profile?: boolean }) => {
+    .option('--hypervisor-b <role=program...>', 'qemu testbed, down: an A/B run of the testbed\'s QEMU (A) and these programs (B), e.g. model=/opt/qemu-b/bin/qemu-system-x86_64')
+    .action(async (o: { benchmarks: string; modes: string; placements?: string; model: string; reps: number; warmup: number; duration: number; pin?: true | string[]; replay?: string; json?: boolean; profile?: boolean; hypervisorB?: string[] }) => {
       const c = ctx();
-      const backend = c.testbed();
       const store = new ResultsStore(c.workspace);
+      if (o.hypervisorB) {
+        const run = await runHypervisorAb(loadTestbed(c.workspace), [{ name: 'A', hosts: {} }, parseHypervisorArm('B', o.hypervisorB)], {
+          benchmarks: list(o.benchmarks, BENCHMARKS.map((b) => b.id), '--benchmarks'), modes: list<Mode>(o.modes, MODES, '--modes'),
+          repetitions: o.reps, warmup: o.warmup, durationS: o.duration,
+        }, { workspace: c.workspace, store, signal: c.signal, progress: c.progress });
+        if (o.json) c.out(JSON.stringify(run, null, 2));
+        else {
+          for (const arm of run.metadata.ab!.arms) c.out(`${arm.name}: ${Object.entries(arm.hypervisors).map(([role, h]) => `${role} ${h.path} (${h.version}, sha256 ${h.sha256.slice(0, 12)})`).join('; ')}`);
+          for (const ch of run.abComparison ?? []) c.out(`  ${ch.benchmark} ${ch.mode} ${ch.metric}: ${ch.arm} vs ${ch.vs} ${formatOverhead(ch.changePercent, ch.ci95)}`);
+          c.out(`\nRun ${run.id} (${run.status}${run.metadata.emulated ? ', EMULATED hosts' : ''}): ${store.fileOf(run.id)}`);
+        }
+        return;
+      }
+      const backend = c.testbed();
       if (o.replay) {
         const bundle = readBundle(o.replay);
         const original = bundle.run;

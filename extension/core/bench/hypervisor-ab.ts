@@ -26,6 +26,19 @@ export interface HypervisorArm {
 
 const QEMU_DEFAULT = 'qemu-system-x86_64';
 
+/** Arm B from `--hypervisor-b model=/opt/qemu-b/bin/qemu-system-x86_64 ...`: the QEMU program per VM role. */
+export function parseHypervisorArm(name: string, assignments: readonly string[]): HypervisorArm {
+  const hosts: HypervisorArm['hosts'] = {};
+  for (const a of assignments) {
+    const m = /^(client|server|model)=(.+)$/.exec(a.trim());
+    if (!m) throw new Error(`--hypervisor-b: "${a}" is not ROLE=PROGRAM (e.g. model=/opt/qemu-b/bin/qemu-system-x86_64).`);
+    if (hosts[m[1] as Role]) throw new Error(`--hypervisor-b: the ${m[1]} is given twice.`);
+    hosts[m[1] as Role] = { binary: m[2] };
+  }
+  if (Object.keys(hosts).length === 0) throw new Error('--hypervisor-b needs at least one ROLE=PROGRAM.');
+  return { name, hosts };
+}
+
 const isVm = (t: Testbed, role: Role) => role === 'model' || t.hosts[role]?.qemu?.vm === true;
 
 /**
