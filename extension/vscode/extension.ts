@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import type { RunListing } from '../core/results/store';
+import { BuildLensProvider } from './build-lens';
 import { benchCommands } from './commands/bench-commands';
 import { modelCommands } from './commands/model-commands';
 import { CommandRegistry } from './commands/registry';
@@ -57,9 +58,12 @@ export function activate(context: vscode.ExtensionContext): HyperShieldApi {
 
   const testbedView = vscode.window.createTreeView('hypershield.testbed', { treeDataProvider: testbedTree, showCollapseAll: true });
   const runsView = vscode.window.createTreeView('hypershield.runs', { treeDataProvider: runsTree });
+  // Each build's change since the previous build, on the model's hook function.
+  const buildLens = new BuildLensProvider(workbench);
   context.subscriptions.push(
     log, workbench, diagnostics, registry, panels, tasks, testbedTree, runsTree, testbedView, runsView, hotLines,
     new StatusBar(workbench),
+    buildLens, vscode.languages.registerCodeLensProvider({ language: 'c', scheme: 'file' }, buildLens),
     vscode.tasks.registerTaskProvider(TASK_TYPE, new HyperShieldTaskProvider(tasks, () => workbench.folder)),
     // The walkthrough's "Run benchmarks" step is done once a run completed, not when the command merely ran.
     workbench.onDidChangeRuns((runs) => setContext('hypershield.hasCompleteRun', hasCompleteRun(runs))),

@@ -7,13 +7,16 @@ import { BENCHMARKS } from '../../core/bench/registry';
 import { attribution, formatAttribution } from '../../core/bench/attribution';
 import { formatHotSpots, hotSpots } from '../../core/results/hot-spots';
 import { ResultsStore } from '../../core/results/store';
-import { compareTable, driftLines, summaryTable, toCsv, warningLines } from '../../core/results/table';
+import { compareTable, driftLines, formatOverhead, summaryTable, toCsv, warningLines } from '../../core/results/table';
+import { parseHypervisorArm, runHypervisorAb } from '../../core/bench/hypervisor-ab';
+import { loadTestbed } from '../../core/testbed/load';
 import { parsePinOption } from '../../core/bench/pinning';
 import { PLAN_DEFAULTS, parseCount } from '../../core/bench/plan';
 import { reportHtml } from '../../core/results/report-html';
 import { latexTable, markdownTable, paperRows } from '../../core/results/paper-table';
 import { createBundle, extractModels, readBundle, replayComparison } from '../../core/results/bundle';
-import { PLACEMENTS, type Placement } from '../../core/results/run-file';
+import { PLACEMENTS, type Placement, type RunFile } from '../../core/results/run-file';
+import { buildComparisonLines, compareBuilds, headlineChanges } from '../../core/results/build-regression';
 import { MODES, type Mode } from '../../core/testbed/testbed';
 import { runDoctor, installMissing, testbedAccessible, type Feature } from '../../core/doctor';
 import { writeFileAtomic } from '../../core/util/atomic-file';
@@ -51,10 +54,24 @@ export const registerBenchCommands: Register = (program: Command, ctx) => {
     .option('--replay <bundle>', 'run the plan and models of a bundle (`hypershield bundle`) again on this testbed and compare')
     .option('--json', 'print the run file instead of the table')
     .option('--profile', 'count what the model host does during each measurement (perf stat, softirq time, the harness\'s own CPU share; perf record of the deployed model in model mode: its hot functions and lines)')
-    .action(async (o: { benchmarks: string; modes: string; placements?: string; model: string; reps: number; warmup: number; duration: number; pin?: true | string[]; replay?: string; json?: boolean; profile?: boolean }) => {
+    .option('--hypervisor-b <role=program...>', 'qemu testbed, down: an A/B run of the testbed\'s QEMU (A) and these programs (B), e.g. model=/opt/qemu-b/bin/qemu-system-x86_64')
+    .action(async (o: { benchmarks: string; modes: string; placements?: string; model: string; reps: number; warmup: number; duration: number; pin?: true | string[]; replay?: string; json?: boolean; profile?: boolean; hypervisorB?: string[] }) => {
       const c = ctx();
-      const backend = c.testbed();
       const store = new ResultsStore(c.workspace);
+      if (o.hypervisorB) {
+        const run = await runHypervisorAb(loadTestbed(c.workspace), [{ name: 'A', hosts: {} }, parseHypervisorArm('B', o.hypervisorB)], {
+          benchmarks: list(o.benchmarks, BENCHMARKS.map((b) => b.id), '--benchmarks'), modes: list<Mode>(o.modes, MODES, '--modes'),
+          repetitions: o.reps, warmup: o.warmup, durationS: o.duration,
+        }, { workspace: c.workspace, store, signal: c.signal, progress: c.progress });
+        if (o.json) c.out(JSON.stringify(run, null, 2));
+        else {
+          for (const arm of run.metadata.ab!.arms) c.out(`${arm.name}: ${Object.entries(arm.hypervisors).map(([role, h]) => `${role} ${h.path} (${h.version}, sha256 ${h.sha256.slice(0, 12)})`).join('; ')}`);
+          for (const ch of run.abComparison ?? []) c.out(`  ${ch.benchmark} ${ch.mode} ${ch.metric}: ${ch.arm} vs ${ch.vs} ${formatOverhead(ch.changePercent, ch.ci95)}`);
+          c.out(`\nRun ${run.id} (${run.status}${run.metadata.emulated ? ', EMULATED hosts' : ''}): ${store.fileOf(run.id)}`);
+        }
+        return;
+      }
+      const backend = c.testbed();
       if (o.replay) {
         const bundle = readBundle(o.replay);
         const original = bundle.run;
@@ -113,8 +130,9 @@ export const registerBenchCommands: Register = (program: Command, ctx) => {
     .option('--latex <file>', 'write the same table for LaTeX (booktabs)')
     .option('--metrics <list>', 'metrics of the Markdown/LaTeX tables (default: each benchmark\'s headline)')
     .option('--compare <run>', 'compare with another run (table, or both runs in the HTML report)')
+    .option('--vs-previous-build', 'compare each model the run measured with the latest earlier run of its previous build (changes with 95 % intervals; with --html, both runs)')
     .option('--list', 'list all runs')
-    .action((ids: string[], o: { html?: string; csv?: string; markdown?: string; latex?: string; metrics?: string; compare?: string; list?: boolean }) => {
+    .action((ids: string[], o: { html?: string; csv?: string; markdown?: string; latex?: string; metrics?: string; compare?: string; vsPreviousBuild?: boolean; list?: boolean }) => {
       const c = ctx();
       const store = new ResultsStore(c.workspace);
       if (o.list) {
@@ -126,7 +144,8 @@ export const registerBenchCommands: Register = (program: Command, ctx) => {
       const runs = ids.length ? ids.map((id) => store.read(id)) : [store.latest()].filter((r) => r !== undefined);
       const run = runs[0];
       if (!run) throw new Error(`No runs in ${store.dir}: run \`hypershield bench\` first.`);
-      const compare = o.compare ? store.read(o.compare) : undefined;
+      if (o.vsPreviousBuild && o.compare) throw new Error('--vs-previous-build finds the run to compare with itself: leave out --compare.');
+      const compare = o.compare ? store.read(o.compare) : o.vsPreviousBuild ? previousBuildReport(store, run, o.metrics, c.out) : undefined;
       if (o.html) writeOut(o.html, reportHtml(run, compare), c.out);
       if (o.csv) writeOut(o.csv, toCsv(run), c.out);
       if (o.markdown || o.latex) {
@@ -137,6 +156,7 @@ export const registerBenchCommands: Register = (program: Command, ctx) => {
         if (o.markdown) writeOut(o.markdown, markdownTable(all, rows), c.out);
         if (o.latex) writeOut(o.latex, latexTable(all, rows), c.out);
       }
+      if (o.vsPreviousBuild) return;
       if (compare && !o.html) c.out(compareTable(run, compare));
       else if (!o.html && !o.csv && !o.markdown && !o.latex) {
         for (const r of runs) {
@@ -176,6 +196,28 @@ export const registerBenchCommands: Register = (program: Command, ctx) => {
       if (missing.length || !testbedAccessible(access)) process.exitCode = 1;
     });
 };
+
+/**
+ * Prints how each model of `run` changed since its previous build and returns the previous build's run of the first
+ * model that has one (for the HTML report). Throws when no model has a previous build to compare with.
+ */
+function previousBuildReport(store: ResultsStore, run: RunFile, metrics: string | undefined, out: (s: string) => void): RunFile {
+  if (run.metadata.models.length === 0) throw new Error(`Run ${run.id} measured no model build (placement none only): --vs-previous-build needs a run with a model.`);
+  const wanted = metrics?.split(',').map((m) => m.trim()).filter(Boolean);
+  let first: RunFile | undefined;
+  for (const placement of [...new Set(run.metadata.models.map((m) => m.placement))]) {
+    const previous = store.previousBuild(run, placement);
+    if (!previous) {
+      out(`${placement} model: no earlier complete run of another build of it with a comparable plan (same benchmarks, placements and backend).`);
+      continue;
+    }
+    first ??= previous;
+    const comparison = compareBuilds(previous, run, placement);
+    for (const line of buildComparisonLines(comparison, wanted ?? headlineChanges(comparison).map((ch) => ch.metric))) out(line);
+  }
+  if (!first) throw new Error(`No model of run ${run.id} has a previous build to compare with: measure the previous build with the same plan first.`);
+  return first;
+}
 
 function writeOut(file: string, text: string, out: (s: string) => void): void {
   fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });

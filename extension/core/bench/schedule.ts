@@ -12,7 +12,7 @@ export interface Cell {
   benchmark: string;
 }
 
-const rotate = <T>(items: readonly T[], by: number): T[] => items.map((_, i) => items[(i + by) % items.length]);
+export const rotate = <T>(items: readonly T[], by: number): T[] => items.map((_, i) => items[(i + by) % items.length]);
 
 /**
  * Rounds 1-warmup .. repetitions. Round k puts the placements in an order rotated by k, so each placement is measured

@@ -37,6 +37,8 @@ export interface Measurement {
   warnings?: string[];
   /** What the model host did during the measurement (bench --profile); derived figures are also in metrics. */
   profile?: ProfileRecord;
+  /** The arm of an A/B run of hypervisor builds that measured it (see metadata.ab). */
+  arm?: string;
 }
 
 /** One perf counter; a counter the machine lacks is unsupported, never 0. */
@@ -137,6 +139,8 @@ export interface SummaryEntry {
   overheadVsNoneCi95?: [number, number];
   /** False when overheadVsNoneCi95 contains 0. */
   detectableVsNone?: boolean;
+  /** The arm of an A/B run the entry summarises; each arm is summarised on its own. */
+  arm?: string;
 }
 
 /** A baseline cell's headline metric across the rounds of a run: the machine's drift during the run. */
@@ -153,6 +157,39 @@ export interface BaselineDrift {
   /** Least-squares slope over the rounds relative to the median, in percent per round (positive = rising). */
   trendPercentPerRound: number;
 }
+
+// ---- A/B runs of hypervisor builds (see bench/hypervisor-ab.ts) ----
+
+/** A QEMU program as measured: the configured path, the file it resolves to, its --version line, its content hash. */
+export interface HypervisorIdentity {
+  path: string;
+  resolved: string;
+  version: string;
+  sha256: string;
+}
+
+/** The arms of an A/B run: what each changed in the testbed and the hypervisor each VM role ran under. */
+export interface AbRecord {
+  arms: Array<{ name: string; hosts: Partial<Record<Role, { binary?: string; args?: string[] }>>; hypervisors: Partial<Record<Role, HypervisorIdentity>> }>;
+}
+
+/** A cell's metric in one arm relative to another, in percent (signed as the metric moved), with its paired bootstrap interval. */
+export interface ArmChange {
+  arm: string;
+  vs: string;
+  benchmark: string;
+  mode: Mode;
+  placement: Placement;
+  metric: string;
+  unit: string;
+  better: Better;
+  changePercent: number;
+  ci95?: [number, number];
+  /** False when ci95 contains 0: no detectable difference between the arms. */
+  detectable?: boolean;
+}
+
+// ---- end of A/B runs ----
 
 /** The CPUs (taskset lists) each role's processes were pinned to during a run, and what was done about the model. */
 export interface Pinning {
@@ -191,6 +228,8 @@ export interface RunMetadata {
   replayOf?: { run: string; bundle: string };
   /** Present when the run pinned processes to CPUs. */
   pinning?: Pinning;
+  /** Present on an A/B run of hypervisor builds: its arms and their hypervisors. */
+  ab?: AbRecord;
   /** The plan as run: placements filled in with what was deployed when the run had no matrix. */
   plan: RunPlan & { placements: Placement[] };
   startedAt: string;
@@ -212,4 +251,6 @@ export interface RunFile {
   summary: SummaryEntry[];
   /** How the baseline cells drifted across rounds (runs with two or more rounds). */
   drift?: BaselineDrift[];
+  /** On an A/B run: each arm after the first relative to the first. */
+  abComparison?: ArmChange[];
 }

@@ -49,6 +49,11 @@ export interface BootstrapOptions {
   resamples?: number;
   /** PRNG seed (default 1): the same data always gives the same interval. */
   seed?: number;
+  /**
+   * False resamples each side on its own even when both carry the same round numbers: samples of two different runs
+   * (round 3 of one run has nothing to do with round 3 of another). Default: paired when the rounds match.
+   */
+  paired?: boolean;
 }
 
 /** Default seed of every interval in a run file, so re-summarizing a run reproduces its intervals exactly. */
@@ -66,7 +71,7 @@ export function bootstrapOverheadCi(base: ReadonlyArray<[number, number]>, other
   const random = seededRandom(opts.seed ?? BOOTSTRAP_SEED);
   const pick = (n: number) => Math.floor(random() * n);
   const otherByRound = new Map(other);
-  const paired = base.length === other.length && otherByRound.size === other.length && base.every(([r]) => otherByRound.has(r));
+  const paired = opts.paired !== false && base.length === other.length && otherByRound.size === other.length && base.every(([r]) => otherByRound.has(r));
   const estimates: number[] = [];
   const b = new Float64Array(base.length);
   const o = new Float64Array(other.length);

@@ -2,7 +2,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readJson, writeFileAtomic } from '../util/atomic-file';
 import { processAlive } from '../util/pid';
-import { SCHEMA_VERSION, type RunFile } from './run-file';
+import { SCHEMA_VERSION, type ModelInfo, type RunFile } from './run-file';
+import { latestRunOfModel, previousBuildRun } from './build-regression';
 import { describeErrors, validator } from '../util/schemas';
 
 export interface RunListing {
@@ -80,6 +81,16 @@ export class ResultsStore {
 
   latest(): RunFile | undefined {
     return this.list().runs[0]?.run;
+  }
+
+  /** The latest earlier run of the previous build of `run`'s model of that placement (see previousBuildRun). */
+  previousBuild(run: RunFile, placement: ModelInfo['placement']): RunFile | undefined {
+    return previousBuildRun(run, placement, this.list().runs.map((r) => r.run));
+  }
+
+  /** The newest complete run that measured the model of `placement` in folder `dir`. */
+  latestOfModel(dir: string, placement: ModelInfo['placement']): RunFile | undefined {
+    return latestRunOfModel(this.list().runs.map((r) => r.run), dir, placement);
   }
 }
 

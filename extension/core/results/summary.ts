@@ -1,11 +1,17 @@
 import { PLACEMENTS, type Measurement, type Placement, type SummaryEntry } from './run-file';
 import { bootstrapOverheadCi, describe, detectable, overheadPercent } from './stats';
 
-export type EntryKey = Pick<SummaryEntry, 'benchmark' | 'placement' | 'mode' | 'metric'>;
+export type EntryKey = Pick<SummaryEntry, 'benchmark' | 'placement' | 'mode' | 'metric' | 'arm'>;
 
 /** The summary entry of one benchmark, placement, mode and metric. */
 export function findEntry(summary: readonly SummaryEntry[], key: EntryKey): SummaryEntry | undefined {
-  return summary.find((e) => e.benchmark === key.benchmark && e.placement === key.placement && e.mode === key.mode && e.metric === key.metric);
+  return summary.find((e) => e.benchmark === key.benchmark && e.placement === key.placement && e.mode === key.mode && e.metric === key.metric && e.arm === key.arm);
+}
+
+/** The [repetition, value] samples of one cell's metric, failed measurements left out. */
+export function cellSamples(results: readonly Measurement[], key: EntryKey): Array<[number, number]> {
+  return results.filter((m) => !m.error && m.benchmark === key.benchmark && m.placement === key.placement && m.mode === key.mode && m.arm === key.arm && Number.isFinite(m.metrics[key.metric]?.value))
+    .map((m) => [m.repetition, m.metrics[key.metric].value]);
 }
 
 /**
@@ -18,13 +24,13 @@ export function summarize(results: readonly Measurement[]): SummaryEntry[] {
     if (m.error) continue;
     for (const [metric, v] of Object.entries(m.metrics)) {
       if (!Number.isFinite(v.value)) continue;
-      const key = [m.benchmark, m.placement, m.mode, metric].join('\u0000');
+      const key = [m.benchmark, m.placement, m.mode, metric, m.arm ?? ''].join('\u0000');
       let g = groups.get(key);
-      if (!g) groups.set(key, (g = { entry: { benchmark: m.benchmark, mode: m.mode, placement: m.placement, metric, unit: v.unit, better: v.better }, samples: [] }));
+      if (!g) groups.set(key, (g = { entry: { benchmark: m.benchmark, mode: m.mode, placement: m.placement, metric, unit: v.unit, better: v.better, ...(m.arm !== undefined ? { arm: m.arm } : {}) }, samples: [] }));
       g.samples.push([m.repetition, v.value]);
     }
   }
-  const samplesOf = (key: EntryKey) => groups.get([key.benchmark, key.placement, key.mode, key.metric].join('\u0000'))?.samples;
+  const samplesOf = (key: EntryKey) => groups.get([key.benchmark, key.placement, key.mode, key.metric, key.arm ?? ''].join('\u0000'))?.samples;
   // Benchmarks in the order measured, placements in their catalog order (none first), whatever round came first.
   const entries: SummaryEntry[] = [...groups.values()].map((g) => ({ ...g.entry, stats: describe(g.samples.map(([, v]) => v)) }));
   const benchmarkOrder = [...new Set(entries.map((e) => e.benchmark))];
