@@ -65,7 +65,7 @@ if [ -n "$pid" ] && [ "$(cat /proc/$pid/comm 2>/dev/null)" = "$2" ]; then
 fi
 rm -f "$1"`;
 
-/** Exported for tests: stop a daemon by its pid file as the StopServer of startDaemon does. */
+/** Stops the daemon of pidFile if it still is program name: what the StopServer of startDaemon does. */
 export async function stopByPidFile(host: Host, name: string, pidFile: string): Promise<void> {
   await run(host, ['sh', '-c', STOP_BY_PID_FILE, 'stop', pidFile, name], { timeoutMs: 15_000 });
 }
