@@ -75,7 +75,7 @@ function edit(modelDir: string, round: number): void {
   fs.writeFileSync(file, `${text}/* bench-loop edit */ __attribute__((used)) static const char hs_bench_loop_edit[] = "edit ${round} ${Date.now()}";\n`);
 }
 
-interface Round { totalMs: number; ownMs: number; measuredMs: number; steps: Record<Step, number>; trace: string[] }
+interface Round { totalMs: number; ownMs: number; measuredMs: number; steps: Record<Step, number>; commands: number; trace: string[] }
 
 /** Attributes every millisecond of [from, to) to one step: the first span covering it, else the phase's default. */
 function attribute(spans: Span[], from: number, to: number, phases: Array<{ at: number; step: Step }>, into: Record<Step, number>): void {
@@ -127,7 +127,9 @@ async function loop(backend: Backend, workspace: string, modelDir: string, round
   const totalMs = t3 - t0;
   const trace = [...spans].sort((x, y) => x.start - y.start)
     .map((s) => `${(s.start - t0).toFixed(0).padStart(6)} ms +${(s.end - s.start).toFixed(0).padStart(5)} ms  ${s.what}`);
-  return { totalMs, ownMs: totalMs - measuredMs, measuredMs, steps, trace };
+  // Commands on hosts: each is a process here, a round trip on a VM or SSH host; a figure load does not move.
+  const commands = spans.filter((s) => s.what !== 'create' && s.what !== 'save' && !s.what.startsWith('mode ')).length;
+  return { totalMs, ownMs: totalMs - measuredMs, measuredMs, steps, commands, trace };
 }
 
 async function main(): Promise<void> {
@@ -153,6 +155,7 @@ async function main(): Promise<void> {
     console.log(`  total:        ${fmt(rounds.map((r) => r.totalMs))}`);
     console.log(`  iperf3 measured: ${fmt(rounds.map((r) => r.measuredMs))}`);
     console.log(`  own time:     ${fmt(rounds.map((r) => r.ownMs))}   goal < ${(GOAL_OWN_MS / 1000).toFixed(1)} s`);
+    console.log(`  commands on the hosts: ${describe(rounds.map((r) => r.commands)).median}`);
     console.log('  own time by step (medians; they need not add up to the median own time):');
     for (const s of STEPS) console.log(`    ${s.padEnd(26)} ${ms(rounds.map((r) => r.steps[s]))}`);
     // --trace: every command the last loop ran on a host, with when it started and how long it took.

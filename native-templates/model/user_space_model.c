@@ -75,7 +75,8 @@
 #define HS_MAX_HEADERS (60 + 60)
 #define HS_GC_INTERVAL_MS 1000
 #define HS_FULL_GC_MS 100	/* a full table is swept at most this often */
-#define HS_RECV_TIMEOUT_MS 200
+/* How long an idle worker may take to notice a stop: an undeploy waits for it. */
+#define HS_RECV_TIMEOUT_MS 50
 #define HS_SEND_RETRIES 100	/* 1 ms apart, then the burst is given up */
 
 /* ------------------------------------------------------------------------ */
