@@ -28,7 +28,8 @@ interface Span { start: number; end: number; step: Step; what: string }
 function stepOf(argv: readonly string[]): Step {
   const a = argv.join(' ');
   if (argv[0] === 'iperf3' && argv.includes('-c')) return 'iperf3 beyond its seconds';
-  if (argv[0] === 'iperf3' || /wait-for-port|^sh -c .* stop |^mkdir -p /.test(a)) return 'server start/stop';
+  // The daemon scripts span several lines: s lets .* cross them.
+  if (argv[0] === 'iperf3' || /wait-for-port|^sh -c .* stop |^mkdir -p /s.test(a)) return 'server start/stop';
   if (/^ip -j -s link show|^ping |command -v/.test(a)) return 'testbed checks';
   if (/ describe /.test(a)) return 'metadata';
   return 'other';
