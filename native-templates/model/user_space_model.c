@@ -24,7 +24,8 @@
  *
  * Protocol with the deployer:
  *   - prints exactly one line "ready" on stdout once all queues are bound;
- *   - writes FILE (JSON, atomically: temporary file + rename) once a second
+ *   - writes FILE (JSON, atomically: temporary file + rename) once a second,
+ *     at once on SIGHUP (the deployer asks for fresh counters that way),
  *     and once more on exit;
  *   - SIGTERM / SIGINT: unbind the queues, write the final stats, exit 0;
  *   - bad arguments: message on stderr naming the argument, exit 2;
@@ -74,7 +75,8 @@
 #define HS_MAX_HEADERS (60 + 60)
 #define HS_GC_INTERVAL_MS 1000
 #define HS_FULL_GC_MS 100	/* a full table is swept at most this often */
-#define HS_RECV_TIMEOUT_MS 200
+/* How long an idle worker may take to notice a stop: an undeploy waits for it. */
+#define HS_RECV_TIMEOUT_MS 50
 #define HS_SEND_RETRIES 100	/* 1 ms apart, then the burst is given up */
 
 /* ------------------------------------------------------------------------ */
@@ -738,6 +740,8 @@ static int write_stats(uint64_t start_ms, bool running)
 	sb_printf(&sb, "  \"model\": \"user_space\",\n");
 	sb_printf(&sb, "  \"pid\": %ld,\n", (long)getpid());
 	sb_printf(&sb, "  \"running\": %s,\n", running ? "true" : "false");
+	/* Tells the deployer that SIGHUP asks for this file (see main()). */
+	sb_printf(&sb, "  \"refresh_signal\": \"SIGHUP\",\n");
 	sb_printf(&sb, "  \"time_unix_ms\": %" PRIu64 ",\n",
 		  (uint64_t)rt.tv_sec * 1000u + (uint64_t)rt.tv_nsec / 1000000u);
 	sb_printf(&sb, "  \"uptime_ms\": %" PRIu64 ",\n",
@@ -1098,11 +1102,9 @@ int main(int argc, char **argv)
 				       .tv_nsec = (long)(wait % 1000) * 1000000L };
 		int sig = sigtimedwait(&sigs, NULL, &ts);
 
-		if (sig == SIGINT || sig == SIGTERM) {
+		if (sig == SIGINT || sig == SIGTERM)
 			break;
-		} else if (sig == SIGHUP) {
-			continue;	/* ignored: keep running */
-		}
+		/* The second is up, or SIGHUP: someone wants the counters now. */
 		write_stats(start_ms, true);
 	}
 

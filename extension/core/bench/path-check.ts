@@ -39,7 +39,7 @@ export async function checkPath(backend: Backend, mode: Mode, signal?: AbortSign
   const model = backend.host('model');
   const interfaces = [backend.modelInterfaces.client, backend.modelInterfaces.server];
   const before = (await receivedTraffic(model, interfaces, signal)).packets;
-  const p = await backend.host('client').exec(['ping', '-n', '-c', String(PROBES), '-i', '0.05', '-W', '1', serverAddress(backend.testbed)], { signal, timeoutMs: 15_000 });
+  const p = await backend.host('client').exec(['ping', '-n', '-c', String(PROBES), '-i', '0.01', '-W', '1', serverAddress(backend.testbed)], { signal, timeoutMs: 15_000 });
   const after = (await receivedTraffic(model, interfaces, signal)).packets;
   const ttl = /ttl=(\d+)/.exec(p.stdout);
   const modelPackets = after - before;

@@ -53,12 +53,11 @@ async function runPlan(backend: Backend, plan: RunPlan, opts: RunOptions): Promi
   const placements = plan.placements ?? [currentPlacement];
   if (plan.placements && !opts.preparePlacement) throw new Error('A placement matrix needs a model project to deploy from (--model DIR).');
 
-  progress?.report('Checking the benchmark tools on the hosts');
-  await checkTools(backend, benchmarks);
+  // Read-only questions to different hosts: asked at once. Missing tools still refuse the run before it is recorded.
+  progress?.report('Checking the benchmark tools on the hosts and recording host metadata');
+  const [, git, hosts] = await Promise.all([checkTools(backend, benchmarks), gitInfo(opts.workspace), describeHosts(backend, benchmarks)]);
   const pin = plan.pin ? await resolvePinPlan(plan.pin, { client: backend.host('client'), server: backend.host('server'), model: backend.host('model') }, signal) : undefined;
-  progress?.report('Recording host metadata');
   const testbed = backend.testbed;
-  const git = await gitInfo(opts.workspace);
   let runFile = opts.store.create({
     schemaVersion: SCHEMA_VERSION,
     status: 'running',
@@ -69,7 +68,7 @@ async function runPlan(backend: Backend, plan: RunPlan, opts: RunOptions): Promi
       workspace: opts.workspace,
       ...(git ? { git } : {}),
       testbed,
-      hosts: await describeHosts(backend, benchmarks),
+      hosts,
       emulated: backend.capabilities.emulated,
       models: !plan.placements && state.deployed
         ? [{ placement: state.deployed.placement, dir: state.deployed.dir, sourceHash: state.deployed.sourceHash, buildId: state.deployed.buildId }]
@@ -132,8 +131,15 @@ async function runPlan(backend: Backend, plan: RunPlan, opts: RunOptions): Promi
 
   try {
     if (!plan.placements) await pinDeployedModel();
-    // Servers run for the whole run: deploying a placement changes only the model host.
-    for (const b of benchmarks) if (b.startServer) stops.push(await b.startServer({ ...ctxBase, durationS: plan.durationS }));
+    // Servers run for the whole run: deploying a placement changes only the model host, so the first cell's deploy
+    // and path check go on meanwhile. Servers start one after another: iperf3 variants share one server.
+    const startServers = async () => {
+      for (const b of benchmarks) if (b.startServer) stops.push(await b.startServer({ ...ctxBase, durationS: plan.durationS }));
+    };
+    const first = rounds[0]?.[0];
+    const prepareFirst = async () => { if (first) { await deploy(first.placement); await switchMode(first.mode); } };
+    const failed = (await Promise.allSettled([startServers(), prepareFirst()])).find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
     for (const cells of rounds) {
       for (const cell of cells) {
         signal?.throwIfAborted();

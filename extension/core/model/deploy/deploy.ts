@@ -63,7 +63,7 @@ async function verifyProcessing(backend: Backend, deployer: PlacementDeployer, m
   if (backend.state.read()?.mode !== 'model') return 'not checked with traffic: the testbed is in direct mode, so no traffic crosses the model host';
   const before = await deployer.counters(m);
   const target = serverAddress(backend.testbed);
-  await backend.host('client').exec(['ping', '-n', '-q', '-c', '3', '-i', '0.2', '-W', '1', target], { signal: m.signal, timeoutMs: 15_000 });
+  await backend.host('client').exec(['ping', '-n', '-q', '-c', '3', '-i', '0.05', '-W', '1', target], { signal: m.signal, timeoutMs: 15_000 });
   return pollUntil(async () => {
     const after = await deployer.counters(m);
     return after.packets > before.packets ? `counted ${after.packets - before.packets} packets of a ping from the client to ${target} through the model` : undefined;

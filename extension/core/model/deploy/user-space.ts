@@ -1,8 +1,7 @@
 // The user-space placement: user_space_model bound to NFQUEUE queues, fed by an iptables FORWARD rule.
 import * as path from 'node:path';
-import { run, type Host } from '../../hosts/host';
+import { run } from '../../hosts/host';
 import { DeployError, type ModelCounters, type ModelHost, type PlacementDeployer } from './model-host';
-import { pollUntil } from '../../util/poll';
 
 const PROGRAM = 'user_space_model';
 const QUEUE_BASE = 0;
@@ -14,16 +13,16 @@ echo $$ > "$1"
 shift 2
 exec "$@"`;
 
-/** Stops the process in pid file $1 if it still runs program $2: SIGTERM, up to 5 s, then SIGKILL. */
+/** Stops the process in pid file $1 if it still runs program $2: SIGTERM, up to 5 s, then SIGKILL (checked every 10 ms). */
 const STOP_SCRIPT = `pidfile=$1 program=$2
 pid=$(cat "$pidfile" 2>/dev/null) || exit 0
 alive() { [ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$program" ]; }
 if alive; then
   kill -TERM "$pid"
-  i=0; while alive && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+  i=0; while alive && [ $i -lt 500 ]; do sleep 0.01; i=$((i + 1)); done
   if alive; then
     kill -KILL "$pid"
-    i=0; while alive && [ $i -lt 20 ]; do sleep 0.1; i=$((i + 1)); done
+    i=0; while alive && [ $i -lt 200 ]; do sleep 0.01; i=$((i + 1)); done
   fi
 fi
 if alive; then echo "process $pid did not stop" >&2; exit 1; fi
@@ -31,6 +30,35 @@ rm -f "$pidfile"`;
 
 /** Deletes every copy of the rule "$@" (none is fine). */
 const UNQUEUE_SCRIPT = `while iptables -w -C "$@" 2>/dev/null; do iptables -w -D "$@" || exit 1; done`;
+
+/**
+ * Waits (every 10 ms, $4 times at most) until log $1 has the line "ready" and stats file $2 is not empty; the host
+ * waits itself, so a VM or SSH host pays one round trip. Exits 2 when the process of pid file $3 has exited (a
+ * missing pid file means it is still being started), 1 on timeout; then prints the log.
+ */
+const WAIT_READY_SCRIPT = `i=0
+while [ "$i" -lt "$4" ]; do
+  grep -qx ready "$1" 2>/dev/null && [ -s "$2" ] && exit 0
+  if pid=$(cat "$3" 2>/dev/null); then
+    s=$(cat "/proc/$pid/stat" 2>/dev/null) && s=\${s##*) } && [ "\${s%% *}" != Z ] || { cat "$1" 2>/dev/null; exit 2; }
+  fi
+  sleep 0.01; i=$((i + 1))
+done
+cat "$1" 2>/dev/null; exit 1`;
+
+/**
+ * Prints stats file $3 of the process in pid file $1 (program $2) after asking it for fresh counters with SIGHUP
+ * and waiting (every 5 ms, 0.5 s at most) for the file to change. Only a program whose stats file says it writes
+ * them on SIGHUP, as the template's does, is asked: to any other the signal could be fatal; it is read as it is.
+ */
+const FRESH_STATS_SCRIPT = `pid=$(cat "$1" 2>/dev/null)
+old=$(cat "$3" 2>/dev/null)
+case "$old" in *'"refresh_signal": "SIGHUP"'*)
+  if [ -n "$pid" ] && [ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$2" ] && kill -HUP "$pid" 2>/dev/null; then
+    i=0; while [ "$i" -lt 100 ] && [ "$(cat "$3" 2>/dev/null)" = "$old" ]; do sleep 0.005; i=$((i + 1)); done
+  fi ;;
+esac
+cat "$3"`;
 
 /** Prints the pid and path of every process whose program lies under $1. */
 // One ls for all processes, parsed with shell built-ins: a fork per process takes seconds on an emulated guest.
@@ -53,27 +81,15 @@ function queueRule(testbed: string, queues: number): string[] {
   return ['FORWARD', '-m', 'comment', '--comment', `hypershield:${testbed}`, '-j', 'NFQUEUE', ...target, '--queue-bypass'];
 }
 
-async function isRunning(host: Host, pidFile: string, program: string): Promise<boolean> {
-  const r = await host.exec(['sh', '-c', 'pid=$(cat "$1") && [ "$(readlink "/proc/$pid/exe")" = "$2" ]', 'hs-alive', pidFile, program], { timeoutMs: 10_000 });
-  return r.code === 0;
-}
-
 /** Waits for the "ready" line and the first stats file. */
 async function waitReady(m: ModelHost, p: ReturnType<typeof paths>): Promise<void> {
-  let output = '';
-  await pollUntil(async () => {
-    const log = await m.host.exec(['cat', p.log], { signal: m.signal, timeoutMs: 10_000 });
-    output = log.stdout.trim() || '(no output)';
-    const stats = await m.host.exec(['test', '-s', p.stats], { signal: m.signal, timeoutMs: 10_000 });
-    if (/^ready$/m.test(log.stdout) && stats.code === 0) return true;
-    if (!(await isRunning(m.host, p.pid, p.program))) throw new DeployError(`${PROGRAM} exited on ${m.host.label} before it was ready:\n${output}`);
-    return undefined;
-  }, {
-    timeoutMs: READY_TIMEOUT_MS,
-    intervalMs: 50,
-    signal: m.signal,
-    onTimeout: () => new DeployError(`${PROGRAM} did not print "ready" and write its stats within ${READY_TIMEOUT_MS / 1000} s on ${m.host.label}:\n${output}`),
-  });
+  const r = await m.host.exec(['sh', '-c', WAIT_READY_SCRIPT, 'hs-wait-ready', p.log, p.stats, p.pid, String(READY_TIMEOUT_MS / 10)],
+    { signal: m.signal, timeoutMs: READY_TIMEOUT_MS + 10_000 });
+  if (r.code === 0) return;
+  m.signal?.throwIfAborted();
+  const output = r.stdout.trim() || '(no output)';
+  if (r.code === 2) throw new DeployError(`${PROGRAM} exited on ${m.host.label} before it was ready:\n${output}`);
+  throw new DeployError(`${PROGRAM} did not print "ready" and write its stats within ${READY_TIMEOUT_MS / 1000} s on ${m.host.label}:\n${output}`);
 }
 
 export const userSpaceDeployer: PlacementDeployer = {
@@ -103,7 +119,7 @@ export const userSpaceDeployer: PlacementDeployer = {
 
   async counters(m) {
     const p = paths(m);
-    const text = await run(m.host, ['cat', p.stats], { signal: m.signal, timeoutMs: 10_000 });
+    const text = await run(m.host, ['sh', '-c', FRESH_STATS_SCRIPT, 'hs-stats', p.pid, p.program, p.stats], { signal: m.signal, timeoutMs: 10_000 });
     const s = JSON.parse(text) as Record<string, unknown>;
     const n = (k: string) => (typeof s[k] === 'number' ? (s[k] as number) : 0);
     return { packets: n('packets'), bytes: n('bytes'), accepted: n('accepted'), dropped: n('dropped'), patternMatches: n('pattern_matches'),
