@@ -4,6 +4,7 @@ import { SshConnection, type SecretPrompt } from '../hosts/ssh/connection';
 import { resolveTarget } from '../hosts/ssh/ssh-config';
 import { addressPlan, type HostSpec, type Mode, type Testbed } from '../testbed/testbed';
 import type { CreatedObject, StateStore } from '../testbed/state';
+import { routePlan, routeReplaceArgv, routingMessage } from '../testbed/routes';
 import type { Backend, BackendCapabilities, BackendChange, ModelInterfaces, WorkOptions } from './backend';
 
 export interface SshBackendOptions {
@@ -259,14 +260,9 @@ export class SshBackend implements Backend {
 
   /** Points the client's route to the server subnet, and the server's back, over the chosen path; records what each replaced. */
   private async route(mode: Mode, opts: WorkOptions): Promise<void> {
-    opts.progress?.report(`Routing traffic ${mode === 'model' ? 'through the model host' : 'directly to the server'}`);
-    const a = addressPlan(this.testbed);
-    const { client, server } = this.testbed.subnets;
-    const routes: Array<{ role: Role; subnet: string; via: string; dev: string; src: string }> = mode === 'model'
-      ? [{ role: 'client', subnet: server, via: a.modelOnClientNet, dev: this.iface('client', 'model')!, src: a.clientOnClientNet },
-        { role: 'server', subnet: client, via: a.modelOnServerNet, dev: this.iface('server', 'model')!, src: a.serverOnServerNet }]
-      : [{ role: 'client', subnet: server, via: a.serverOnDirectNet, dev: this.iface('client', 'server')!, src: a.clientOnClientNet },
-        { role: 'server', subnet: client, via: a.clientOnDirectNet, dev: this.iface('server', 'client')!, src: a.serverOnServerNet }];
+    opts.progress?.report(routingMessage(mode));
+    // The interfaces are named in the testbed file; up and setMode refuse a mode whose links it does not name.
+    const routes = routePlan(this.testbed, mode, (role, peer) => this.iface(role, peer)!);
     // Client and server are separate machines: their routes change at the same time.
     await Promise.all(routes.map(async (r) => {
       const name = `${r.role}:${r.subnet}`;
@@ -275,7 +271,7 @@ export class SshBackend implements Backend {
         const previous = (await this.asRoot(r.role, ['ip', 'route', 'show', 'exact', r.subnet], opts.signal)).trim().split('\n')[0] ?? '';
         this.state.record({ kind: 'route', name, role: r.role, subnet: r.subnet, previous });
       }
-      await this.asRoot(r.role, ['ip', 'route', 'replace', r.subnet, 'via', r.via, 'dev', r.dev, 'src', r.src], opts.signal);
+      await this.asRoot(r.role, routeReplaceArgv(r), opts.signal);
     }));
   }
 
