@@ -35,7 +35,7 @@ async function timed<T>(fn: () => Promise<T>): Promise<[T, Window]> {
 
 /** CPU time (user + system) a process on the host has used, from fields 14 and 15 of /proc/PID/stat. */
 async function processCpuMs(host: Host, pid: string, what: string): Promise<number> {
-  const stat = (await host.exec(['cat', `/proc/${pid}/stat`])).stdout;
+  const stat = (await host.exec(['cat', `/proc/${pid}/stat`], { timeoutMs: 10_000 })).stdout;
   if (!stat) throw new Error(`${what} on ${host.label} (pid ${pid}) exited early: is perf allowed to count (kernel.perf_event_paranoid, root)?`);
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return ((Number(fields[11]) + Number(fields[12])) / TICKS_PER_S) * 1000;
@@ -70,9 +70,9 @@ export async function withProfile(target: ProfiledHost | undefined, runDir: stri
     if (stopped) return;
     stopped = true;
     // SIGINT to the session: perf writes its counts and exits once its sleep is gone.
-    await model.exec(['kill', '-INT', '--', `-${pid}`]);
-    for (let i = 0; i < 100 && (await model.exec(['kill', '-0', pid])).code === 0; i++) await sleep(50);
-    await model.exec(['kill', '-KILL', '--', `-${pid}`]);
+    await model.exec(['kill', '-INT', '--', `-${pid}`], { timeoutMs: 10_000 });
+    for (let i = 0; i < 100 && (await model.exec(['kill', '-0', pid], { timeoutMs: 10_000 })).code === 0; i++) await sleep(50);
+    await model.exec(['kill', '-KILL', '--', `-${pid}`], { timeoutMs: 10_000 });
   };
   try {
     // The /proc readings bracket the measurement as closely as the host allows; perf's window is a little wider.

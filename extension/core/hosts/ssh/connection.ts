@@ -297,23 +297,36 @@ export class SshConnection {
     return new Error(`${this.label}: ${why}`);
   }
 
-  private channel(client: Client, command: string): Promise<ClientChannel> {
+  /**
+   * Opens a channel running command. A host that stopped answering never confirms it: aborting `stop` ends the
+   * wait (a channel confirmed after that is closed at once).
+   */
+  private channel(client: Client, command: string, stop: AbortSignal): Promise<ClientChannel> {
     return new Promise((resolve, reject) => {
+      let waiting = true;
+      const onStop = () => { waiting = false; reject(new Error(`${this.label}: the host did not open a channel for the command`)); };
+      if (stop.aborted) return onStop();
+      stop.addEventListener('abort', onStop, { once: true });
       try {
-        client.exec(command, (err, ch) => (err ? reject(err) : resolve(ch)));
-      } catch (err) { reject(err as Error); }
+        client.exec(command, (err, ch) => {
+          stop.removeEventListener('abort', onStop);
+          if (!waiting) { ch?.close(); return; }
+          waiting = false;
+          if (err) reject(err); else resolve(ch);
+        });
+      } catch (err) { stop.removeEventListener('abort', onStop); reject(err as Error); }
     });
   }
 
   /** Opens a channel; when the connection turns out to be gone (dropped since the last call), connects once more. */
-  private async execChannel(command: string, signal: AbortSignal): Promise<ClientChannel> {
-    const client = await this.connected(signal);
+  private async execChannel(command: string, stop: AbortSignal): Promise<ClientChannel> {
+    const client = await this.connected(stop);
     try {
-      return await this.channel(client, command);
+      return await this.channel(client, command, stop);
     } catch (err) {
-      if (this.client === client && !/Not connected|No response/i.test((err as Error).message)) throw err;
+      if (stop.aborted || (this.client === client && !/Not connected|No response/i.test((err as Error).message))) throw err;
       if (this.client === client) { this.forget(); client.end(); }
-      return this.channel(await this.connected(signal), command);
+      return this.channel(await this.connected(stop), command, stop);
     }
   }
 
@@ -402,7 +415,7 @@ export class SshConnection {
     try {
       const client = this.client;
       if (!client) return;
-      const ch = await this.channel(client, shellJoin(['sh', '-c', KILLER, 'hs-kill', String(pid)]));
+      const ch = await this.channel(client, shellJoin(['sh', '-c', KILLER, 'hs-kill', String(pid)]), AbortSignal.timeout(KILL_GRACE_MS));
       await new Promise<void>((resolve) => {
         const t = setTimeout(() => { ch.close(); resolve(); }, KILL_GRACE_MS);
         ch.on('close', () => { clearTimeout(t); resolve(); });
