@@ -81,7 +81,7 @@ export class QemuBackend implements Backend {
     const vms = this.vmRecords();
     // Before `up` the accelerator is not known: emulated unless every VM is told to use KVM.
     const emulated = vms.length ? vms.some((v) => v.accel === 'tcg') : ROLES.filter((r) => this.isVm(r)).some((r) => this.spec(r).accel !== 'kvm');
-    return { ownKernel: true, moduleLoading: true, emulated, ownFileSystem: true, interactiveShell: true };
+    return { ownKernel: true, moduleLoading: true, emulated, ownFileSystem: true, interactiveShell: true, createsHosts: true };
   }
 
   isVm(role: Role): boolean {

@@ -13,6 +13,8 @@ export interface SshBackendOptions {
   /** Asks for a key's passphrase (a CLI prompt on a terminal, SecretStorage in VS Code). */
   askSecret?: SecretPrompt;
   connectTimeoutMs?: number;
+  /** Keep-alive interval of the connections (default that of SshConnection); three unanswered ones mean the host is gone. */
+  keepaliveMs?: number;
 }
 
 /** Every command of this backend on a host is bounded by this (cleanup too): a hung host never hangs `down`. */
@@ -75,6 +77,7 @@ export class SshBackend implements Backend {
   readonly modelInterfaces: ModelInterfaces;
   private readonly hosts = new Map<Role, SshHost>();
   private readonly probes = new Map<Role, Promise<Probe>>();
+  private readonly listeners = new Set<(change: BackendChange) => void>();
   private moduleLoading = false;
 
   constructor(readonly testbed: Testbed, readonly state: StateStore, private readonly opts: SshBackendOptions = {}) {
@@ -84,7 +87,7 @@ export class SshBackend implements Backend {
 
   /** Module loading is known once the model host was probed (by preflight, up or a mode change). */
   get capabilities(): BackendCapabilities {
-    return { ownKernel: true, moduleLoading: this.moduleLoading, emulated: false, ownFileSystem: true, interactiveShell: true };
+    return { ownKernel: true, moduleLoading: this.moduleLoading, emulated: false, ownFileSystem: true, interactiveShell: true, createsHosts: false };
   }
 
   private spec(role: Role): HostSpec {
@@ -98,10 +101,14 @@ export class SshBackend implements Backend {
     if (!h) {
       const spec = this.spec(role);
       const target = resolveTarget(spec, { configFile: this.opts.sshConfigFile });
-      const conn = new SshConnection({ ...target, label: `${role} ${target.label}` }, { askSecret: this.opts.askSecret, connectTimeoutMs: this.opts.connectTimeoutMs });
+      const conn = new SshConnection({ ...target, label: `${role} ${target.label}` }, { askSecret: this.opts.askSecret, connectTimeoutMs: this.opts.connectTimeoutMs, keepaliveMs: this.opts.keepaliveMs });
       const shell = ['ssh', '-t', ...(spec.sshPort ? ['-p', String(spec.sshPort)] : []), ...(spec.sshUser ? ['-l', spec.sshUser] : []),
         ...(spec.sshIdentityFile ? ['-i', spec.sshIdentityFile] : []), ...(this.opts.sshConfigFile ? ['-F', this.opts.sshConfigFile] : []), spec.sshHost!];
       h = new SshHost(role, 'ssh', conn, `${role} (ssh ${target.label})`, shell, Object.values(spec.interfaces ?? {}));
+      const label = h.label;
+      conn.onDidDrop((why) => {
+        for (const l of this.listeners) l({ role, what: `${label}: the SSH connection was lost (${why}); the next command connects again` });
+      });
       this.hosts.set(role, h);
     }
     return h;
@@ -151,8 +158,10 @@ export class SshBackend implements Backend {
     return r.stdout;
   }
 
-  onDidChange(_listener: (change: BackendChange) => void): () => void {
-    return () => undefined;
+  /** Reports a host whose connection dropped or that stopped answering (see SshConnection.onDidDrop). */
+  onDidChange(listener: (change: BackendChange) => void): () => void {
+    this.listeners.add(listener);
+    return () => { this.listeners.delete(listener); };
   }
 
   async dispose(): Promise<void> {

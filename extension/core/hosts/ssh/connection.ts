@@ -165,9 +165,19 @@ export class SshConnection {
   private opening?: Promise<Client>;
   private sftpSession?: Promise<SFTPWrapper>;
   private jump?: SshConnection;
+  private readonly dropListeners = new Set<(why: string) => void>();
 
   constructor(readonly target: SshTarget, private readonly opts: SshConnectionOptions = {}) {
     this.label = targetLabel(target);
+  }
+
+  /**
+   * Calls listener when an open connection ends without `dispose()`: the server closed it (sshd restarted or
+   * killed) or the host stopped answering (keep-alive requests unanswered). The next call connects again.
+   */
+  onDidDrop(listener: (why: string) => void): () => void {
+    this.dropListeners.add(listener);
+    return () => { this.dropListeners.delete(listener); };
   }
 
   /** Connects once; concurrent callers share the attempt; a dropped connection reconnects on the next call. */
@@ -251,6 +261,7 @@ export class SshConnection {
     return new Promise((resolve, reject) => {
       const client = new Client();
       let settled = false;
+      let lastError: Error | undefined;
       const fail = (err: Error) => {
         if (settled) return;
         settled = true;
@@ -262,9 +273,16 @@ export class SshConnection {
         this.client = client;
         resolve(client);
       });
-      client.on('error', fail);
+      // The first error says why the connection ended (a keep-alive timeout); later ones are its consequences.
+      client.on('error', (err) => { lastError ??= err; fail(err); });
       client.on('close', () => {
-        if (this.client === client) this.forget();
+        if (this.client === client) {
+          this.forget();
+          const why = !lastError ? 'the server closed the connection'
+            : /keepalive/i.test(lastError.message) ? `no answer to ${config.keepaliveCountMax} keep-alive requests, ${config.keepaliveInterval! / 1000} s apart`
+              : lastError.message;
+          for (const l of this.dropListeners) l(why);
+        }
         fail(new Error('the connection closed during the handshake'));
       });
       try { client.connect(config); } catch (err) { fail(err as Error); }
