@@ -448,6 +448,10 @@ class VmHost implements Host {
   async status(): Promise<HostStatus> {
     const vm = this.backend.vmRecord(this.role);
     if (!vm) return { state: 'absent', addresses: [] };
+    return { ...(await this.vmStatus(vm)), consoleLog: vm.consoleLog };
+  }
+
+  private async vmStatus(vm: VmRecord): Promise<HostStatus> {
     const how = vm.accel === 'tcg' ? 'emulated (TCG)' : 'KVM';
     const log = readText(vm.consoleLog);
     const boot = consoleState(log);

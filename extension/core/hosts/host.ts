@@ -45,6 +45,8 @@ export interface HostStatus {
   addresses: string[];
   kernel?: string;
   detail?: string;
+  /** The file on this machine holding the host's serial console (a VM's), kept after the VM stops or panics. */
+  consoleLog?: string;
 }
 
 /** opts with the default bound filled in when the caller gave none: what every Host.exec runs with. */
