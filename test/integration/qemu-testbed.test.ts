@@ -1,7 +1,7 @@
 // A qemu testbed with a VM model host (Debian's kernel, under TCG here) between client and server namespaces: the
 // kernel template built for the guest's exact release, loaded, seen counting iperf3 traffic through the model and
 // not in direct mode, unloaded; the conformance corpus decided by the module as by the other placements; the watchdog rescuing a guest whose module drops everything; kill -9 of the CLI
-// during bring-up and during deploy leaving nothing after `down`.
+// during bring-up, during deploy and during a benchmark run leaving nothing after `down`.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -92,6 +92,7 @@ describe('qemu testbed with a VM model host', { timeout: 1_800_000 }, () => {
     assert.equal(b.capabilities.emulated, /emulated/.test(model.detail!));
     assert.ok(b.capabilities.ownKernel && b.capabilities.moduleLoading && b.capabilities.ownFileSystem);
     assert.ok(fs.readFileSync(path.join(ws.dir, '.hypershield', 'state', NAME, 'model-console.log'), 'utf8').includes('hs-network-up'), 'the console log is kept');
+    assert.equal(model.consoleLog, path.join(ws.dir, '.hypershield', 'state', NAME, 'model-console.log'), 'status names it (Open VM Console Log opens it)');
     assert.equal((await run(b.host('model'), ['ip', 'route', 'show', 'default'], { timeoutMs: 30_000 })).trim(), '', 'no default route in the guest');
     // Nothing listens in this machine's namespace: the control channel is inside the testbed's fabric namespace.
     assert.doesNotMatch(execFileSync('ss', ['-Hltn'], { encoding: 'utf8' }), /198\.19\.255\./);
@@ -197,5 +198,36 @@ describe('qemu testbed: kill -9 of the CLI during bring-up', { timeout: 900_000 
     const d = cli(ws.dir, 'down');
     assert.equal(d.status, 0, d.stderr);
     assertNothingLeft(NAME);
+  });
+});
+
+describe('qemu testbed: kill -9 of the CLI during a benchmark run', { timeout: 900_000 }, () => {
+  const NAME = 'vxrun';
+  const ws = tempWorkspace(NAME, { backend: 'qemu' });
+  after(async () => { await ws.cleanup(); });
+
+  test('down after the CLI was killed while iperf3 ran through the VM leaves no QEMU process, tap, namespace or run file', async () => {
+    await ws.backend().up();
+    const child = spawn(CLI[0], [CLI[1], '-w', ws.dir, 'bench', '--benchmarks', 'iperf3', '--modes', 'model', '--duration', '5', '--reps', '3', '--warmup', '0'],
+      { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+    let stderr = '';
+    await new Promise<void>((resolve, reject) => {
+      child.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr += d; if (stderr.includes('repetition 1/3')) resolve(); });
+      child.once('close', () => reject(new Error(`bench ended before it could be killed:\n${stderr}`)));
+    });
+    const iperf3 = () => execFileSync('ip', ['netns', 'pids', `hs-${NAME}-server`], { encoding: 'utf8' }).split(/\s+/).filter(Boolean)
+      .filter((pid) => { try { return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('iperf3'); } catch { return false; } });
+    await waitFor('the iperf3 server running', () => iperf3().length > 0, 60_000);
+    // tsx runs the CLI in a child process: kill the whole group like a crash would.
+    process.kill(-child.pid!, 'SIGKILL');
+    await new Promise((r) => child.once('close', r));
+    assert.notEqual(qemuOf(NAME), '', 'the VM outlives the CLI');
+    assert.ok(iperf3().length > 0, 'and so does the iperf3 server');
+
+    const d = cli(ws.dir, 'down');
+    assert.equal(d.status, 0, d.stderr);
+    assertNothingLeft(NAME);
+    assert.equal(fs.existsSync(ws.backend().state.file), false, 'no state file');
+    assert.equal(fs.existsSync(`/run/hypershield/${NAME}`), false, 'no pid or log file of the dead run\'s daemons');
   });
 });

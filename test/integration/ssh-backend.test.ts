@@ -66,7 +66,7 @@ describe('ssh backend end to end against three real sshd hosts', () => {
 
   test('the testbed file selects the ssh backend, which states what its hosts can do', () => {
     const b = backendFor(testbedFile(), lab.dir);
-    assert.deepEqual({ ...b.capabilities, moduleLoading: undefined }, { ownKernel: true, moduleLoading: undefined, emulated: false, ownFileSystem: true, interactiveShell: true });
+    assert.deepEqual({ ...b.capabilities, moduleLoading: undefined }, { ownKernel: true, moduleLoading: undefined, emulated: false, ownFileSystem: true, interactiveShell: true, createsHosts: false });
     assert.deepEqual(b.modelInterfaces, { client: 'to-client', server: 'to-server' });
     assert.deepEqual(b.host('client').shellArgv(), ['ssh', '-t', `${lab.name}-client`]);
   });
@@ -134,6 +134,49 @@ describe('ssh backend end to end against three real sshd hosts', () => {
     for (const x of backends) await x.dispose();
     for (let i = 0; i < 40 && (['client', 'model', 'server'] as const).some((r) => lab.sessions(r).length); i++) await sleep(50);
     assert.deepEqual((['client', 'model', 'server'] as const).map((r) => lab.sessions(r).length), [0, 0, 0]);
+  });
+
+  test('status when not up says down, with what it knows of each existing host', async () => {
+    const s = await testbedStatus(open());
+    assert.equal(s.state, 'down');
+    assert.equal(s.mode, undefined);
+    assert.deepEqual(s.hosts.map((h) => [h.role, h.state]), [['client', 'running'], ['model', 'running'], ['server', 'unreachable']]);
+    assert.match(s.hosts[2].detail ?? '', /Unknown host key for server/);
+    assert.ok(s.hosts[0].kernel, 'a reachable host shows its kernel');
+    assert.deepEqual(s.hosts[1].addresses.sort(), ['198.18.2.1/24'], 'and its testbed addresses as they are');
+    const trusted = await testbedStatus(open(lab.fingerprint('server')));
+    assert.deepEqual([trusted.state, ...trusted.hosts.map((h) => h.state)], ['down', 'running', 'running', 'running']);
+  });
+
+  test('a dropped connection and a host that stops answering are reported as changes; dispose is not', async () => {
+    const b = new SshBackend(testbedFile(lab.fingerprint('server')), new StateStore(lab.dir, `ssh-b${id}`), { sshConfigFile: sshConfig, keepaliveMs: 1000 });
+    backends.push(b);
+    const changes: Array<{ role?: Role; what: string }> = [];
+    const stop = b.onDidChange((c) => changes.push(c));
+    const waitFor = async (role: Role, ms: number) => {
+      for (let t = 0; t < ms && !changes.some((c) => c.role === role); t += 50) await sleep(50);
+      return changes.find((c) => c.role === role);
+    };
+    for (const role of ['client', 'server'] as const) assert.equal((await b.host(role).exec(['true'], { timeoutMs: 15_000 })).code, 0);
+
+    assert.ok(lab.dropSessions('client') > 0);
+    const dropped = await waitFor('client', 10_000);
+    assert.match(dropped?.what ?? 'no change reported', /^client \(ssh .*\): the SSH connection was lost \(.+\); the next command connects again$/);
+
+    const frozen = lab.sessions('server');
+    for (const pid of frozen) process.kill(pid, 'SIGSTOP');
+    try {
+      const silent = await waitFor('server', 15_000);
+      assert.match(silent?.what ?? 'no change reported', /^server .*the SSH connection was lost \(no answer to 3 keep-alive requests, 1 s apart\)/);
+    } finally {
+      for (const pid of frozen) process.kill(pid, 'SIGCONT');
+    }
+    assert.equal((await b.host('client').exec(['true'], { timeoutMs: 15_000 })).code, 0, 'the next command connects again');
+    const before = changes.length;
+    await b.dispose();
+    stop();
+    await sleep(200);
+    assert.equal(changes.length, before, 'closing the connections on purpose is no change');
   });
 
   test('a login allowed `sudo -n` changes routes through sudo; a login with neither root nor sudo is told so before anything changes', async () => {

@@ -34,6 +34,11 @@ export interface BackendCapabilities {
   ownFileSystem: boolean;
   /** `Host.shellArgv()` opens an interactive terminal on a host. */
   interactiveShell: boolean;
+  /**
+   * `up` creates the hosts and `down` removes them (namespaces, containers, VMs). False for existing machines (SSH):
+   * they run before `up` and after `down`, so a running host says nothing about whether the testbed is up.
+   */
+  createsHosts: boolean;
 }
 
 /** Something a backend noticed about its hosts without being asked (a VM that died, a container killed outside). */

@@ -1,10 +1,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { type Host, type Role, ROLES } from '../hosts/host';
+import { type Host, type Role, ROLES, run } from '../hosts/host';
 import { NetnsHost } from '../hosts/netns-host';
 import { execLocal, runLocal } from '../util/local-process';
 import { addressPlan, testbedRunDir, type Mode, type Testbed } from '../testbed/testbed';
 import type { StateStore } from '../testbed/state';
+import { routePlan, routeReplaceArgv, routingMessage } from '../testbed/routes';
 import type { Backend, BackendCapabilities, BackendChange, ModelInterfaces, WorkOptions } from './backend';
 import { hasNetAdmin, userNamespacesWork } from '../util/privileges';
 import { PrivilegedRunner, UserNamespaceRunner, type NamespaceRunner } from './netns-runner';
@@ -31,7 +32,7 @@ export function netnsName(testbed: string, role: Role): string {
 export class NetnsBackend implements Backend {
   readonly modelInterfaces: ModelInterfaces = { ...NETNS_MODEL_INTERFACES };
   /** Namespaces share this machine's kernel and files; a module "deployed" here would load into the workstation. */
-  readonly capabilities: BackendCapabilities = { ownKernel: false, moduleLoading: false, emulated: false, ownFileSystem: false, interactiveShell: true };
+  readonly capabilities: BackendCapabilities = { ownKernel: false, moduleLoading: false, emulated: false, ownFileSystem: false, interactiveShell: true, createsHosts: true };
   readonly runner: NamespaceRunner;
   /** An ordinary user's testbed loads eBPF programs through the root helper. */
   readonly privileged?: PrivilegedOps;
@@ -137,20 +138,11 @@ export class NetnsBackend implements Backend {
     this.state.update((s) => { s.mode = mode; });
   }
 
-  /** Points the client's route to the server subnet, and the server's route back, over the chosen path. */
+  /** Sets the mode's routes (see routePlan) through the client and server hosts. */
   private async route(mode: Mode, opts: WorkOptions): Promise<void> {
-    opts.progress?.report(`Routing traffic ${mode === 'model' ? 'through the model host' : 'directly to the server'}`);
-    const a = addressPlan(this.testbed);
-    const { client, server } = this.testbed.subnets;
-    const sh = (argv: string[]) => runLocal(this.runner.wrap(argv), { signal: opts.signal, timeoutMs: 10_000 });
-    const c = this.namespace('client');
-    const s = this.namespace('server');
-    if (mode === 'model') {
-      await sh(['ip', '-n', c, 'route', 'replace', server, 'via', a.modelOnClientNet, 'dev', 'to-model', 'src', a.clientOnClientNet]);
-      await sh(['ip', '-n', s, 'route', 'replace', client, 'via', a.modelOnServerNet, 'dev', 'to-model', 'src', a.serverOnServerNet]);
-    } else {
-      await sh(['ip', '-n', c, 'route', 'replace', server, 'via', a.serverOnDirectNet, 'dev', 'to-server', 'src', a.clientOnClientNet]);
-      await sh(['ip', '-n', s, 'route', 'replace', client, 'via', a.clientOnDirectNet, 'dev', 'to-client', 'src', a.serverOnServerNet]);
+    opts.progress?.report(routingMessage(mode));
+    for (const step of routePlan(this.testbed, mode)) {
+      await run(this.hosts[step.role], routeReplaceArgv(step), { signal: opts.signal, timeoutMs: 10_000 });
     }
   }
 

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { utils } from 'ssh2';
-import { type Host, type HostStatus, type Role, ROLES } from '../hosts/host';
+import { type Host, type HostStatus, type Role, ROLES, run } from '../hosts/host';
 import { NetnsHost } from '../hosts/netns-host';
 import { SshHost } from '../hosts/ssh-host';
 import { SshConnection } from '../hosts/ssh/connection';
@@ -11,6 +11,7 @@ import { hasNetAdmin } from '../util/privileges';
 import { sleep } from '../util/poll';
 import { addressPlan, testbedRunDir, type Mode, type QemuHostSpec, type Testbed } from '../testbed/testbed';
 import type { CreatedObject, StateStore } from '../testbed/state';
+import { routePlan, routeReplaceArgv, routingMessage } from '../testbed/routes';
 import type { Backend, BackendCapabilities, BackendChange, ModelInterfaces, WorkOptions } from './backend';
 import { PrivilegedRunner } from './netns-runner';
 import { probeAccel, type Accel } from './qemu/accel';
@@ -80,7 +81,7 @@ export class QemuBackend implements Backend {
     const vms = this.vmRecords();
     // Before `up` the accelerator is not known: emulated unless every VM is told to use KVM.
     const emulated = vms.length ? vms.some((v) => v.accel === 'tcg') : ROLES.filter((r) => this.isVm(r)).some((r) => this.spec(r).accel !== 'kvm');
-    return { ownKernel: true, moduleLoading: true, emulated, ownFileSystem: true, interactiveShell: true };
+    return { ownKernel: true, moduleLoading: true, emulated, ownFileSystem: true, interactiveShell: true, createsHosts: true };
   }
 
   isVm(role: Role): boolean {
@@ -316,20 +317,11 @@ export class QemuBackend implements Backend {
     this.state.update((s) => { s.mode = mode; });
   }
 
-  /** The same routes as the namespace testbed, set through each host (VMs over SSH). */
+  /** Sets the mode's routes (see routePlan) through the client and server hosts (VMs over SSH). */
   private async route(mode: Mode, opts: WorkOptions): Promise<void> {
-    opts.progress?.report(`Routing traffic ${mode === 'model' ? 'through the model host' : 'directly to the server'}`);
-    const a = addressPlan(this.testbed);
-    const { client, server } = this.testbed.subnets;
-    const ip = (role: Role, argv: string[]) => this.hosts[role].exec(['ip', ...argv], { signal: opts.signal, timeoutMs: 20_000 }).then((r) => {
-      if (r.code !== 0) throw new Error(`${this.hosts[role].label}: \`ip ${argv.join(' ')}\` failed: ${(r.stderr || r.stdout).trim()}`);
-    });
-    if (mode === 'model') {
-      await ip('client', ['route', 'replace', server, 'via', a.modelOnClientNet, 'dev', 'to-model', 'src', a.clientOnClientNet]);
-      await ip('server', ['route', 'replace', client, 'via', a.modelOnServerNet, 'dev', 'to-model', 'src', a.serverOnServerNet]);
-    } else {
-      await ip('client', ['route', 'replace', server, 'via', a.serverOnDirectNet, 'dev', 'to-server', 'src', a.clientOnClientNet]);
-      await ip('server', ['route', 'replace', client, 'via', a.clientOnDirectNet, 'dev', 'to-client', 'src', a.serverOnServerNet]);
+    opts.progress?.report(routingMessage(mode));
+    for (const step of routePlan(this.testbed, mode)) {
+      await run(this.hosts[step.role], routeReplaceArgv(step), { signal: opts.signal, timeoutMs: 20_000 });
     }
   }
 
@@ -456,6 +448,10 @@ class VmHost implements Host {
   async status(): Promise<HostStatus> {
     const vm = this.backend.vmRecord(this.role);
     if (!vm) return { state: 'absent', addresses: [] };
+    return { ...(await this.vmStatus(vm)), consoleLog: vm.consoleLog };
+  }
+
+  private async vmStatus(vm: VmRecord): Promise<HostStatus> {
     const how = vm.accel === 'tcg' ? 'emulated (TCG)' : 'KVM';
     const log = readText(vm.consoleLog);
     const boot = consoleState(log);

@@ -4,6 +4,7 @@ import { SshConnection, type SecretPrompt } from '../hosts/ssh/connection';
 import { resolveTarget } from '../hosts/ssh/ssh-config';
 import { addressPlan, type HostSpec, type Mode, type Testbed } from '../testbed/testbed';
 import type { CreatedObject, StateStore } from '../testbed/state';
+import { routePlan, routeReplaceArgv, routingMessage } from '../testbed/routes';
 import type { Backend, BackendCapabilities, BackendChange, ModelInterfaces, WorkOptions } from './backend';
 
 export interface SshBackendOptions {
@@ -12,6 +13,8 @@ export interface SshBackendOptions {
   /** Asks for a key's passphrase (a CLI prompt on a terminal, SecretStorage in VS Code). */
   askSecret?: SecretPrompt;
   connectTimeoutMs?: number;
+  /** Keep-alive interval of the connections (default that of SshConnection); three unanswered ones mean the host is gone. */
+  keepaliveMs?: number;
 }
 
 /** Every command of this backend on a host is bounded by this (cleanup too): a hung host never hangs `down`. */
@@ -74,6 +77,7 @@ export class SshBackend implements Backend {
   readonly modelInterfaces: ModelInterfaces;
   private readonly hosts = new Map<Role, SshHost>();
   private readonly probes = new Map<Role, Promise<Probe>>();
+  private readonly listeners = new Set<(change: BackendChange) => void>();
   private moduleLoading = false;
 
   constructor(readonly testbed: Testbed, readonly state: StateStore, private readonly opts: SshBackendOptions = {}) {
@@ -83,7 +87,7 @@ export class SshBackend implements Backend {
 
   /** Module loading is known once the model host was probed (by preflight, up or a mode change). */
   get capabilities(): BackendCapabilities {
-    return { ownKernel: true, moduleLoading: this.moduleLoading, emulated: false, ownFileSystem: true, interactiveShell: true };
+    return { ownKernel: true, moduleLoading: this.moduleLoading, emulated: false, ownFileSystem: true, interactiveShell: true, createsHosts: false };
   }
 
   private spec(role: Role): HostSpec {
@@ -97,10 +101,14 @@ export class SshBackend implements Backend {
     if (!h) {
       const spec = this.spec(role);
       const target = resolveTarget(spec, { configFile: this.opts.sshConfigFile });
-      const conn = new SshConnection({ ...target, label: `${role} ${target.label}` }, { askSecret: this.opts.askSecret, connectTimeoutMs: this.opts.connectTimeoutMs });
+      const conn = new SshConnection({ ...target, label: `${role} ${target.label}` }, { askSecret: this.opts.askSecret, connectTimeoutMs: this.opts.connectTimeoutMs, keepaliveMs: this.opts.keepaliveMs });
       const shell = ['ssh', '-t', ...(spec.sshPort ? ['-p', String(spec.sshPort)] : []), ...(spec.sshUser ? ['-l', spec.sshUser] : []),
         ...(spec.sshIdentityFile ? ['-i', spec.sshIdentityFile] : []), ...(this.opts.sshConfigFile ? ['-F', this.opts.sshConfigFile] : []), spec.sshHost!];
       h = new SshHost(role, 'ssh', conn, `${role} (ssh ${target.label})`, shell, Object.values(spec.interfaces ?? {}));
+      const label = h.label;
+      conn.onDidDrop((why) => {
+        for (const l of this.listeners) l({ role, what: `${label}: the SSH connection was lost (${why}); the next command connects again` });
+      });
       this.hosts.set(role, h);
     }
     return h;
@@ -150,8 +158,10 @@ export class SshBackend implements Backend {
     return r.stdout;
   }
 
-  onDidChange(_listener: (change: BackendChange) => void): () => void {
-    return () => undefined;
+  /** Reports a host whose connection dropped or that stopped answering (see SshConnection.onDidDrop). */
+  onDidChange(listener: (change: BackendChange) => void): () => void {
+    this.listeners.add(listener);
+    return () => { this.listeners.delete(listener); };
   }
 
   async dispose(): Promise<void> {
@@ -259,14 +269,9 @@ export class SshBackend implements Backend {
 
   /** Points the client's route to the server subnet, and the server's back, over the chosen path; records what each replaced. */
   private async route(mode: Mode, opts: WorkOptions): Promise<void> {
-    opts.progress?.report(`Routing traffic ${mode === 'model' ? 'through the model host' : 'directly to the server'}`);
-    const a = addressPlan(this.testbed);
-    const { client, server } = this.testbed.subnets;
-    const routes: Array<{ role: Role; subnet: string; via: string; dev: string; src: string }> = mode === 'model'
-      ? [{ role: 'client', subnet: server, via: a.modelOnClientNet, dev: this.iface('client', 'model')!, src: a.clientOnClientNet },
-        { role: 'server', subnet: client, via: a.modelOnServerNet, dev: this.iface('server', 'model')!, src: a.serverOnServerNet }]
-      : [{ role: 'client', subnet: server, via: a.serverOnDirectNet, dev: this.iface('client', 'server')!, src: a.clientOnClientNet },
-        { role: 'server', subnet: client, via: a.clientOnDirectNet, dev: this.iface('server', 'client')!, src: a.serverOnServerNet }];
+    opts.progress?.report(routingMessage(mode));
+    // The interfaces are named in the testbed file; up and setMode refuse a mode whose links it does not name.
+    const routes = routePlan(this.testbed, mode, (role, peer) => this.iface(role, peer)!);
     // Client and server are separate machines: their routes change at the same time.
     await Promise.all(routes.map(async (r) => {
       const name = `${r.role}:${r.subnet}`;
@@ -275,7 +280,7 @@ export class SshBackend implements Backend {
         const previous = (await this.asRoot(r.role, ['ip', 'route', 'show', 'exact', r.subnet], opts.signal)).trim().split('\n')[0] ?? '';
         this.state.record({ kind: 'route', name, role: r.role, subnet: r.subnet, previous });
       }
-      await this.asRoot(r.role, ['ip', 'route', 'replace', r.subnet, 'via', r.via, 'dev', r.dev, 'src', r.src], opts.signal);
+      await this.asRoot(r.role, routeReplaceArgv(r), opts.signal);
     }));
   }
 

@@ -64,7 +64,7 @@ export const fio: Benchmark = {
       if (r.cancelled) throw new Error('fio was cancelled');
       return parseFio(r.code === 0 ? r.stdout : r.stdout + r.stderr);
     } finally {
-      await ctx.server.exec(['rm', '-f', file]);
+      await ctx.server.exec(['rm', '-f', file], { timeoutMs: 10_000 });
     }
   },
 };

@@ -81,7 +81,7 @@ export const pagefault: Benchmark = {
     await run(ctx.server, ['mkdir', '-p', ctx.runDir], { timeoutMs: 10_000 });
     await run(ctx.server, ['sh', '-c', 'cat >"$1"', 'sh', src], { stdin: SOURCE, signal: ctx.signal, timeoutMs: 10_000 });
     await run(ctx.server, ['gcc', '-O2', '-Wall', '-Werror', '-o', binary(ctx), src], { signal: ctx.signal, timeoutMs: 60_000 });
-    return async () => { await ctx.server.exec(['rm', '-f', binary(ctx), src]); };
+    return async () => { await ctx.server.exec(['rm', '-f', binary(ctx), src], { timeoutMs: 10_000 }); };
   },
 
   async run(ctx: BenchContext): Promise<BenchOutcome> {

@@ -38,7 +38,7 @@ async function timed<T>(fn: () => Promise<T>): Promise<[T, Window]> {
 
 /** CPU time (user + system) a process on the host has used, from fields 14 and 15 of /proc/PID/stat. */
 async function processCpuMs(host: Host, pid: string, what: string): Promise<number> {
-  const stat = (await host.exec(['cat', `/proc/${pid}/stat`])).stdout;
+  const stat = (await host.exec(['cat', `/proc/${pid}/stat`], { timeoutMs: 10_000 })).stdout;
   if (!stat) throw new Error(`${what} on ${host.label} (pid ${pid}) exited early: is perf allowed to count (kernel.perf_event_paranoid, root)?`);
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return ((Number(fields[11]) + Number(fields[12])) / TICKS_PER_S) * 1000;
@@ -79,9 +79,9 @@ async function startDetached(host: Host, argv: readonly string[], what: string):
     if (stopped) return;
     stopped = true;
     // SIGINT to the session: perf writes its counts or samples and exits once its sleep is gone.
-    await host.exec(['kill', '-INT', '--', `-${pid}`]);
-    for (let i = 0; i < 100 && (await host.exec(['kill', '-0', pid])).code === 0; i++) await sleep(50);
-    await host.exec(['kill', '-KILL', '--', `-${pid}`]);
+    await host.exec(['kill', '-INT', '--', `-${pid}`], { timeoutMs: 10_000 });
+    for (let i = 0; i < 100 && (await host.exec(['kill', '-0', pid], { timeoutMs: 10_000 })).code === 0; i++) await sleep(50);
+    await host.exec(['kill', '-KILL', '--', `-${pid}`], { timeoutMs: 10_000 });
   };
   const ready = await host.exec(['sh', '-c', READY_SCRIPT, 'hs-perf-ready', pid], { timeoutMs: 15_000 });
   if (ready.code !== 0) {

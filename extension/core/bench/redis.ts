@@ -67,7 +67,7 @@ export const redis: Benchmark = {
     });
     return async () => {
       await stop();
-      await ctx.server.exec(['rm', '-f', secretFile(ctx)]);
+      await ctx.server.exec(['rm', '-f', secretFile(ctx)], { timeoutMs: 10_000 });
     };
   },
 

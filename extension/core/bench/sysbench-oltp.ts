@@ -28,7 +28,7 @@ async function startMariadb(ctx: BenchContext): Promise<StopServer> {
   const password = generatePassword();
   const clients = await clientAddresses(ctx.client, signal);
   await run(server, ['mkdir', '-p', ctx.runDir], { timeoutMs: 10_000 });
-  await server.exec(['rm', '-rf', dir]);
+  await server.exec(['rm', '-rf', dir], { signal, timeoutMs: 30_000 });
   await run(server, ['mariadb-install-db', '--no-defaults', '--user=mysql', `--datadir=${dir}`, '--auth-root-authentication-method=socket',
     '--skip-test-db', '--skip-name-resolve'], { signal, timeoutMs: 120_000 });
   const stopDaemon = await startDaemon(server, {
@@ -43,7 +43,7 @@ async function startMariadb(ctx: BenchContext): Promise<StopServer> {
   });
   const stop = async () => {
     await stopDaemon();
-    await server.exec(['rm', '-rf', dir, secretFile(ctx)]);
+    await server.exec(['rm', '-rf', dir, secretFile(ctx)], { timeoutMs: 30_000 });
   };
   try {
     // SQL on stdin: the password never shows in the process list of the server host.

@@ -5,8 +5,18 @@ export const ROLES: readonly Role[] = ['client', 'model', 'server'];
 
 export type BackendKind = 'netns' | 'docker' | 'qemu' | 'ssh';
 
+/**
+ * The bound on an exec whose caller gives no timeoutMs. A host that stops answering (a hung VM, a dropped link, a
+ * wedged container) then fails that call as timed out instead of hanging `down`, a run's `finally` or VS Code. It
+ * is generous for the short commands that rely on it; long work (builds, benchmark runs) states its own bound.
+ */
+export const DEFAULT_EXEC_TIMEOUT_MS = 60_000;
+
 export interface ExecOptions {
-  /** Kill the command after this many milliseconds (default: no limit). */
+  /**
+   * Kill the command (on remote hosts, the remote process too) after this many milliseconds; default
+   * DEFAULT_EXEC_TIMEOUT_MS. Every Host applies it (see `bounded`): no exec on a host runs without a limit.
+   */
   timeoutMs?: number;
   /** Aborting kills the command (and, on remote hosts, the remote process). */
   signal?: AbortSignal;
@@ -35,6 +45,13 @@ export interface HostStatus {
   addresses: string[];
   kernel?: string;
   detail?: string;
+  /** The file on this machine holding the host's serial console (a VM's), kept after the VM stops or panics. */
+  consoleLog?: string;
+}
+
+/** opts with the default bound filled in when the caller gave none: what every Host.exec runs with. */
+export function bounded(opts: ExecOptions = {}): ExecOptions {
+  return opts.timeoutMs ? opts : { ...opts, timeoutMs: DEFAULT_EXEC_TIMEOUT_MS };
 }
 
 export interface Host {
@@ -42,7 +59,10 @@ export interface Host {
   readonly kind: BackendKind;
   /** Human-readable location, e.g. "netns hs-demo-model". */
   readonly label: string;
-  /** Runs argv without a shell. Never rejects for a non-zero exit; see `run` for that. */
+  /**
+   * Runs argv without a shell, bounded by opts.timeoutMs or DEFAULT_EXEC_TIMEOUT_MS. Never rejects for a non-zero
+   * exit or a timeout (the result says `timedOut`); see `run` for that.
+   */
   exec(argv: readonly string[], opts?: ExecOptions): Promise<ExecResult>;
   upload(localPath: string, remotePath: string, opts?: { signal?: AbortSignal }): Promise<void>;
   download(remotePath: string, localPath: string, opts?: { signal?: AbortSignal }): Promise<void>;

@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { NamespaceRunner } from '../backends/netns-runner';
 import { execLocal } from '../util/local-process';
-import type { ExecOptions, ExecResult, Host, HostStatus, Role } from './host';
+import { bounded, type ExecOptions, type ExecResult, type Host, type HostStatus, type Role } from './host';
 
 /** A host that is a network namespace on this machine; it shares this machine's files and kernel. */
 export class NetnsHost implements Host {
@@ -16,7 +16,7 @@ export class NetnsHost implements Host {
   }
 
   async exec(argv: readonly string[], opts?: ExecOptions): Promise<ExecResult> {
-    return execLocal(this.runner.wrap(['ip', 'netns', 'exec', this.namespace, ...argv]), opts);
+    return execLocal(this.runner.wrap(['ip', 'netns', 'exec', this.namespace, ...argv]), bounded(opts));
   }
 
   async upload(localPath: string, remotePath: string): Promise<void> {

@@ -1,4 +1,4 @@
-import type { BackendKind, ExecOptions, ExecResult, Host, HostStatus, Role } from './host';
+import { bounded, type BackendKind, type ExecOptions, type ExecResult, type Host, type HostStatus, type Role } from './host';
 import type { SshConnection } from './ssh/connection';
 
 // `ip -j -4 addr show` prints one object per interface, e.g.
@@ -26,7 +26,7 @@ export class SshHost implements Host {
   ) {}
 
   exec(argv: readonly string[], opts?: ExecOptions): Promise<ExecResult> {
-    return this.conn.exec(argv, opts);
+    return this.conn.exec(argv, bounded(opts));
   }
 
   upload(localPath: string, remotePath: string, opts?: { signal?: AbortSignal }): Promise<void> {

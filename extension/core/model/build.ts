@@ -18,6 +18,9 @@ const MAKE_SOURCE: Readonly<Record<ModelPlacement, DiagnosticSource>> = { user: 
 /** ASCII quotes and untranslated messages; kbuild unexports LC_ALL, so LANG matters too. */
 const BUILD_ENV = { LANG: 'C', LC_ALL: 'C' };
 
+/** A build that runs longer than this is stopped: the machine building it (a remote model host) is taken to be hung. */
+const BUILD_TIMEOUT_MS = 15 * 60_000;
+
 export interface BuildOptions {
   /** Kernel builds: the release to build for instead of the model host's own (`uname -r` there). */
   kernelRelease?: string;
@@ -122,19 +125,23 @@ export async function buildModel(backend: Backend, dir: string, placement: Model
   let log = '';
   const collect = (chunk: string) => { log += chunk; opts.onOutput?.(chunk); };
   const stderr = placement === 'kernel' ? withoutEmptyJsonLines(collect) : { write: collect, end: () => undefined };
-  const result = await machine.exec(argv, { env: BUILD_ENV, cwd: machine.dir, signal: opts.signal, onStdout: collect, onStderr: stderr.write });
+  const result = await machine.exec(argv, { env: BUILD_ENV, cwd: machine.dir, signal: opts.signal, timeoutMs: BUILD_TIMEOUT_MS, onStdout: collect, onStderr: stderr.write });
   stderr.end();
   opts.signal?.throwIfAborted();
   const mapping: PathMapping = { modelDir, buildDir: machine.dir, cwd: kernel?.dir ?? machine.dir };
   let ok = result.code === 0;
   const diagnostics = parseBuildOutput(`${result.stdout}\n${result.stderr}`, mapping, TOOLCHAINS[placement], ok, MAKE_SOURCE[placement]);
   const artifact = path.join(modelDir, recipe.artifact);
+  const recipeFile = () => (fs.existsSync(path.join(modelDir, MANIFEST_FILE)) ? path.join(modelDir, MANIFEST_FILE) : path.join(modelDir, 'Makefile'));
+  if (result.timedOut) {
+    diagnostics.push({ file: recipeFile(), line: 1, column: 1, severity: 'error', source: MAKE_SOURCE[placement],
+      message: `\`${recipe.build.join(' ')}\` on ${machine.label} did not finish within ${BUILD_TIMEOUT_MS / 60_000} minutes and was stopped: check that the host answers (\`hypershield status\`).`, related: [] });
+  }
   if (ok) {
     await machine.fetch(recipe.artifact, opts.signal);
     if (!fs.existsSync(artifact)) {
       ok = false;
-      const manifest = path.join(modelDir, MANIFEST_FILE);
-      diagnostics.push({ file: fs.existsSync(manifest) ? manifest : path.join(modelDir, 'Makefile'), line: 1, column: 1, severity: 'error', source: MAKE_SOURCE[placement],
+      diagnostics.push({ file: recipeFile(), line: 1, column: 1, severity: 'error', source: MAKE_SOURCE[placement],
         message: `\`${recipe.build.join(' ')}\` succeeded but did not produce ${recipe.artifact}: build it there, or name what the build produces as placements.${placement}.artifact in ${MANIFEST_FILE}.`, related: [] });
     }
   }

@@ -9,7 +9,10 @@ export interface TestbedStatus {
   name: string;
   backend: BackendKind;
   source: string;
-  /** up: every host running; partial: some objects exist (crashed up, or a host died); down: nothing exists. */
+  /**
+   * up: every host running; partial: some objects exist (crashed up, or a host died); down: nothing exists, or (on
+   * existing machines) nothing was changed on them. `hosts` says what each host is in any state.
+   */
   state: 'up' | 'partial' | 'down';
   mode?: Mode;
   hosts: Array<HostStatus & { role: Role; label: string }>;
@@ -32,7 +35,9 @@ export async function testbedStatus(backend: Backend): Promise<TestbedStatus> {
     return { role, label: h.label, ...s };
   }));
   const running = hosts.filter((h) => h.state === 'running').length;
-  const state = st?.phase === 'up' && running === hosts.length ? 'up' : st || running > 0 ? 'partial' : 'down';
+  // A running existing machine (SSH) is no part of the testbed until up records a change on it.
+  const leftovers = backend.capabilities.createsHosts && running > 0;
+  const state = st?.phase === 'up' && running === hosts.length ? 'up' : st || leftovers ? 'partial' : 'down';
   return {
     name: backend.testbed.name,
     backend: backend.testbed.backend,

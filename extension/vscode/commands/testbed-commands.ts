@@ -129,6 +129,29 @@ export function testbedCommands(s: Services): CommandSpec[] {
         return terminal;
       },
     },
+    {
+      id: 'hypershield.testbed.openConsoleLog',
+      run: async (arg?: unknown) => {
+        const node = arg as TestbedNode | undefined;
+        let file = node?.kind === 'host' ? node.host.consoleLog : undefined;
+        if (!file) {
+          // From the palette (or a role): the VMs whose console the backend keeps, as their status says.
+          const backend = await workbench.backend();
+          const wanted = roleOf(arg);
+          const logs = (await Promise.all(ROLES.filter((r) => !wanted || r === wanted).map(async (role) => ({ role, file: (await backend.host(role).status()).consoleLog }))))
+            .filter((l): l is { role: Role; file: string } => !!l.file);
+          if (!logs.length) {
+            throw new Error(`Testbed ${backend.testbed.name} has no ${wanted ? `${wanted} ` : ''}VM with a console log: VMs are hosts of the qemu backend, and their log is kept from \`up\` until \`down\`.`);
+          }
+          file = logs.length === 1 ? logs[0].file
+            : (await vscode.window.showQuickPick(logs.map((l) => ({ label: l.role, description: l.file, file: l.file })), { title: 'Open the console log of which VM?' }))?.file;
+          if (!file) return undefined;
+        }
+        if (!fs.existsSync(file)) throw new Error(`The console log ${file} does not exist (yet): the VM writes it from its first boot message on.`);
+        await vscode.window.showTextDocument(vscode.Uri.file(file), { preview: false });
+        return file;
+      },
+    },
     { id: 'hypershield.testbed.refresh', run: () => workbench.readTestbed() },
     {
       id: 'hypershield.testbed.createFile',

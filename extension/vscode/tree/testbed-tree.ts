@@ -29,7 +29,8 @@ function stateIcon(state: string, icon: string): vscode.ThemeIcon {
 /**
  * The testbed and its hosts: role, backend, state, addresses, kernel, the mode and the deployed model.
  * Empty while the testbed is down or unreadable, so the welcome view offers the next step instead.
- * `contextValue`s ("testbed:up", "host:running:model", "model:deployed", "mode:direct") drive the menus.
+ * `contextValue`s ("testbed:up", "host:running:model", "host:stopped:model:console", "model:deployed", "mode:direct")
+ * drive the menus.
  */
 export class TestbedTree implements vscode.TreeDataProvider<TestbedNode>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<TestbedNode | undefined>();
@@ -107,7 +108,8 @@ export class TestbedTree implements vscode.TreeDataProvider<TestbedNode>, vscode
         item.description = `${h.state}${h.addresses.length ? ` · ${h.addresses[0].replace(/\/\d+$/, '')}` : ''}`;
         item.tooltip = `${h.label}: ${h.state}${h.detail ? `\n${h.detail}` : ''}${h.kernel ? `\nkernel ${h.kernel}` : ''}`;
         item.iconPath = stateIcon(h.state, ROLE_ICONS[h.role]);
-        item.contextValue = `host:${h.state}:${h.role}`;
+        // ":console" on a VM: its console log can be opened.
+        item.contextValue = `host:${h.state}:${h.role}${h.consoleLog ? ':console' : ''}`;
         return item;
       }
       case 'fact': {

@@ -6,6 +6,7 @@ import { type Host, type Role, ROLES } from '../../hosts/host';
 import { execLocal } from '../../util/local-process';
 import { addressPlan, type Mode, type Testbed } from '../../testbed/testbed';
 import type { StateStore } from '../../testbed/state';
+import { routePlan, routeReplaceArgs, routingMessage } from '../../testbed/routes';
 import type { Backend, BackendCapabilities, BackendChange, ModelInterfaces, WorkOptions } from '../backend';
 import { DockerHost } from './docker-host';
 import { describeEngine, engineClient, engineTarget, pingEngine, type EngineTarget } from './engine';
@@ -64,7 +65,7 @@ exec sleep infinity`;
 export class DockerBackend implements Backend {
   readonly modelInterfaces: ModelInterfaces = { client: 'to-client', server: 'to-server' };
   /** Containers share this machine's kernel (when the engine is local) but have their own files. */
-  readonly capabilities: BackendCapabilities = { ownKernel: false, moduleLoading: false, emulated: false, ownFileSystem: true, interactiveShell: true };
+  readonly capabilities: BackendCapabilities = { ownKernel: false, moduleLoading: false, emulated: false, ownFileSystem: true, interactiveShell: true, createsHosts: true };
   private readonly target: EngineTarget;
   private readonly owner: string;
   private readonly hosts: Record<Role, DockerHost>;
@@ -117,19 +118,10 @@ export class DockerBackend implements Backend {
     }
   }
 
-  /** The `ip route replace` arguments that send a role's traffic for the other side over mode's path. */
+  /** The `ip route replace` arguments that send a role's traffic for the other side over mode's path (none on the model). */
   private route(role: Role, mode: Mode): string[] {
-    const a = addressPlan(this.testbed);
-    const { client, server } = this.testbed.subnets;
-    if (role === 'client') {
-      return mode === 'model' ? [server, 'via', a.modelOnClientNet, 'dev', 'to-model', 'src', a.clientOnClientNet]
-        : [server, 'via', a.serverOnDirectNet, 'dev', 'to-server', 'src', a.clientOnClientNet];
-    }
-    if (role === 'server') {
-      return mode === 'model' ? [client, 'via', a.modelOnServerNet, 'dev', 'to-model', 'src', a.serverOnServerNet]
-        : [client, 'via', a.clientOnDirectNet, 'dev', 'to-client', 'src', a.serverOnServerNet];
-    }
-    return [];
+    const step = routePlan(this.testbed, mode).find((s) => s.role === role);
+    return step ? routeReplaceArgs(step) : [];
   }
 
   /** The image each role runs: the testbed file's, else the one built from the role's recipe. */
@@ -329,7 +321,7 @@ export class DockerBackend implements Backend {
   }
 
   async setMode(mode: Mode, opts: WorkOptions = {}): Promise<void> {
-    opts.progress?.report(`Routing traffic ${mode === 'model' ? 'through the model host' : 'directly to the server'}`);
+    opts.progress?.report(routingMessage(mode));
     await Promise.all((['client', 'server'] as const).map(async (role) => {
       const r = await this.hosts[role].exec(['ip', 'route', 'replace', ...this.route(role, mode)], { signal: opts.signal, timeoutMs: CONFIG_TIMEOUT_MS });
       if (r.code !== 0) throw new Error(`Routing on ${this.hosts[role].label} failed: ${(r.stderr || r.stdout).trim()}`);

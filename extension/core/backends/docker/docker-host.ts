@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import type Docker from 'dockerode';
-import type { ExecOptions, ExecResult, Host, HostStatus, Role } from '../../hosts/host';
+import { bounded, type ExecOptions, type ExecResult, type Host, type HostStatus, type Role } from '../../hosts/host';
 import { sleep } from '../../util/poll';
 import { packAt, unpackTo } from './archive';
 import { dockerCliArgs, type EngineTarget } from './engine';
@@ -48,7 +48,8 @@ export class DockerHost implements Host {
     this.label = `${role} (container ${container})`;
   }
 
-  async exec(argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
+  async exec(argv: readonly string[], given?: ExecOptions): Promise<ExecResult> {
+    const opts = bounded(given);
     const started = Date.now();
     if (argv.length === 0) throw new Error('DockerHost.exec: empty argv');
     if (opts.signal?.aborted) return { code: null, stdout: '', stderr: '', timedOut: false, cancelled: true, durationMs: 0 };

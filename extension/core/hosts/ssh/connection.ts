@@ -165,9 +165,19 @@ export class SshConnection {
   private opening?: Promise<Client>;
   private sftpSession?: Promise<SFTPWrapper>;
   private jump?: SshConnection;
+  private readonly dropListeners = new Set<(why: string) => void>();
 
   constructor(readonly target: SshTarget, private readonly opts: SshConnectionOptions = {}) {
     this.label = targetLabel(target);
+  }
+
+  /**
+   * Calls listener when an open connection ends without `dispose()`: the server closed it (sshd restarted or
+   * killed) or the host stopped answering (keep-alive requests unanswered). The next call connects again.
+   */
+  onDidDrop(listener: (why: string) => void): () => void {
+    this.dropListeners.add(listener);
+    return () => { this.dropListeners.delete(listener); };
   }
 
   /** Connects once; concurrent callers share the attempt; a dropped connection reconnects on the next call. */
@@ -251,6 +261,7 @@ export class SshConnection {
     return new Promise((resolve, reject) => {
       const client = new Client();
       let settled = false;
+      let lastError: Error | undefined;
       const fail = (err: Error) => {
         if (settled) return;
         settled = true;
@@ -262,9 +273,16 @@ export class SshConnection {
         this.client = client;
         resolve(client);
       });
-      client.on('error', fail);
+      // The first error says why the connection ended (a keep-alive timeout); later ones are its consequences.
+      client.on('error', (err) => { lastError ??= err; fail(err); });
       client.on('close', () => {
-        if (this.client === client) this.forget();
+        if (this.client === client) {
+          this.forget();
+          const why = !lastError ? 'the server closed the connection'
+            : /keepalive/i.test(lastError.message) ? `no answer to ${config.keepaliveCountMax} keep-alive requests, ${config.keepaliveInterval! / 1000} s apart`
+              : lastError.message;
+          for (const l of this.dropListeners) l(why);
+        }
         fail(new Error('the connection closed during the handshake'));
       });
       try { client.connect(config); } catch (err) { fail(err as Error); }
@@ -297,23 +315,36 @@ export class SshConnection {
     return new Error(`${this.label}: ${why}`);
   }
 
-  private channel(client: Client, command: string): Promise<ClientChannel> {
+  /**
+   * Opens a channel running command. A host that stopped answering never confirms it: aborting `stop` ends the
+   * wait (a channel confirmed after that is closed at once).
+   */
+  private channel(client: Client, command: string, stop: AbortSignal): Promise<ClientChannel> {
     return new Promise((resolve, reject) => {
+      let waiting = true;
+      const onStop = () => { waiting = false; reject(new Error(`${this.label}: the host did not open a channel for the command`)); };
+      if (stop.aborted) return onStop();
+      stop.addEventListener('abort', onStop, { once: true });
       try {
-        client.exec(command, (err, ch) => (err ? reject(err) : resolve(ch)));
-      } catch (err) { reject(err as Error); }
+        client.exec(command, (err, ch) => {
+          stop.removeEventListener('abort', onStop);
+          if (!waiting) { ch?.close(); return; }
+          waiting = false;
+          if (err) reject(err); else resolve(ch);
+        });
+      } catch (err) { stop.removeEventListener('abort', onStop); reject(err as Error); }
     });
   }
 
   /** Opens a channel; when the connection turns out to be gone (dropped since the last call), connects once more. */
-  private async execChannel(command: string, signal: AbortSignal): Promise<ClientChannel> {
-    const client = await this.connected(signal);
+  private async execChannel(command: string, stop: AbortSignal): Promise<ClientChannel> {
+    const client = await this.connected(stop);
     try {
-      return await this.channel(client, command);
+      return await this.channel(client, command, stop);
     } catch (err) {
-      if (this.client === client && !/Not connected|No response/i.test((err as Error).message)) throw err;
+      if (stop.aborted || (this.client === client && !/Not connected|No response/i.test((err as Error).message))) throw err;
       if (this.client === client) { this.forget(); client.end(); }
-      return this.channel(await this.connected(signal), command);
+      return this.channel(await this.connected(stop), command, stop);
     }
   }
 
@@ -402,7 +433,7 @@ export class SshConnection {
     try {
       const client = this.client;
       if (!client) return;
-      const ch = await this.channel(client, shellJoin(['sh', '-c', KILLER, 'hs-kill', String(pid)]));
+      const ch = await this.channel(client, shellJoin(['sh', '-c', KILLER, 'hs-kill', String(pid)]), AbortSignal.timeout(KILL_GRACE_MS));
       await new Promise<void>((resolve) => {
         const t = setTimeout(() => { ch.close(); resolve(); }, KILL_GRACE_MS);
         ch.on('close', () => { clearTimeout(t); resolve(); });
