@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parsePerfStat } from '../../extension/core/bench/perf-stat';
-import { derivedMetrics, type ProfileRecord } from '../../extension/core/bench/profile';
+import { derivedMetrics } from '../../extension/core/bench/profile';
+import type { ProfileRecord } from '../../extension/core/results/run-file';
 
 const fixture = (name: string) => fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'bench', 'perf-stat-published', name), 'utf8');
 
