@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bootstrapOverheadCi, describe, detectable, overheadPercent, seededRandom } from '../../extension/core/results/stats';
+import { bootstrapOverheadCi, describe, detectable, overheadPercent, quantile, seededRandom } from '../../extension/core/results/stats';
 import { summarize } from '../../extension/core/results/summary';
 import type { Measurement } from '../../extension/core/results/run-file';
 
@@ -10,6 +10,12 @@ test('describe: median, quartiles and spread', () => {
   assert.equal(describe([1, 2, 3, 4]).median, 2.5);
   assert.equal(describe([7]).stdev, 0);
   assert.throws(() => describe([]), /no values/);
+});
+
+test('quantile: interpolated between closest ranks; one value is every quantile', () => {
+  assert.equal(quantile([1, 2, 3, 4], 0.5), 2.5);
+  assert.equal(quantile([1, 2, 3, 4], 0.25), 1.75);
+  assert.equal(quantile([7], 0.99), 7);
 });
 
 test('overhead: positive means the model path is worse, for either direction of "better"', () => {

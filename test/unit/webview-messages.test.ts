@@ -14,7 +14,8 @@ const PNG = 'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJA
 test('the messages a results webview sends are accepted', () => {
   for (const m of [
     { type: 'ready' },
-    { type: 'rendered', ms: 120, pageMs: 300, charts: 6, deferred: 4 },
+    { type: 'rendered', ms: 120, pageMs: 300, charts: 6, deferred: 4, marks: { page: 1764556800000, scriptFetched: 1764556800150, started: 1764556800180, dataIn: 1764556800181, drawn: 1764556800300 } },
+    { type: 'rendered', ms: 120, pageMs: 300, charts: 6, deferred: 4, marks: { page: 1764556800000, started: 1764556800180, dataIn: 1764556800181, drawn: 1764556800300 } },
     { type: 'view', view: { benchmark: 'iperf3', metric: 'throughput' } },
     { type: 'command', command: 'hypershield.results.export', args: ['20261130-232110-o0br', 'csv'] },
     { type: 'command', command: 'hypershield.results.exportImage', args: ['synthetic-a', 'overhead', PNG] },
@@ -35,6 +36,8 @@ test('anything else from a webview is refused', () => {
     { type: 'command', command: 'hypershield.results.compare', args: ['a', 'b'] },
     { type: 'view', view: { benchmark: 3 } },
     { type: 'rendered', ms: '1' },
+    { type: 'rendered', ms: 120, pageMs: 300, charts: 6, deferred: 4 },
+    { type: 'rendered', ms: 120, pageMs: 300, charts: 6, deferred: 4, marks: { page: 1, started: 2, dataIn: 3, drawn: 4, other: 5 } },
     { type: 'ready', extra: true },
     { type: 'eval', code: '1' },
     null,

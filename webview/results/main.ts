@@ -6,7 +6,7 @@ import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import type { Chart } from 'chart.js';
 import type { VscodeSingleSelect } from '@vscode-elements/elements/dist/vscode-single-select/vscode-single-select.js';
 import { readTheme } from '../shared/charts';
-import { isHostMessage, whyInvalid, type HostMessage, type PersistedState, type ReportData, type ViewState, type WebviewCommand, type WebviewMessage } from '../shared/protocol';
+import { isHostMessage, whyInvalid, type HostMessage, type PersistedState, type ReportData, type ViewState, type WebviewCommand, type WebviewMarks, type WebviewMessage } from '../shared/protocol';
 import { ReportRenderer, el } from '../shared/render';
 import { benchmarksOf, headlineOf, metricsOf } from '../shared/run-data';
 
@@ -17,6 +17,8 @@ interface VsCodeApi {
 }
 declare function acquireVsCodeApi(): VsCodeApi;
 
+/** When this script started, for the 'rendered' message's marks (ms since the page started loading). */
+const startedAt = performance.now();
 const vscode = acquireVsCodeApi();
 const root = document.getElementById('app')!;
 const post = (m: WebviewMessage) => vscode.postMessage(m);
@@ -99,7 +101,10 @@ class ResultsView {
     if (total === undefined || rendered < total) return;
     this.pass.total = undefined;
     const now = performance.now();
-    post({ type: 'rendered', ms: Math.round(now - started), pageMs: Math.round(now), charts: total, deferred: this.main.deferred + this.detail.deferred });
+    const at = (t: number) => performance.timeOrigin + t;
+    const script = performance.getEntriesByType('resource').find((e) => e.name.endsWith('/results.js')) as PerformanceResourceTiming | undefined;
+    const marks: WebviewMarks = { page: at(0), ...(script ? { scriptFetched: at(script.responseEnd) } : {}), started: at(startedAt), dataIn: at(started), drawn: at(now) };
+    post({ type: 'rendered', ms: Math.round(now - started), pageMs: Math.round(now), charts: total, deferred: this.main.deferred + this.detail.deferred, marks });
   }
 
   private toolbar(): HTMLElement {
@@ -161,16 +166,26 @@ class ResultsView {
 }
 
 const view = new ResultsView();
-window.addEventListener('message', (e: MessageEvent<unknown>) => {
-  if (!isHostMessage(e.data)) {
+function show(message: unknown): void {
+  if (!isHostMessage(message)) {
     post({ type: 'error', message: `The results panel received a message it does not understand (${whyInvalid.hostMessage()}); it was ignored.` });
     return;
   }
   try {
-    view.show(e.data);
+    view.show(message);
   } catch (err) {
     root.replaceChildren(el('p', { class: 'hs-error', text: `Cannot draw this run: ${(err as Error).message}` }));
     post({ type: 'error', message: `render failed: ${(err as Error).stack ?? String(err)}` });
   }
-});
+}
+window.addEventListener('message', (e: MessageEvent<unknown>) => show(e.data));
+
+// The first data comes inline in the page. A page VS Code reloaded (shown again after being hidden) keeps the
+// person's later choices in its state; the extension sends newer data, if any, when it hears 'ready'.
+const first = JSON.parse(document.getElementById('hs-first')?.textContent ?? 'null') as HostMessage | null;
+if (first) {
+  const saved = vscode.getState();
+  const same = saved?.view && saved.runId === first.data?.run?.id && saved.compareId === first.data?.compare?.id;
+  show(same ? { ...first, view: saved.view } : first);
+}
 post({ type: 'ready' });

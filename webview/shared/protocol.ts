@@ -19,6 +19,18 @@ export interface ViewState {
   metric?: string;
 }
 
+/**
+ * When each phase of a drawing ended in the webview, in ms since the Unix epoch: the page started loading, its script
+ * arrived (first drawing only), the script started, the data was in hand, every chart not deferred was drawn.
+ */
+export interface WebviewMarks {
+  page: number;
+  scriptFetched?: number;
+  started: number;
+  dataIn: number;
+  drawn: number;
+}
+
 export type HostMessage = { type: 'show'; data: ReportData; view: ViewState };
 
 /** Commands a webview may run (the schema lists them); the command registry checks each one's arguments. */
@@ -28,7 +40,7 @@ export type WebviewMessage =
   | { type: 'ready' }
   /** ms: drawing time; pageMs: time since the page started loading (script load and waiting included). */
   /** charts: drawn now; deferred: drawn when they scroll near. */
-  | { type: 'rendered'; ms: number; pageMs: number; charts: number; deferred: number }
+  | { type: 'rendered'; ms: number; pageMs: number; charts: number; deferred: number; marks: WebviewMarks }
   | { type: 'view'; view: ViewState }
   | { type: 'command'; command: WebviewCommand; args: unknown[] }
   | { type: 'error'; message: string };

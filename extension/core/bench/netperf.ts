@@ -1,6 +1,6 @@
-import type { BenchContext, BenchOutcome, Benchmark, StopServer } from './benchmark';
+import type { BenchOutcome } from './benchmark';
 import { BenchmarkOutputError } from './benchmark';
-import { startDaemon } from './daemon';
+import { clientServerBenchmark } from './client-server';
 
 const PORT = '12865';
 const FIELDS = ['MIN_LATENCY', 'MEAN_LATENCY', 'P50_LATENCY', 'P90_LATENCY', 'P99_LATENCY', 'MAX_LATENCY', 'STDDEV_LATENCY', 'TRANSACTION_RATE'] as const;
@@ -39,29 +39,14 @@ export function parseNetperf(raw: string): BenchOutcome {
   return { raw, metrics };
 }
 
-export const netperf: Benchmark = {
+export const netperf = clientServerBenchmark({
   id: 'netperf',
   title: 'netperf TCP request/response latency',
   headline: 'rttP50',
   requires: { client: [['netperf', 'netperf']], server: [['netserver', 'netperf']] },
   install: 'not in Debian: build netperf from https://github.com/HewlettPackard/netperf and put netperf and netserver on the PATH',
-
-  startServer(ctx: BenchContext): Promise<StopServer> {
-    return startDaemon(ctx.server, {
-      name: 'netserver',
-      runDir: ctx.runDir,
-      port: PORT,
-      foreground: true,
-      // -D: stay in the foreground; -L: only on the testbed address.
-      argv: () => ['netserver', '-D', '-4', '-L', ctx.target, '-p', PORT],
-      signal: ctx.signal,
-    });
-  },
-
-  async run(ctx: BenchContext): Promise<BenchOutcome> {
-    const argv = ['netperf', '-H', ctx.target, '-p', PORT, '-l', String(ctx.durationS), '-t', 'TCP_RR', '-P', '0', '--', '-k', FIELDS.join(',')];
-    const r = await ctx.client.exec(argv, { signal: ctx.signal, timeoutMs: (ctx.durationS + 30) * 1000, onStdout: ctx.onOutput });
-    if (r.cancelled) throw new Error('netperf was cancelled');
-    return parseNetperf(r.stdout + r.stderr);
-  },
-};
+  // -D: stay in the foreground; -L: only on the testbed address.
+  server: (ctx) => ({ name: 'netserver', port: PORT, argv: ['netserver', '-D', '-4', '-L', ctx.target, '-p', PORT] }),
+  client: (ctx) => ['netperf', '-H', ctx.target, '-p', PORT, '-l', String(ctx.durationS), '-t', 'TCP_RR', '-P', '0', '--', '-k', FIELDS.join(',')],
+  parse: parseNetperf,
+});

@@ -1,6 +1,6 @@
-import type { BenchContext, BenchOutcome, Benchmark, StopServer } from './benchmark';
+import type { BenchOutcome } from './benchmark';
 import { BenchmarkOutputError } from './benchmark';
-import { startDaemon } from './daemon';
+import { clientServerBenchmark } from './client-server';
 
 const CONTROL_PORT = '5000';
 const DATA_PORT = '5001';
@@ -35,28 +35,13 @@ export function parseNuttcp(raw: string): BenchOutcome {
   return { raw, metrics };
 }
 
-export const nuttcp: Benchmark = {
+export const nuttcp = clientServerBenchmark({
   id: 'nuttcp',
   title: 'nuttcp TCP throughput',
   headline: 'throughput',
   requires: { client: [['nuttcp', 'nuttcp']], server: [['nuttcp', 'nuttcp']] },
-
-  startServer(ctx: BenchContext): Promise<StopServer> {
-    return startDaemon(ctx.server, {
-      name: 'nuttcp',
-      runDir: ctx.runDir,
-      port: CONTROL_PORT,
-      foreground: true,
-      // --nofork: one process to stop; --no3rdparty: the server relays to nobody else.
-      argv: () => ['nuttcp', '-S', '--nofork', '--no3rdparty', '-P', CONTROL_PORT, '-p', DATA_PORT],
-      signal: ctx.signal,
-    });
-  },
-
-  async run(ctx: BenchContext): Promise<BenchOutcome> {
-    const argv = ['nuttcp', `-T${ctx.durationS}`, '-fparse', '-P', CONTROL_PORT, '-p', DATA_PORT, ctx.target];
-    const r = await ctx.client.exec(argv, { signal: ctx.signal, timeoutMs: (ctx.durationS + 30) * 1000, onStdout: ctx.onOutput });
-    if (r.cancelled) throw new Error('nuttcp was cancelled');
-    return parseNuttcp(r.stdout + r.stderr);
-  },
-};
+  // --nofork: one process to stop; --no3rdparty: the server relays to nobody else.
+  server: () => ({ name: 'nuttcp', port: CONTROL_PORT, argv: ['nuttcp', '-S', '--nofork', '--no3rdparty', '-P', CONTROL_PORT, '-p', DATA_PORT] }),
+  client: (ctx) => ['nuttcp', `-T${ctx.durationS}`, '-fparse', '-P', CONTROL_PORT, '-p', DATA_PORT, ctx.target],
+  parse: parseNuttcp,
+});

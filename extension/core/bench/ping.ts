@@ -1,18 +1,8 @@
 import type { BenchContext, BenchOutcome, Benchmark } from './benchmark';
 import { BenchmarkOutputError } from './benchmark';
+import { quantile } from '../results/stats';
 
 const INTERVAL_S = 0.2;
-
-/**
- * Value below which `p` percent of the sorted samples lie, interpolated between the closest ranks (the "R-7"
- * definition spreadsheets use). Few samples make the high percentiles the maximum: p99 of 20 replies says little.
- */
-export function percentile(sorted: readonly number[], p: number): number {
-  const rank = (p / 100) * (sorted.length - 1);
-  const lo = Math.floor(rank);
-  const hi = Math.min(lo + 1, sorted.length - 1);
-  return sorted[lo] + (sorted[hi] - sorted[lo]) * (rank - lo);
-}
 
 /**
  * Parses iputils ping output: the per-reply lines and the closing summary. Sample:
@@ -42,7 +32,7 @@ export function parsePing(raw: string): BenchOutcome {
   for (const m of raw.matchAll(/icmp_seq=(\d+) ttl=\d+ time=([\d.]+) ms/g)) points.push([Number(((Number(m[1]) - 1) * INTERVAL_S).toFixed(3)), Number(m[2])]);
   const sorted = points.map((p) => p[1]).sort((a, b) => a - b);
   if (sorted.length) {
-    for (const p of [50, 90, 99]) metrics[`rttP${p}`] = { value: percentile(sorted, p), unit: 'ms', better: 'lower' };
+    for (const p of [50, 90, 99]) metrics[`rttP${p}`] = { value: quantile(sorted, p / 100), unit: 'ms', better: 'lower' };
   }
   return { raw, metrics, series: { rtt: { unit: 'ms', points } } };
 }

@@ -1,6 +1,6 @@
-import type { BenchContext, BenchOutcome, Benchmark, StopServer } from './benchmark';
+import type { BenchOutcome } from './benchmark';
 import { BenchmarkOutputError } from './benchmark';
-import { startDaemon } from './daemon';
+import { clientServerBenchmark } from './client-server';
 
 const PORT = '11111';
 
@@ -38,28 +38,12 @@ export function parseSockperf(raw: string): BenchOutcome {
   return { raw, metrics };
 }
 
-export const sockperf: Benchmark = {
+export const sockperf = clientServerBenchmark({
   id: 'sockperf',
   title: 'sockperf UDP ping-pong latency',
   headline: 'rttP50',
   requires: { client: [['sockperf', 'sockperf']], server: [['sockperf', 'sockperf']] },
-
-  startServer(ctx: BenchContext): Promise<StopServer> {
-    return startDaemon(ctx.server, {
-      name: 'sockperf',
-      runDir: ctx.runDir,
-      port: PORT,
-      protocol: 'udp',
-      foreground: true,
-      argv: () => ['sockperf', 'server', '-i', ctx.target, '-p', PORT],
-      signal: ctx.signal,
-    });
-  },
-
-  async run(ctx: BenchContext): Promise<BenchOutcome> {
-    const argv = ['sockperf', 'ping-pong', '-i', ctx.target, '-p', PORT, '-t', String(ctx.durationS), '--full-rtt'];
-    const r = await ctx.client.exec(argv, { signal: ctx.signal, timeoutMs: (ctx.durationS + 30) * 1000, onStdout: ctx.onOutput });
-    if (r.cancelled) throw new Error('sockperf was cancelled');
-    return parseSockperf(r.stdout + r.stderr);
-  },
-};
+  server: (ctx) => ({ name: 'sockperf', port: PORT, protocol: 'udp', argv: ['sockperf', 'server', '-i', ctx.target, '-p', PORT] }),
+  client: (ctx) => ['sockperf', 'ping-pong', '-i', ctx.target, '-p', PORT, '-t', String(ctx.durationS), '--full-rtt'],
+  parse: parseSockperf,
+});

@@ -1,7 +1,10 @@
 import type { Better, Stats } from './run-file';
 
-/** Quantile by linear interpolation between closest ranks (the common "type 7" definition). */
-function quantile(sorted: number[], q: number): number {
+/**
+ * Quantile q (0..1) of sorted values by linear interpolation between closest ranks (the common "type 7" definition,
+ * as spreadsheets compute it). Few values make high quantiles the maximum: the 0.99 quantile of 20 says little.
+ */
+export function quantile(sorted: readonly number[], q: number): number {
   const pos = (sorted.length - 1) * q;
   const lo = Math.floor(pos);
   const hi = Math.ceil(pos);

@@ -14,7 +14,15 @@ export interface Rendered {
   /** Charts drawn; those further down are drawn when they scroll near. */
   charts: number;
   deferred: number;
+  /**
+   * When each phase of this drawing ended, in ms since the Unix epoch (extension host and webview run on one
+   * machine's clock): the extension's (command, read, panel, html, posted, received) and the webview's marks.
+   */
+  marks: Record<string, number>;
 }
+
+/** Now, in ms since the Unix epoch, comparable with the webview's marks. */
+const epochNow = () => performance.timeOrigin + performance.now();
 
 /** Runs a command a webview asked for; the registry checks the command and its arguments. */
 type WebviewCommandRunner = (command: string, args: unknown[]) => Promise<unknown>;
@@ -38,14 +46,18 @@ function readReportData(workbench: Workbench, runId: string, compareId?: string)
 class ResultsPanel {
   private waiters: Array<{ resolve: (r: Rendered) => void; reject: (e: Error) => void }> = [];
   private readonly disposables: vscode.Disposable[] = [];
-  /** Data read when the panel was opened, sent on the webview's first 'ready'; later ones re-read the files. */
-  private pending: ReportData | undefined;
+  /**
+   * Set once data was posted after the page's HTML: a page VS Code reloads (shown again after being hidden) draws
+   * the data inline in that HTML, then says 'ready', and is sent the current data.
+   */
+  private htmlStale = false;
+  /** The extension's marks of the drawing under way. */
+  marks: Record<string, number> = {};
 
-  constructor(readonly panel: vscode.WebviewPanel, readonly runId: string, readonly compareId: string | undefined, private readonly deps: PanelDeps, onDispose: () => void, initial?: ReportData) {
-    this.pending = initial;
-    panel.webview.options = { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(deps.extensionUri, 'dist', 'webview'), vscode.Uri.joinPath(deps.extensionUri, 'media')] };
+  constructor(readonly panel: vscode.WebviewPanel, readonly runId: string, readonly compareId: string | undefined, private readonly deps: PanelDeps, onDispose: () => void) {
+    // The page is self-contained (see resultsHtml): it may load nothing from disk.
+    panel.webview.options = { enableScripts: true, localResourceRoots: [] };
     panel.iconPath = vscode.Uri.joinPath(deps.extensionUri, 'media', 'hypershield.svg');
-    panel.webview.html = resultsHtml(panel.webview, deps.extensionUri, panel.title);
     this.disposables.push(
       panel.webview.onDidReceiveMessage((m: unknown) => this.receive(m)),
       panel.onDidDispose(() => {
@@ -69,6 +81,16 @@ class ResultsPanel {
     return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
   }
 
+  /** Sets the page, with the data it draws first inline in it. */
+  load(data: ReportData): void {
+    this.panel.webview.html = resultsHtml(this.deps.extensionUri, this.panel.title, this.showMessage(data));
+    this.marks.html = epochNow();
+  }
+
+  private showMessage(data: ReportData): HostMessage {
+    return { type: 'show', data, view: this.deps.memento.get<ViewState>(this.stateKey) ?? {} };
+  }
+
   /** Sends the run (given, or re-read from its file) to the webview; the webview draws it and reports back. */
   async send(given?: ReportData): Promise<void> {
     let data: ReportData;
@@ -78,8 +100,14 @@ class ResultsPanel {
       for (const w of this.waiters.splice(0)) w.reject(err as Error);
       throw err;
     }
-    const message: HostMessage = { type: 'show', data, view: this.deps.memento.get<ViewState>(this.stateKey) ?? {} };
-    await this.panel.webview.postMessage(message);
+    this.htmlStale = true;
+    await this.panel.webview.postMessage(this.showMessage(data));
+    this.marks.posted = epochNow();
+  }
+
+  cannotShow(err: Error): void {
+    this.deps.log.error(`Results panel ${this.key}: ${err.message}`);
+    void vscode.window.showErrorMessage(`HyperShield: cannot show run ${this.key}: ${err.message}`);
   }
 
   private receive(raw: unknown): void {
@@ -89,18 +117,12 @@ class ResultsPanel {
     }
     const m: WebviewMessage = raw;
     switch (m.type) {
-      case 'ready': {
-        const first = this.pending;
-        this.pending = undefined;
-        this.send(first).catch((err: Error) => {
-          this.deps.log.error(`Results panel ${this.key}: ${err.message}`);
-          void vscode.window.showErrorMessage(`HyperShield: cannot show run ${this.key}: ${err.message}`);
-        });
+      case 'ready':
+        if (this.htmlStale) this.send().catch((err: Error) => this.cannotShow(err));
         break;
-      }
       case 'rendered':
         this.deps.log.info(`Results panel ${this.key}: ${m.charts} charts drawn in ${m.ms} ms (${m.pageMs} ms after the page started loading), ${m.deferred} more as they scroll near`);
-        for (const w of this.waiters.splice(0)) w.resolve({ ms: m.ms, pageMs: m.pageMs, charts: m.charts, deferred: m.deferred });
+        for (const w of this.waiters.splice(0)) w.resolve({ ms: m.ms, pageMs: m.pageMs, charts: m.charts, deferred: m.deferred, marks: { ...this.marks, ...m.marks, received: epochNow() } });
         break;
       case 'view':
         void this.deps.memento.update(this.stateKey, m.view);
@@ -131,7 +153,13 @@ export class ResultsPanels implements vscode.Disposable {
           panel.dispose();
           return;
         }
-        this.attach(panel, state.runId, state.compareId);
+        const p = this.attach(panel, state.runId, state.compareId);
+        try {
+          p.load(readReportData(deps.workbench, state.runId, state.compareId));
+        } catch (err) {
+          p.cannotShow(err as Error);
+          panel.dispose();
+        }
       },
     });
   }
@@ -141,10 +169,13 @@ export class ResultsPanels implements vscode.Disposable {
    * drawn, with the time the webview took.
    */
   async open(runId: string, compareId?: string): Promise<Rendered> {
+    const marks: Record<string, number> = { command: epochNow() };
     // Read first: a missing or unreadable run file fails here, with the store's message, before any panel opens.
     const data = readReportData(this.deps.workbench, runId, compareId);
+    marks.read = epochNow();
     const existing = this.panels.get(panelKey(runId, compareId));
     if (existing) {
+      existing.marks = marks;
       const rendered = existing.whenRendered();
       existing.panel.reveal();
       await existing.send(data);
@@ -153,12 +184,16 @@ export class ResultsPanels implements vscode.Disposable {
     const beside = vscode.window.activeTextEditor?.document.languageId === 'c';
     const title = compareId ? `Compare ${runId} / ${compareId}` : `Run ${runId}`;
     const panel = vscode.window.createWebviewPanel(RESULTS_VIEW_TYPE, title, { viewColumn: beside ? vscode.ViewColumn.Beside : vscode.ViewColumn.Active, preserveFocus: beside });
-    return this.attach(panel, runId, compareId, data).whenRendered();
+    marks.panel = epochNow();
+    const p = this.attach(panel, runId, compareId);
+    p.marks = marks;
+    p.load(data);
+    return p.whenRendered();
   }
 
-  private attach(panel: vscode.WebviewPanel, runId: string, compareId: string | undefined, initial?: ReportData): ResultsPanel {
+  private attach(panel: vscode.WebviewPanel, runId: string, compareId: string | undefined): ResultsPanel {
     const key = panelKey(runId, compareId);
-    const p = new ResultsPanel(panel, runId, compareId, this.deps, () => this.panels.delete(key), initial);
+    const p = new ResultsPanel(panel, runId, compareId, this.deps, () => this.panels.delete(key));
     this.panels.set(key, p);
     return p;
   }

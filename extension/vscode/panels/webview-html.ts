@@ -1,21 +1,26 @@
 import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { scriptSafeJson } from '../../core/results/report-html';
+import type { HostMessage } from '../../../webview/shared/protocol';
 
 /**
- * The panel's page: no inline script or style; only our bundle (as an ES module, by nonce) and stylesheet from the
- * extension's folders. chart.js and Lit write styles through the CSSOM, which style-src without 'unsafe-inline' allows.
+ * Bundled code that can sit inside a <script> element without ending it: "<" of an end tag or comment opener (only in
+ * strings, regular expressions or comments of the bundle) as the escape "\x3C", which means "<" in all three.
  */
-export function resultsHtml(webview: vscode.Webview, extensionUri: vscode.Uri, title: string): string {
+const scriptSafe = (code: string) => code.replace(/<(\/script|!--)/gi, '\\x3C$1');
+
+/**
+ * The panel's page, self-contained: our bundle (an ES module) and stylesheet inline, allowed by a nonce, and the
+ * first data as a JSON data block. The page fetches nothing through the webview's resource loader (in code-server a
+ * round trip through a service worker and the remote connection) and draws without asking for its data first.
+ * Nothing else runs: chart.js and Lit write styles through the CSSOM, which style-src without 'unsafe-inline' allows.
+ */
+export function resultsHtml(extensionUri: vscode.Uri, title: string, first: HostMessage): string {
   const nonce = randomBytes(16).toString('base64');
-  const script = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview', 'results.js'));
-  const style = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'media', 'results.css'));
-  const csp = [
-    "default-src 'none'",
-    `img-src ${webview.cspSource} data:`,
-    `style-src ${webview.cspSource}`,
-    `font-src ${webview.cspSource}`,
-    `script-src 'nonce-${nonce}'`,
-  ].join('; ');
+  const read = (...parts: string[]) => fs.readFileSync(path.join(extensionUri.fsPath, ...parts), 'utf8');
+  const csp = ["default-src 'none'", 'img-src data:', `style-src 'nonce-${nonce}'`, `script-src 'nonce-${nonce}'`].join('; ');
   const esc = (s: string) => s.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
   return `<!DOCTYPE html>
 <html lang="en">
@@ -23,12 +28,13 @@ export function resultsHtml(webview: vscode.Webview, extensionUri: vscode.Uri, t
 <meta charset="UTF-8">
 <meta http-equiv="Content-Security-Policy" content="${csp}">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" href="${style.toString()}">
+<style nonce="${nonce}">${read('media', 'results.css')}</style>
 <title>${esc(title)}</title>
 </head>
 <body>
 <main id="app"><p class="hs-note">Loading ${esc(title)}…</p></main>
-<script type="module" nonce="${nonce}" src="${script.toString()}"></script>
+<script type="application/json" id="hs-first">${scriptSafeJson(first)}</script>
+<script type="module" nonce="${nonce}">${scriptSafe(read('dist', 'webview', 'results.js'))}</script>
 </body>
 </html>`;
 }
