@@ -20,7 +20,7 @@ export interface UndoStep {
  */
 export const UNDO_STEPS_SCRIPT = `if [ -d "$undo" ]; then
   for step in $(ls -r "$undo"); do
-    out=$(xargs -0 -r env < "$undo/$step" 2>&1 </dev/null) ||
+    out=$(xargs -0 -r env < "$undo/$step" 2>&1) ||
       printf 'undo-failed %s: %s: %s\\n' "$step" "$(tr '\\0' ' ' < "$undo/$step")" "$(printf '%s' "$out" | tr '\\n' ' ')"
   done
 fi`;
