@@ -36,7 +36,7 @@ true`;
  */
 const LOAD_SCRIPT = `marker=$1 ko=$2 size=$3 step=$4 mod=$5 built=$6 n=$7
 shift 7
-release=$(uname -r)
+read -r release < /proc/sys/kernel/osrelease
 echo "$release"
 [ -z "$built" ] || [ "$built" = "$release" ] || exit 3
 tmp="\${step%/*}/.\${step##*/}"
