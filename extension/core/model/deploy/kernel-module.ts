@@ -98,7 +98,7 @@ const counterProbe = (): Probe<ModelCounters> => ({
 
 export const kernelModuleDeployer: PlacementDeployer = {
   async preflight(m: ModelHost) {
-    const facts = (await run(m.host, ['sh', '-c', PREFLIGHT_SCRIPT, 'hs-kmod-preflight', MODULE_NAME, m.dir.undo], { signal: m.signal, timeoutMs: 15_000 })).split('\n');
+    const facts = (await run(m.host, ['sh', '-c', PREFLIGHT_SCRIPT, 'hs-kmod-preflight', MODULE_NAME, m.dir.undo], { signal: m.signal, timeoutMs: 30_000 })).split('\n');
     const [release, ...rest] = facts;
     const why = !rest.includes('modules') ? `its kernel ${release} was built without loadable module support (/proc/modules does not exist), so no kernel module can be loaded there`
       : rest.includes('disabled=1') ? `module loading is disabled on its kernel ${release} until the next reboot (kernel.modules_disabled = 1)`
