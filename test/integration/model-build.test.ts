@@ -96,6 +96,32 @@ describe('building models', () => {
     assert.deepEqual(error.related.map((n) => [n.file, n.line, n.message]), [[path.join(dir, 'ebpf_model.c'), line, "expanded from macro 'HS_BAD'"]]);
   });
 
+  test('an unchanged kernel model is not built again; an edited one or one whose artifact went is', async () => {
+    const dir = project('stamp');
+    const first = await buildModel(openTestbed(workspace), dir, 'kernel', { kernelRelease: debianRelease });
+    assert.ok(first.ok, first.log);
+    let output = '';
+    const again = await buildModel(openTestbed(workspace), dir, 'kernel', { kernelRelease: debianRelease, onOutput: (c) => { output += c; } });
+    assert.ok(again.ok);
+    assert.equal(output, '', 'make did not run');
+    assert.deepEqual([again.buildId, again.sourceHash, again.artifacts, again.diagnostics, again.log], [first.buildId, first.sourceHash, first.artifacts, first.diagnostics, first.log]);
+
+    const source = path.join(dir, 'kernel_space.c');
+    append(source, 'MODULE_INFO(hs_stamp_test, "1");');
+    const edited = await buildModel(openTestbed(workspace), dir, 'kernel', { kernelRelease: debianRelease, onOutput: (c) => { output += c; } });
+    assert.ok(edited.ok, edited.log);
+    assert.notEqual(edited.buildId, first.buildId, 'the edit was built');
+    assert.match(execFileSync('modinfo', ['-F', 'hs_stamp_test', edited.artifacts[0]], { encoding: 'utf8' }), /^1$/m);
+
+    // The artifact went (e.g. `make clean`): built again.
+    fs.rmSync(edited.artifacts[0]);
+    output = '';
+    const rebuilt = await buildModel(openTestbed(workspace), dir, 'kernel', { kernelRelease: debianRelease, onOutput: (c) => { output += c; } });
+    assert.ok(rebuilt.ok, rebuilt.log);
+    assert.notEqual(output, '', 'make ran');
+    assert.equal(rebuilt.buildId, fileSha256(rebuilt.artifacts[0]));
+  });
+
   test('a broken kernel template yields gcc and modpost diagnostics at the right lines', async () => {
     const dir = project('broken-kernel');
     const source = path.join(dir, 'kernel_space.c');

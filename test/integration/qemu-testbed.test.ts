@@ -11,9 +11,11 @@ import type { Backend } from '../../extension/core/backends/backend';
 import { checkPath } from '../../extension/core/bench/path-check';
 import { run } from '../../extension/core/hosts/host';
 import { deployModel, modelCounters, undeployModel } from '../../extension/core/model/deploy/deploy';
+import { runDirFor } from '../../extension/core/model/deploy/run-dir';
 import { scaffoldModel } from '../../extension/core/model/scaffold';
 import { testbedStatus } from '../../extension/core/testbed/status';
 import { serverAddress } from '../../extension/core/testbed/testbed';
+import { describeCalls, traceHosts } from '../helpers/host-trace';
 import { CLI, namespaces, tempWorkspace } from '../helpers/workspace';
 import { loadCorpus } from '../conformance/corpus';
 import { conformance, describeFailures } from '../conformance/runner';
@@ -109,10 +111,26 @@ describe('qemu testbed with a VM model host', { timeout: 1_800_000 }, () => {
     const b = ws.backend();
     const dir = path.join(ws.dir, 'kmodel');
     scaffoldModel(dir, 'kernel');
+    const calls = traceHosts(b);
     const r = await deployModel(b, dir, 'kernel', { watchdogSeconds: 60 });
+    // Every command on an emulated guest costs a channel and process starts there: the deploy asks the guest once
+    // before the build, once to undo the previous model, check for leftovers and arm the watchdog, once to load, and
+    // once to read the counters and confirm; the module goes with the load command, not as an upload.
+    assert.deepEqual(calls.map((c) => `${c.role} ${c.what}`), ['model exec', 'model exec', 'model exec', 'client exec', 'model exec'], describeCalls(calls));
     assert.equal(r.build.kernel!.release, (await run(b.host('model'), ['uname', '-r'], { timeoutMs: 30_000 })).trim());
     assert.match(r.verified, /counted \d+ packets/);
     assert.ok((await lsmod(b)).includes('kernel_space'));
+    // The undo step was recorded on the guest (before insmod), as an argv of NUL-terminated words.
+    const step = await run(b.host('model'), ['cat', path.posix.join(runDirFor(NAME).undo, '001-unload-module')], { timeoutMs: 30_000 });
+    assert.deepEqual(step.split('\0').slice(-3), ['hs-rmmod', 'kernel_space', '']);
+
+    // Deployed again with nothing changed: no build, the same round trips.
+    calls.length = 0;
+    const again = await deployModel(b, dir, 'kernel', { watchdogSeconds: 60 });
+    assert.equal(again.build.buildId, r.build.buildId);
+    assert.equal(again.build.log, r.build.log);
+    assert.equal(calls.filter((c) => c.role === 'model').length, 4, describeCalls(calls));
+    assert.match(again.verified, /counted \d+ packets/);
 
     const throughModel = await countedDuringIperf(b);
     assert.ok(throughModel.packets > 1000, `the module counted ${throughModel.packets} packets of iperf3 through the model`);

@@ -7,6 +7,7 @@ import type { Diagnostic, DiagnosticSource } from './diagnostics/diagnostic';
 import { parseBuildOutput, type Toolchain } from './diagnostics/build-output';
 import type { PathMapping } from './diagnostics/path-map';
 import { buildMachineFor, localBuildMachine, type BuildMachine } from './build-machine';
+import { currentStamp, removeStamp, writeStamp } from './build-stamp';
 import { resolveKernelHeaders, type KernelHeaders } from './kernel-headers';
 import { MANIFEST_FILE, placementBuild } from './manifest';
 import { fileSha256, sourceHash } from './source-hash';
@@ -119,6 +120,15 @@ export async function buildModel(backend: Backend, dir: string, placement: Model
   }
   const [program, ...args] = recipe.build;
   const argv = program === 'make' ? ['make', '-C', machine.dir, ...args, ...extra] : [program, ...args, ...extra];
+  const artifact = path.join(modelDir, recipe.artifact);
+  const key = JSON.stringify({ hash, argv, machine: machine.label, kernel: kernel && { release: kernel.release, dir: kernel.dir } });
+  const unchanged = currentStamp(artifact, key);
+  if (unchanged) {
+    opts.progress?.report(`The ${placement} model in ${modelDir} is unchanged since its last build: using ${recipe.artifact}`);
+    return { ok: true, placement, dir: modelDir, artifacts: [artifact], diagnostics: unchanged.diagnostics, log: unchanged.log, buildId: unchanged.buildId,
+      sourceHash: hash, durationMs: Date.now() - started, ...(kernel ? { kernel } : {}) };
+  }
+  removeStamp(artifact);
   opts.progress?.report(`Building the ${placement} model in ${modelDir} on ${machine.label}${kernel ? ` for kernel ${kernel.release} (${kernel.origin} headers ${kernel.dir})` : ''}`);
   await machine.sync(opts.signal);
   // The log keeps the order a terminal shows; the parsers get each stream whole, so lines never interleave.
@@ -131,7 +141,6 @@ export async function buildModel(backend: Backend, dir: string, placement: Model
   const mapping: PathMapping = { modelDir, buildDir: machine.dir, cwd: kernel?.dir ?? machine.dir };
   let ok = result.code === 0;
   const diagnostics = parseBuildOutput(`${result.stdout}\n${result.stderr}`, mapping, TOOLCHAINS[placement], ok, MAKE_SOURCE[placement]);
-  const artifact = path.join(modelDir, recipe.artifact);
   const recipeFile = () => (fs.existsSync(path.join(modelDir, MANIFEST_FILE)) ? path.join(modelDir, MANIFEST_FILE) : path.join(modelDir, 'Makefile'));
   if (result.timedOut) {
     diagnostics.push({ file: recipeFile(), line: 1, column: 1, severity: 'error', source: MAKE_SOURCE[placement],
@@ -145,6 +154,8 @@ export async function buildModel(backend: Backend, dir: string, placement: Model
         message: `\`${recipe.build.join(' ')}\` succeeded but did not produce ${recipe.artifact}: build it there, or name what the build produces as placements.${placement}.artifact in ${MANIFEST_FILE}.`, related: [] });
     }
   }
+  const buildId = ok ? fileSha256(artifact) : undefined;
+  if (buildId) writeStamp(artifact, { key, buildId, diagnostics, log });
   return {
     ok,
     placement,
@@ -152,7 +163,7 @@ export async function buildModel(backend: Backend, dir: string, placement: Model
     artifacts: ok ? [artifact] : [],
     diagnostics,
     log,
-    ...(ok ? { buildId: fileSha256(artifact) } : {}),
+    ...(buildId ? { buildId } : {}),
     sourceHash: hash,
     durationMs: Date.now() - started,
     ...(kernel ? { kernel } : {}),

@@ -1,9 +1,9 @@
 // `hypershield deploy` / `undeploy`: puts a built model on the model host and takes it off again, through the Host
 // interface only. A watchdog on the host rolls the model back unless the workbench confirms it still reaches the
 // host; every change is undone, in reverse, when a step fails.
-import * as path from 'node:path';
 import type { Backend, WorkOptions } from '../../backends/backend';
-import { run, type Host } from '../../hosts/host';
+import { execBatch, type BatchResult } from '../../hosts/batch';
+import type { Host } from '../../hosts/host';
 import { exclusive } from '../../testbed/lock';
 import type { DeployedModel } from '../../testbed/state';
 import { serverAddress } from '../../testbed/testbed';
@@ -13,10 +13,10 @@ import { ebpfDeployer } from './ebpf';
 import { kernelModuleDeployer } from './kernel-module';
 import type { Diagnostic } from '../diagnostics/diagnostic';
 import { DEFAULT_MODEL_CONFIG, DeployError, validateConfig, type Loaded, type ModelConfig, type ModelCounters, type ModelHost, type PlacementDeployer } from './model-host';
-import { runDirFor } from './run-dir';
-import { UndoPlan } from './undo-plan';
+import { runDirFor, type RunDir } from './run-dir';
+import { UNDO_STEPS_SCRIPT, UndoPlan } from './undo-plan';
 import { userSpaceDeployer } from './user-space';
-import { DEFAULT_WATCHDOG_SECONDS, armWatchdog, commandRoundTrip, confirmWatchdog, disarmWatchdog } from './watchdog';
+import { DEFAULT_WATCHDOG_SECONDS, armWatchdogArgv, confirmArgv, confirmOutcome, type ConfirmOutcome } from './watchdog';
 import { pollUntil } from '../../util/poll';
 
 const DEPLOYERS: Readonly<Record<ModelPlacement, PlacementDeployer>> = {
@@ -30,7 +30,10 @@ export interface DeployOptions extends WorkOptions {
   config?: Partial<ModelConfig>;
   /** Seconds the watchdog waits for the workbench's confirmation before it undeploys (default 20). */
   watchdogSeconds?: number;
-  /** How the workbench checks it still reaches the model host after loading (default: a command round trip). */
+  /**
+   * A check of the workbench's own that it still reaches the model host, made before confirming (by default the
+   * confirming command is the check: it must come back within 10 s).
+   */
   reachable?: (host: Host) => Promise<boolean>;
   /**
    * Load a kernel module even though the model host shares this machine's kernel (namespaces, containers): the
@@ -58,42 +61,91 @@ function requireUp(backend: Backend): void {
   if (backend.state.read()?.phase !== 'up') throw new Error(`Testbed ${backend.testbed.name} is not up: run \`hypershield up\` first.`);
 }
 
-/** Sends a few pings from the client through the model and waits for the model's counters to show them. */
-async function verifyProcessing(backend: Backend, deployer: PlacementDeployer, m: ModelHost): Promise<string> {
-  if (backend.state.read()?.mode !== 'model') return 'not checked with traffic: the testbed is in direct mode, so no traffic crosses the model host';
-  const before = await deployer.counters(m);
+/** Seconds an undo waits for a watchdog that has started rolling back to finish. */
+const ROLLBACK_WAIT_S = 60;
+
+/**
+ * Undoes, on the model host itself, whatever deployment it holds: stops a watchdog that has not decided yet (or
+ * waits for one that is rolling back, at most $5 s), runs the undo plan, removes the run folder, and the testbed's
+ * folder when nothing else is in it. $1 run folder, $2 undo folder, $3 watchdog folder, $4 its decided folder.
+ * Prints "present" when there was a run folder, "rollback-unfinished" when the watchdog's rollback did not end in
+ * time, and a line per failed undo step (see UNDO_STEPS_SCRIPT).
+ */
+const UNDEPLOY_SCRIPT = `root=$1 undo=$2 watchdog=$3 decided=$4 ticks=$(($5 * 5))
+if [ -e "$root" ]; then
+  echo present
+  if [ -d "$watchdog" ] && ! mkdir "$decided" 2>/dev/null && [ -e "$decided/by" ]; then
+    while [ -e "$root" ] && [ "$ticks" -gt 0 ]; do sleep 0.2; ticks=$((ticks - 1)); done
+    if [ -e "$root" ]; then echo rollback-unfinished; exit 1; fi
+  fi
+fi
+${UNDO_STEPS_SCRIPT}
+rm -rf "$root" || exit 1
+rmdir "\${root%/*}" 2>/dev/null
+true`;
+
+const undeployArgv = (dir: RunDir) => ['sh', '-c', UNDEPLOY_SCRIPT, 'hs-undeploy', dir.root, dir.undo, dir.watchdog, dir.decided, String(ROLLBACK_WAIT_S)];
+
+interface Reset {
+  /** The host had a run folder (a model, or what was left of one). */
+  present: boolean;
+  /** Failed undo steps, then whatever of any placement is still in place. */
+  left: string[];
+  /** The results of the commands run after the check. */
+  after: BatchResult[];
+}
+
+/**
+ * In one exec: undoes whatever deployment the host holds (UNDEPLOY_SCRIPT), checks that nothing of any placement is
+ * left, then runs the commands in `then` (e.g. arming the next deploy's watchdog). Not cancellable: a cleanup that
+ * stops half way leaves more behind; bounded by a timeout instead.
+ */
+async function resetModelHost(m: ModelHost, then: string[][] = []): Promise<Reset> {
+  const probes = Object.values(DEPLOYERS).flatMap((d) => d.leftoverProbes(m));
+  const timeoutMs = (ROLLBACK_WAIT_S + 120) * 1000;
+  const [undo, ...rest] = await execBatch(m.host, [undeployArgv(m.dir), ...probes.map((p) => p.argv), ...then], { timeoutMs });
+  if (undo.code === null) throw new Error(`Undoing the deployment on ${m.host.label} did not finish within ${timeoutMs / 1000} s; look at ${m.dir.root} there, or run \`hypershield down\`.`);
+  const lines = undo.stdout.split('\n');
+  if (lines.includes('rollback-unfinished')) {
+    throw new Error(`The watchdog on ${m.host.label} started a rollback that has not finished after ${ROLLBACK_WAIT_S} s; look at ${m.dir.root} there.`);
+  }
+  const left = lines.filter((l) => l.startsWith('undo-failed ')).map((l) => l.slice('undo-failed '.length));
+  if (undo.code !== 0) left.push(`the run folder ${m.dir.root}: ${undo.stderr.trim() || `removing it failed (exit ${undo.code})`}`);
+  probes.forEach((p, i) => {
+    left.push(...(rest[i].code === null ? [`\`${p.argv.join(' ')}\` did not answer in time, so what it checks may be left`] : p.read(rest[i])));
+  });
+  return { present: lines.includes('present'), left, after: rest.slice(probes.length) };
+}
+
+/**
+ * Confirms to the watchdog that the workbench still reaches the host, and, in model mode, sends a few pings from
+ * the client through the model and checks that its counters show them. The confirmation goes in the same exec as
+ * the first counter read; a model that counts nothing is rolled back by the caller, confirmed or not.
+ */
+async function confirmAndVerify(backend: Backend, deployer: PlacementDeployer, m: ModelHost, loaded: Loaded, reachable?: DeployOptions['reachable']): Promise<{ outcome: ConfirmOutcome; verified: string }> {
+  const confirm = async (probe?: string[]): Promise<{ outcome: ConfirmOutcome; probed?: BatchResult }> => {
+    if (reachable && !(await reachable(m.host).catch(() => false))) return { outcome: 'unreachable' };
+    const results = await execBatch(m.host, [...(probe ? [probe] : []), confirmArgv(m.dir)], { timeoutMs: 10_000 }).catch(() => undefined);
+    return results ? { outcome: confirmOutcome(results[results.length - 1]), probed: probe ? results[0] : undefined } : { outcome: 'unreachable' };
+  };
+  if (backend.state.read()?.mode !== 'model') {
+    return { outcome: (await confirm()).outcome, verified: 'not checked with traffic: the testbed is in direct mode, so no traffic crosses the model host' };
+  }
+  const before = loaded.counters ?? await deployer.counters(m);
   const target = serverAddress(backend.testbed);
   await backend.host('client').exec(['ping', '-n', '-q', '-c', '3', '-i', '0.05', '-W', '1', target], { signal: m.signal, timeoutMs: 15_000 });
-  return pollUntil(async () => {
-    const after = await deployer.counters(m);
-    return after.packets > before.packets ? `counted ${after.packets - before.packets} packets of a ping from the client to ${target} through the model` : undefined;
-  }, {
+  const probe = deployer.countersProbe?.(m);
+  const { outcome, probed } = await confirm(probe?.argv);
+  const counted = (after: ModelCounters) => (after.packets > before.packets ? `counted ${after.packets - before.packets} packets of a ping from the client to ${target} through the model` : undefined);
+  if (outcome !== 'confirmed') return { outcome, verified: '' };
+  const first = probe && probed ? counted(probe.read(probed)) : undefined;
+  const verified = first ?? await pollUntil(async () => counted(await deployer.counters(m)), {
     timeoutMs: 3000,
     intervalMs: 200,
     signal: m.signal,
     onTimeout: () => new DeployError(`The model is loaded on ${m.host.label} but counted none of the ping packets sent from the client to ${target} through it; traffic does not reach it.`),
   });
-}
-
-/** Waits until the watchdog's rollback has removed the run folder. */
-async function waitForWatchdogRollback(m: ModelHost, timeoutMs = 60_000): Promise<void> {
-  await pollUntil(async () => ((await m.host.exec(['test', '-e', m.dir.root], { timeoutMs: 10_000 })).code === 0 ? undefined : true), {
-    timeoutMs,
-    intervalMs: 200,
-    onTimeout: () => new Error(`The watchdog on ${m.host.label} started a rollback that has not finished after ${timeoutMs / 1000} s; look at ${m.dir.root} there.`),
-  });
-}
-
-/** Runs the host's undo plan, removes the run folder and checks that nothing of any placement is left. */
-async function rollBack(m: ModelHost): Promise<string[]> {
-  const quiet = { ...m, signal: undefined };
-  const plan = await UndoPlan.load(m.host, m.dir);
-  const { failures } = await plan.run();
-  await run(m.host, ['rm', '-rf', m.dir.root], { timeoutMs: 30_000 });
-  // The testbed's folder goes too once nothing else (e.g. a benchmark server's files) is in it.
-  await m.host.exec(['rmdir', path.posix.dirname(m.dir.root)], { timeoutMs: 15_000 });
-  const left = (await Promise.all(Object.values(DEPLOYERS).map((d) => d.leftovers(quiet)))).flat();
-  return [...failures, ...left];
+  return { outcome, verified };
 }
 
 /**
@@ -117,18 +169,21 @@ async function deploy(backend: Backend, dir: string, placement: ModelPlacement, 
   const m = modelHost(backend, opts.signal);
   const helperMissing = placement === 'ebpf' ? await m.privileged?.unavailable() : undefined;
   if (helperMissing) throw new DeployError(`The ${placement} placement needs privileges this user lacks on testbed ${backend.testbed.name}: ${helperMissing}`);
-  await deployer.preflight(m);
+  const facts = await deployer.preflight(m);
 
-  const build = await buildModel(backend, dir, placement, { ...opts.build, signal: opts.signal, progress: opts.progress });
+  const build = await buildModel(backend, dir, placement, { ...opts.build, kernelRelease: opts.build?.kernelRelease ?? facts.kernelRelease, signal: opts.signal, progress: opts.progress });
   if (!build.ok) {
     const errors = build.diagnostics.filter((d) => d.severity === 'error').length;
     throw new DeployError(`The ${placement} model in ${build.dir} did not build (${errors} error${errors === 1 ? '' : 's'}); nothing was deployed.`, build.diagnostics);
   }
-  await undeployModel(backend, { signal: opts.signal, progress: opts.progress });
 
   const seconds = opts.watchdogSeconds ?? DEFAULT_WATCHDOG_SECONDS;
-  // Recorded before the first step on the host: if this process dies half way, status shows an interrupted deploy.
-  backend.state.update((s) => { s.deploying = { placement, dir: build.dir, pid: process.pid, startedAt: new Date().toISOString(), watchdogSeconds: seconds }; });
+  // Recorded before the first step on the host (undoing the model deployed before): if this process dies half way,
+  // status shows an interrupted deploy, and undeploy removes whatever either left.
+  backend.state.update((s) => {
+    delete s.deployed;
+    s.deploying = { placement, dir: build.dir, pid: process.pid, startedAt: new Date().toISOString(), watchdogSeconds: seconds };
+  });
   try {
     return await deployBuilt(backend, build, placement, config, seconds, opts);
   } finally {
@@ -139,18 +194,20 @@ async function deploy(backend: Backend, dir: string, placement: ModelPlacement, 
 async function deployBuilt(backend: Backend, build: BuildResult, placement: ModelPlacement, config: ModelConfig, seconds: number, opts: DeployOptions): Promise<DeployResult> {
   const deployer = DEPLOYERS[placement];
   const m = modelHost(backend, opts.signal);
-  opts.progress?.report(`Arming a ${seconds} s watchdog on ${m.host.label}: it undeploys the model unless the workbench confirms it still reaches the host`);
   let loaded: Loaded;
-  let verified: string;
+  let checked: { outcome: ConfirmOutcome; verified: string };
   try {
-    await armWatchdog(m.host, m.dir, seconds, opts.signal);
+    opts.progress?.report(`Undoing the model deployed before on ${m.host.label}, if any, and arming a ${seconds} s watchdog there: it undeploys the new model unless the workbench confirms it still reaches the host`);
+    const reset = await resetModelHost(m, [armWatchdogArgv(m.dir, seconds)]);
+    if (reset.left.length) throw new DeployError(`Undoing the model deployed before on ${m.host.label} left: ${reset.left.join('; ')}. Remove these by hand, or run \`hypershield down\`.`);
+    const armed = reset.after[0];
+    if (armed.code !== 0) throw new DeployError(`Arming the watchdog on ${m.host.label} failed: ${armed.stderr.trim() || (armed.code === null ? 'no answer in time' : `exit ${armed.code}`)}`);
+    opts.signal?.throwIfAborted();
     loaded = await deployer.load({ ...m, plan: new UndoPlan(m.host, m.dir), modelDir: build.dir, artifact: build.artifacts[0], config, progress: opts.progress, builtFor: build.kernel?.release });
-    verified = await verifyProcessing(backend, deployer, m);
+    checked = await confirmAndVerify(backend, deployer, m, loaded, opts.reachable);
   } catch (err) {
     opts.progress?.report('Deploy failed: undoing what was done');
-    const disarmed = await disarmWatchdog(m.host, m.dir).catch(() => false);
-    if (!disarmed) await waitForWatchdogRollback(m);
-    const left = await rollBack(m);
+    const { left } = await resetModelHost(m);
     const suffix = left.length ? `\nThe rollback left: ${left.join('; ')}` : '';
     // Cancelled and cleanly rolled back: say so the way cancellation is said everywhere.
     if (!left.length) opts.signal?.throwIfAborted();
@@ -158,12 +215,11 @@ async function deployBuilt(backend: Backend, build: BuildResult, placement: Mode
     throw new DeployError(`Deploying the ${placement} model failed on ${m.host.label}: ${(err as Error).message}${suffix}`);
   }
 
-  const outcome = await confirmWatchdog(m.host, m.dir, opts.reachable ?? commandRoundTrip);
-  if (outcome === 'unreachable') {
+  if (checked.outcome === 'unreachable') {
     throw new DeployError(`The ${placement} model was loaded, but the workbench could not confirm it still reaches ${m.host.label}: the watchdog there undoes the deployment within ${seconds} s of arming.`);
   }
-  if (outcome === 'rolled back') {
-    await waitForWatchdogRollback(m);
+  if (checked.outcome === 'rolled back') {
+    await resetModelHost(m);
     throw new DeployError(`The watchdog on ${m.host.label} rolled the ${placement} model back before the workbench confirmed it (deploying took longer than ${seconds} s); raise the watchdog timeout.`);
   }
   const deployed: DeployedModel = {
@@ -172,10 +228,10 @@ async function deployBuilt(backend: Backend, build: BuildResult, placement: Mode
     sourceHash: build.sourceHash,
     buildId: build.buildId!,
     deployedAt: new Date().toISOString(),
-    detail: { ...loaded.detail, verified, watchdogSeconds: String(seconds), ...(build.kernel ? { kernelRelease: build.kernel.release } : {}) },
+    detail: { ...loaded.detail, verified: checked.verified, watchdogSeconds: String(seconds), ...(build.kernel ? { kernelRelease: build.kernel.release } : {}) },
   };
   backend.state.update((s) => { s.deployed = deployed; });
-  return { deployed, build, diagnostics: [...build.diagnostics, ...loaded.diagnostics], verified };
+  return { deployed, build, diagnostics: [...build.diagnostics, ...loaded.diagnostics], verified: checked.verified };
 }
 
 /**
@@ -198,12 +254,9 @@ async function undeploy(backend: Backend, opts: WorkOptions): Promise<{ removed:
     clearState();
     return { removed: false };
   }
-  const present = (await m.host.exec(['test', '-e', m.dir.root], { signal: opts.signal, timeoutMs: 15_000 })).code === 0;
-  if (present) {
-    opts.progress?.report(`Undeploying the model on ${m.host.label}`);
-    if (!(await disarmWatchdog(m.host, m.dir, opts.signal))) await waitForWatchdogRollback(m);
-  }
-  const left = await rollBack(m);
+  opts.signal?.throwIfAborted();
+  opts.progress?.report(`Undeploying the model on ${m.host.label}`);
+  const { present, left } = await resetModelHost(m);
   clearState();
   if (left.length) throw new Error(`Undeploying on ${m.host.label} left: ${left.join('; ')}. Remove these by hand, or run \`hypershield down\`.`);
   return { removed: present };

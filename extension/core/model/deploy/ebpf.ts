@@ -134,6 +134,7 @@ export const ebpfDeployer: PlacementDeployer = {
   async preflight(m) {
     const r = await m.host.exec(['sh', '-c', 'command -v tc && command -v bpftool'], { signal: m.signal, timeoutMs: 15_000 });
     if (r.code !== 0) throw new Error(`The model host ${m.host.label} lacks tc or bpftool, which the eBPF placement needs: install iproute2 and bpftool there.`);
+    return {};
   },
 
   async load(ctx) {
@@ -167,12 +168,10 @@ export const ebpfDeployer: PlacementDeployer = {
     return m.privileged ? m.privileged.ebpfCounters(m.signal) : attachedCounters(m);
   },
 
-  async leftovers(m) {
-    const found: string[] = [];
-    for (const dev of [m.interfaces.client, m.interfaces.server]) {
-      const r = await m.host.exec(['tc', 'filter', 'show', 'dev', dev, 'ingress', 'pref', PREF], { signal: m.signal, timeoutMs: 15_000 });
-      if (r.stdout.trim()) found.push(`tc filter on ${dev}: ${r.stdout.trim().split('\n').pop()}`);
-    }
-    return found;
+  leftoverProbes(m) {
+    return [m.interfaces.client, m.interfaces.server].map((dev) => ({
+      argv: ['tc', 'filter', 'show', 'dev', dev, 'ingress', 'pref', PREF],
+      read: (r) => (r.stdout.trim() ? [`tc filter on ${dev}: ${r.stdout.trim().split('\n').pop()}`] : []),
+    }));
   },
 };

@@ -1,5 +1,6 @@
 // What every placement's deploy code works with: the model host, reached only through the Host interface.
 import type { ModelInterfaces, Progress } from '../../backends/backend';
+import type { BatchResult } from '../../hosts/batch';
 import type { Host } from '../../hosts/host';
 import type { Diagnostic } from '../diagnostics/diagnostic';
 import type { RunDir } from './run-dir';
@@ -96,17 +97,33 @@ export interface Loaded {
   detail: Record<string, string>;
   /** What the host said while loading (e.g. the kernel's notes about a module). */
   diagnostics: Diagnostic[];
+  /** The counters right after loading, when the load read them anyway (saves a round trip). */
+  counters?: ModelCounters;
+}
+
+/** What a placement's preflight learnt about the host on the way. */
+export interface HostFacts {
+  /** `uname -r` on the model host. */
+  kernelRelease?: string;
+}
+
+/** A read-only command that can go in a batch with others, and how to read what it printed. */
+export interface Probe<T> {
+  argv: string[];
+  read(r: BatchResult): T;
 }
 
 /** How one placement is loaded, observed and checked on the model host. */
 export interface PlacementDeployer {
   /** Throws, before anything is changed, when the host cannot run this placement, saying why and what to do. */
-  preflight(m: ModelHost): Promise<void>;
+  preflight(m: ModelHost): Promise<HostFacts>;
   /** Loads the model, recording an undo step before each change. */
   load(ctx: LoadContext): Promise<Loaded>;
   counters(m: ModelHost): Promise<ModelCounters>;
-  /** What of this placement is still in place on the host (empty when nothing). */
-  leftovers(m: ModelHost): Promise<string[]>;
+  /** The counters as one command, when a single command reads them (it then goes in a batch with others). */
+  countersProbe?(m: ModelHost): Probe<ModelCounters>;
+  /** Commands that show what of this placement is still in place on the host (each reads as empty when nothing). */
+  leftoverProbes(m: ModelHost): Probe<string[]>[];
 }
 
 export function validateConfig(c: ModelConfig): void {

@@ -2,6 +2,7 @@
 import * as path from 'node:path';
 import { run } from '../../hosts/host';
 import { DeployError, type ModelCounters, type ModelHost, type PlacementDeployer } from './model-host';
+import { runProbe } from './probe';
 
 const PROGRAM = 'user_space_model';
 const QUEUE_BASE = 0;
@@ -96,6 +97,7 @@ export const userSpaceDeployer: PlacementDeployer = {
   async preflight(m) {
     const r = await m.host.exec(['sh', '-c', 'command -v iptables && command -v setsid'], { signal: m.signal, timeoutMs: 15_000 });
     if (r.code !== 0) throw new Error(`The model host ${m.host.label} lacks iptables or setsid, which the user-space placement needs: install iptables and util-linux there.`);
+    return {};
   },
 
   async load(ctx) {
@@ -117,21 +119,31 @@ export const userSpaceDeployer: PlacementDeployer = {
     return { detail: { program: p.program, pidFile: p.pid, statsFile: p.stats, queueRule: rule.join(' ') }, diagnostics: [] };
   },
 
-  async counters(m) {
-    const p = paths(m);
-    const text = await run(m.host, ['sh', '-c', FRESH_STATS_SCRIPT, 'hs-stats', p.pid, p.program, p.stats], { signal: m.signal, timeoutMs: 10_000 });
-    const s = JSON.parse(text) as Record<string, unknown>;
-    const n = (k: string) => (typeof s[k] === 'number' ? (s[k] as number) : 0);
-    return { packets: n('packets'), bytes: n('bytes'), accepted: n('accepted'), dropped: n('dropped'), patternMatches: n('pattern_matches'),
-      flowsCreated: n('flows_created'), flowsExpired: n('flows_expired'), flowsTableFull: n('flows_table_full') } satisfies ModelCounters;
+  counters(m) {
+    return runProbe(m, userSpaceDeployer.countersProbe!(m));
   },
 
-  async leftovers(m) {
-    const found: string[] = [];
-    const rules = await m.host.exec(['iptables', '-w', '-S', 'FORWARD'], { signal: m.signal, timeoutMs: 15_000 });
-    found.push(...rules.stdout.split('\n').filter((l) => l.includes(`hypershield:${m.testbed}`)).map((l) => `iptables rule: ${l}`));
-    const procs = await run(m.host, ['sh', '-c', FIND_SCRIPT, 'hs-find', m.dir.root], { signal: m.signal, timeoutMs: 15_000 });
-    found.push(...procs.split('\n').filter(Boolean).map((l) => `process: ${l}`));
-    return found;
+  countersProbe(m) {
+    const p = paths(m);
+    return {
+      argv: ['sh', '-c', FRESH_STATS_SCRIPT, 'hs-stats', p.pid, p.program, p.stats],
+      read(r) {
+        if (r.code !== 0) throw new Error(`${m.host.label}: cannot read the stats of ${PROGRAM} (${p.stats}): ${r.stderr.trim() || `cat exited with ${r.code}`}`);
+        const s = JSON.parse(r.stdout) as Record<string, unknown>;
+        const n = (k: string) => (typeof s[k] === 'number' ? (s[k] as number) : 0);
+        return { packets: n('packets'), bytes: n('bytes'), accepted: n('accepted'), dropped: n('dropped'), patternMatches: n('pattern_matches'),
+          flowsCreated: n('flows_created'), flowsExpired: n('flows_expired'), flowsTableFull: n('flows_table_full') } satisfies ModelCounters;
+      },
+    };
+  },
+
+  leftoverProbes(m) {
+    return [
+      { argv: ['iptables', '-w', '-S', 'FORWARD'], read: (r) => r.stdout.split('\n').filter((l) => l.includes(`hypershield:${m.testbed}`)).map((l) => `iptables rule: ${l}`) },
+      {
+        argv: ['sh', '-c', FIND_SCRIPT, 'hs-find', m.dir.root],
+        read: (r) => (r.code !== 0 ? [`processes under ${m.dir.root}: could not be listed (${r.stderr.trim() || `exit ${r.code}`})`] : r.stdout.split('\n').filter(Boolean).map((l) => `process: ${l}`)),
+      },
+    ];
   },
 };

@@ -1,8 +1,8 @@
 // A dead man's switch on the model host: a model that drops everything (including the workbench's own traffic)
 // must not lock the researcher out. Armed before a model is loaded, it runs the undo plan unless the workbench
 // confirms within N seconds that it still reaches the host.
-import { run, type Host } from '../../hosts/host';
 import type { RunDir } from './run-dir';
+import { UNDO_STEPS_SCRIPT } from './undo-plan';
 
 export const DEFAULT_WATCHDOG_SECONDS = 20;
 
@@ -19,44 +19,29 @@ while [ "$ticks" -gt 0 ]; do
 done
 mkdir "$decided" 2>/dev/null || exit 0
 echo watchdog > "$decided/by"
-for step in $(ls -r "$undo"); do
-  xargs -0 -r env < "$undo/$step"
-done
+${UNDO_STEPS_SCRIPT}
 rm -rf "$root"
 rmdir "\${root%/*}"
 `;
 
-/** Starts the watchdog as a process of its own on the host (it outlives this command). */
-export async function armWatchdog(host: Host, dir: RunDir, seconds: number, signal?: AbortSignal): Promise<void> {
+/** Makes the run folder ($1 watchdog dir, $2 undo dir), then starts "$@" as a process of its own (it outlives this command). */
+const ARM_SCRIPT = 'mkdir -p "$1" "$2" || exit 1; shift 2; exec setsid -f "$@"';
+
+/** The argv that arms the watchdog (one command, so it can go in a batch with others). */
+export function armWatchdogArgv(dir: RunDir, seconds: number): string[] {
   if (!Number.isInteger(seconds) || seconds < 1) throw new Error(`The watchdog timeout must be a whole number of seconds >= 1 (got ${seconds}).`);
-  await run(host, ['mkdir', '-p', dir.watchdog, dir.undo], { signal, timeoutMs: 15_000 });
-  await run(host, ['setsid', '-f', 'sh', '-c', WATCHDOG_SCRIPT, 'hs-watchdog', dir.root, dir.undo, dir.decided, String(seconds)], { signal, timeoutMs: 15_000 });
+  return ['sh', '-c', ARM_SCRIPT, 'hs-arm', dir.watchdog, dir.undo, 'sh', '-c', WATCHDOG_SCRIPT, 'hs-watchdog', dir.root, dir.undo, dir.decided, String(seconds)];
 }
 
 export type ConfirmOutcome = 'confirmed' | 'unreachable' | 'rolled back';
 
-/**
- * Tells the watchdog to stand down. reachable() is the workbench's own check that it still gets through to the host;
- * when it fails, nothing is confirmed and the watchdog rolls the model back.
- */
-export async function confirmWatchdog(host: Host, dir: RunDir, reachable: (host: Host) => Promise<boolean>): Promise<ConfirmOutcome> {
-  if (!(await reachable(host).catch(() => false))) return 'unreachable';
-  const r = await host.exec(['mkdir', dir.decided], { timeoutMs: 10_000 });
+/** The argv that confirms: whoever makes the decided folder first decides. */
+export function confirmArgv(dir: RunDir): string[] {
+  return ['mkdir', dir.decided];
+}
+
+/** What the confirming command's result means (it ran in time and made the folder, or the watchdog had decided). */
+export function confirmOutcome(r: { code: number | null }): ConfirmOutcome {
   if (r.code === 0) return 'confirmed';
-  return r.timedOut || r.cancelled ? 'unreachable' : 'rolled back';
-}
-
-/** The default reachability check: a command round trip to the host within 10 s. */
-export async function commandRoundTrip(host: Host): Promise<boolean> {
-  const r = await host.exec(['true'], { timeoutMs: 10_000 });
-  return r.code === 0;
-}
-
-/**
- * Stops a watchdog that has not decided yet (before an undeploy). Returns false when the watchdog has already
- * started rolling back; the caller then waits for it to finish.
- */
-export async function disarmWatchdog(host: Host, dir: RunDir, signal?: AbortSignal): Promise<boolean> {
-  const r = await host.exec(['sh', '-c', '[ ! -d "$1" ] || mkdir "$2" 2>/dev/null || [ ! -e "$2/by" ]', 'hs-disarm', dir.watchdog, dir.decided], { signal, timeoutMs: 15_000 });
-  return r.code === 0;
+  return r.code === null ? 'unreachable' : 'rolled back';
 }
