@@ -8,7 +8,8 @@ describe('activation', () => {
   it('activates in the workspace and returns its API', async () => {
     const a = await api();
     assert.ok(vscode.extensions.getExtension(EXTENSION_ID)?.isActive);
-    assert.ok(a.activationMs < 1000, `activation took ${a.activationMs} ms`);
+    // How long it took is a figure for scripts/bench-vscode.mjs, not a bound here: a loaded machine would flake it.
+    assert.ok(Number.isFinite(a.activationMs) && a.activationMs > 0, `activationMs: ${a.activationMs}`);
   });
 
   it('registers every command the manifest contributes, from one registry', async () => {
