@@ -8,7 +8,6 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { openTestbed } from '../extension/core/backends/open';
 import type { Backend } from '../extension/core/backends/backend';
-import { QemuBackend } from '../extension/core/backends/qemu-backend';
 import { qemuPid } from '../extension/core/backends/qemu/vm';
 import { run } from '../extension/core/hosts/host';
 import { deployModel, undeployModel } from '../extension/core/model/deploy/deploy';
@@ -31,7 +30,8 @@ const fmt = (xs: number[], unit: string, digits = 0) => {
 
 /** CPU seconds the model VM's QEMU has used: less sensitive than wall time to the other load on this machine. */
 function qemuCpuSeconds(b: Backend): number {
-  const pid = b instanceof QemuBackend ? qemuPid(b.vmRecord('model')?.pidFile ?? '') : undefined;
+  const vm = b.state.read()?.objects.find((o) => o.kind === 'vm' && o.name === 'model') as { pidFile?: string } | undefined;
+  const pid = vm?.pidFile ? qemuPid(vm.pidFile) : undefined;
   if (pid === undefined) return NaN;
   // /proc/PID/stat: "PID (COMM) STATE ..." with utime and stime the 14th and 15th fields, in clock ticks (100 Hz).
   const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
