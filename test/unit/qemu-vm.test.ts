@@ -21,7 +21,7 @@ const settings: VmSettings = { binary: '/opt/qemu/bin/qemu-system-x86_64', memor
 describe('QEMU guest command lines', () => {
   test('the kernel command line carries what the init script reads, without the key comment', () => {
     assert.equal(kernelCommandLine(guest, 'loglevel=4'),
-      'console=ttyS0 quiet panic=-1 ipv6.disable=1 cryptomgr.notests hs.name=lab-model hs.key=ssh-ed25519:AAAAC3NzaC1lZDI1NTE5AAAAIP9u8iyno5Us1axEc4uitgoTKGK3KQFz+bKS9GR8B3XV ' +
+      'console=ttyS0 quiet panic=-1 ipv6.disable=1 cryptomgr.notests initcall_blacklist=crypto_kdf108_init,init_encrypted hs.name=lab-model hs.key=ssh-ed25519:AAAAC3NzaC1lZDI1NTE5AAAAIP9u8iyno5Us1axEc4uitgoTKGK3KQFz+bKS9GR8B3XV ' +
       'hs.forward=1 hs.if=52:54:00:48:01:00,mgmt,198.19.255.11/24 hs.if=52:54:00:48:01:01,to-client,198.18.1.1/24 loglevel=4');
     assert.doesNotMatch(kernelCommandLine({ ...guest, forward: false }, ''), /hs\.forward|\s$/);
   });
@@ -32,7 +32,7 @@ describe('QEMU guest command lines', () => {
     assert.ok(argv.includes('-nodefaults'));
     const at = (flag: string) => argv[argv.indexOf(flag) + 1];
     assert.equal(at('-accel'), 'tcg,thread=multi');
-    assert.equal(at('-cpu'), 'max');
+    assert.equal(at('-cpu'), 'max,avx=off,avx2=off');
     assert.equal(at('-m'), '256');
     assert.equal(at('-serial'), 'file:/s/model-console.log');
     assert.deepEqual(argv.filter((a) => a.startsWith('tap,')), ['tap,id=n0,ifname=m-mgmt,script=no,downscript=no', 'tap,id=n1,ifname=m-to-client,script=no,downscript=no']);
