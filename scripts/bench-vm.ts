@@ -1,12 +1,15 @@
 // Prints what the qemu testbed costs (under TCG on machines without working KVM): boot to SSH, the
 // build-upload-insmod cycle of the kernel template, and the template's throughput relative to plain forwarding
 // through the same VM, in interleaved rounds. Figures, not pass/fail: this machine's speed drifts.
-// `--cycle` measures only the cycle (one boot, no throughput rounds) and lists each host call of one cycle with its time.
+//   npm run bench:vm [-- --boots N | --cycle] [--name TESTBED]
+// --boots N measures only N boots; --cycle only the cycle (one boot, no throughput rounds), listing each host call of
+// one cycle with its time; --name keeps parallel runs apart (default vmbench).
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { openTestbed } from '../extension/core/backends/open';
 import type { Backend } from '../extension/core/backends/backend';
+import { qemuPid } from '../extension/core/backends/qemu/vm';
 import { run } from '../extension/core/hosts/host';
 import { deployModel, undeployModel } from '../extension/core/model/deploy/deploy';
 import { scaffoldModel } from '../extension/core/model/scaffold';
@@ -14,7 +17,10 @@ import { describe } from '../extension/core/results/stats';
 import { serverAddress } from '../extension/core/testbed/testbed';
 import { describeCalls, traceHosts } from '../test/helpers/host-trace';
 
-const BOOTS = 2;
+const bootsOnly = process.argv.indexOf('--boots');
+const BOOTS = bootsOnly >= 0 ? Number(process.argv[bootsOnly + 1]) : 2;
+const nameAt = process.argv.indexOf('--name');
+const NAME = nameAt >= 0 ? process.argv[nameAt + 1] : 'vmbench';
 const CYCLES = 3;
 const ROUNDS = 4;
 const SECONDS = 5;
@@ -25,8 +31,18 @@ const fmt = (xs: number[], unit: string, digits = 0) => {
   return `median ${s.median.toFixed(digits)} ${unit} (min ${s.min.toFixed(digits)}, max ${s.max.toFixed(digits)}, n ${s.n})`;
 };
 
+/** CPU seconds the model VM's QEMU has used: less sensitive than wall time to the other load on this machine. */
+function qemuCpuSeconds(b: Backend): number {
+  const vm = b.state.read()?.objects.find((o) => o.kind === 'vm' && o.name === 'model') as { pidFile?: string } | undefined;
+  const pid = vm?.pidFile ? qemuPid(vm.pidFile) : undefined;
+  if (pid === undefined) return NaN;
+  // /proc/PID/stat: "PID (COMM) STATE ..." with utime and stime the 14th and 15th fields, in clock ticks (100 Hz).
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 /** Seconds from QEMU's start to SSH answering, from the progress messages `up` prints. */
-async function bootToSsh(workspace: string): Promise<{ boot: number; up: number }> {
+async function bootToSsh(workspace: string): Promise<{ boot: number; up: number; cpu: number }> {
   const b = openTestbed(workspace);
   const t0 = performance.now();
   let started = 0;
@@ -35,7 +51,7 @@ async function bootToSsh(workspace: string): Promise<{ boot: number; up: number 
     if (m.startsWith('Starting the model VM')) started = performance.now();
     if (m.startsWith('Routing traffic')) routed = performance.now();
   } } });
-  return { boot: (routed - started) / 1000, up: (performance.now() - t0) / 1000 };
+  return { boot: (routed - started) / 1000, up: (performance.now() - t0) / 1000, cpu: qemuCpuSeconds(b) };
 }
 
 async function iperf(b: Backend): Promise<number> {
@@ -85,7 +101,7 @@ async function cycleOnly(b: Backend, model: string): Promise<void> {
 
 async function main(): Promise<void> {
   const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'hs-benchvm-'));
-  fs.writeFileSync(path.join(workspace, 'hypershield.testbed.json'), JSON.stringify({ name: 'vdbench', backend: 'qemu' }));
+  fs.writeFileSync(path.join(workspace, 'hypershield.testbed.json'), JSON.stringify({ name: NAME, backend: 'qemu' }));
   const model = path.join(workspace, 'model');
   scaffoldModel(model, 'kernel');
   try {
@@ -97,13 +113,17 @@ async function main(): Promise<void> {
     await b0.down();
     const boots: number[] = [];
     const ups: number[] = [];
+    const cpus: number[] = [];
     for (let i = 0; i < BOOTS; i++) {
-      const { boot, up } = await bootToSsh(workspace);
+      const { boot, up, cpu } = await bootToSsh(workspace);
       boots.push(boot);
       ups.push(up);
+      cpus.push(cpu);
+      console.log(`  boot ${i + 1}: ${boot.toFixed(1)} s to SSH, QEMU CPU ${cpu.toFixed(1)} s, load ${os.loadavg()[0].toFixed(1)}`);
       if (i < BOOTS - 1) await openTestbed(workspace).down();
     }
-    console.log(`boot to SSH:  ${fmt(boots, 's', 1)}   goal < 10 s   (whole up: ${fmt(ups, 's', 1)})`);
+    console.log(`boot to SSH:  ${fmt(boots, 's', 1)}   goal < 10 s   (whole up: ${fmt(ups, 's', 1)}; QEMU CPU: ${fmt(cpus, 's', 1)})`);
+    if (bootsOnly >= 0) return;
 
     const b = openTestbed(workspace);
     await cycle(b, model);

@@ -17,7 +17,7 @@ export function debianKernelRelease(): string {
 }
 
 /** The kernel image of release, downloaded once into .cache/debian-kernels/. */
-function kernelImage(release: string): string {
+export function kernelImage(release: string): string {
   const dir = path.join(ROOT, '.cache', 'debian-kernels', release);
   const image = path.join(dir, 'vmlinuz');
   if (fs.existsSync(image)) return image;

@@ -21,24 +21,25 @@ const settings: VmSettings = { binary: '/opt/qemu/bin/qemu-system-x86_64', memor
 describe('QEMU guest command lines', () => {
   test('the kernel command line carries what the init script reads, without the key comment', () => {
     assert.equal(kernelCommandLine(guest, 'loglevel=4'),
-      'console=ttyS0 quiet panic=-1 ipv6.disable=1 hs.name=lab-model hs.key=ssh-ed25519:AAAAC3NzaC1lZDI1NTE5AAAAIP9u8iyno5Us1axEc4uitgoTKGK3KQFz+bKS9GR8B3XV ' +
+      'console=ttyS0 quiet panic=-1 ipv6.disable=1 cryptomgr.notests initcall_blacklist=crypto_kdf108_init,init_encrypted hs.name=lab-model hs.key=ssh-ed25519:AAAAC3NzaC1lZDI1NTE5AAAAIP9u8iyno5Us1axEc4uitgoTKGK3KQFz+bKS9GR8B3XV ' +
       'hs.forward=1 hs.if=52:54:00:48:01:00,mgmt,198.19.255.11/24 hs.if=52:54:00:48:01:01,to-client,198.18.1.1/24 loglevel=4');
     assert.doesNotMatch(kernelCommandLine({ ...guest, forward: false }, ''), /hs\.forward|\s$/);
   });
 
-  test('TCG, the chosen binary, one tap per NIC, extra arguments last before daemonizing', () => {
+  test('TCG, the chosen binary, no default devices, one tap per NIC, extra arguments last before daemonizing', () => {
     const argv = qemuArgv(settings, 'tcg', 'hs-lab-model', guest, '/s/model-console.log', '/s/model.pid');
     assert.equal(argv[0], '/opt/qemu/bin/qemu-system-x86_64');
+    assert.ok(argv.includes('-nodefaults'));
     const at = (flag: string) => argv[argv.indexOf(flag) + 1];
     assert.equal(at('-accel'), 'tcg,thread=multi');
-    assert.equal(at('-cpu'), 'max');
+    assert.equal(at('-cpu'), 'max,avx=off,avx2=off');
     assert.equal(at('-m'), '256');
     assert.equal(at('-serial'), 'file:/s/model-console.log');
     assert.deepEqual(argv.filter((a) => a.startsWith('tap,')), ['tap,id=n0,ifname=m-mgmt,script=no,downscript=no', 'tap,id=n1,ifname=m-to-client,script=no,downscript=no']);
     assert.deepEqual(argv.slice(-5), ['-d', 'guest_errors', '-daemonize', '-pidfile', '/s/model.pid']);
     assert.ok(!argv.includes('-machine'));
     const kvm = qemuArgv({ ...settings, cpu: 'Skylake-Server', machine: 'q35' }, 'kvm', 'x', guest, 'l', 'p');
-    assert.deepEqual(kvm.slice(3, 9), ['-machine', 'q35', '-accel', 'kvm', '-cpu', 'Skylake-Server']);
+    assert.deepEqual(kvm.slice(4, 10), ['-machine', 'q35', '-accel', 'kvm', '-cpu', 'Skylake-Server']);
   });
 });
 

@@ -1,5 +1,5 @@
 // The guest image of QEMU testbeds, made without interaction from Debian packages and cached by content:
-// Debian's kernel (linux-image-REL), an initramfs with busybox-static, the kernel modules the guest needs (from the
+// Debian's kernel (linux-image-REL, unpacked to its ELF vmlinux for direct PVH boot), an uncompressed initramfs with busybox-static, the kernel modules the guest needs (from the
 // same package), dropbear with a host key generated here (its public key is pinned by every testbed), kmod,
 // iproute2, iptables, iperf3, ping and bpftool, taken from this machine's installed Debian packages.
 import { createHash } from 'node:crypto';
@@ -8,6 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Progress } from '../backend';
 import { execLocal, runLocal } from '../../util/local-process';
+import { extractVmlinux } from './vmlinux';
 
 /** Programs copied from this machine into the guest, with the shared libraries each needs (Debian package in the comment). */
 const PROGRAMS: readonly string[] = [
@@ -51,11 +52,13 @@ const MODULES: readonly string[] = [
 ];
 
 /** Changes whenever what an image holds changes for reasons the inputs below do not show. */
-const RECIPE_VERSION = 1;
+const RECIPE_VERSION = 2;
 
 export interface VmImage {
   release: string;
+  /** An ELF kernel with the PVH entry note, which QEMU enters directly. */
   kernel: string;
+  /** An uncompressed cpio archive: under TCG, unpacking it costs less than decompressing it in the guest. */
   initrd: string;
   /** The guest's SSH host key (an OpenSSH public key line): testbeds pin it. */
   hostKey: string;
@@ -123,7 +126,7 @@ async function contentKey(release: string, signal?: AbortSignal): Promise<string
 
 /** What is missing on this machine to make an image, with the Debian packages that bring it (empty when ready). */
 export function imagePrerequisites(): string[] {
-  const need: Array<[string, string]> = [['/bin/busybox', 'busybox-static'], ['/usr/bin/cpio', 'cpio'], ['/usr/bin/dropbearkey', 'dropbear-bin'],
+  const need: Array<[string, string]> = [['/bin/busybox', 'busybox-static'], ['/usr/bin/cpio', 'cpio'], ['/usr/bin/xz', 'xz-utils'], ['/usr/bin/dropbearkey', 'dropbear-bin'],
     ...PROGRAMS.map((p): [string, string] => [p, ({ '/usr/sbin/dropbear': 'dropbear-bin', '/usr/lib/openssh/sftp-server': 'openssh-sftp-server', '/usr/bin/kmod': 'kmod',
       '/bin/ip': 'iproute2', '/usr/sbin/tc': 'iproute2', '/bin/ss': 'iproute2', '/usr/sbin/xtables-nft-multi': 'iptables', '/usr/sbin/xtables-legacy-multi': 'iptables',
       '/usr/bin/iperf3': 'iperf3', '/usr/bin/ping': 'iputils-ping', '/usr/bin/setsid': 'util-linux', '/usr/bin/dash': 'dash', '/usr/sbin/bpftool': 'bpftool' } as Record<string, string>)[p]])];
@@ -138,7 +141,7 @@ export async function vmImage(opts: ImageOptions = {}): Promise<VmImage> {
   const release = opts.release ?? (await currentDebianRelease(opts.signal));
   const cache = opts.cacheDir ?? defaultVmCache();
   const dir = path.join(cache, await contentKey(release, opts.signal));
-  const image = (): VmImage => ({ release, dir, kernel: path.join(dir, 'vmlinuz'), initrd: path.join(dir, 'initrd.gz'), hostKey: fs.readFileSync(path.join(dir, 'hostkey.pub'), 'utf8').trim() });
+  const image = (): VmImage => ({ release, dir, kernel: path.join(dir, 'vmlinux'), initrd: path.join(dir, 'initrd.cpio'), hostKey: fs.readFileSync(path.join(dir, 'hostkey.pub'), 'utf8').trim() });
   if (fs.existsSync(path.join(dir, 'hostkey.pub'))) return image();
   fs.mkdirSync(cache, { recursive: true });
   const stage = fs.mkdtempSync(path.join(cache, '.build-'));
@@ -196,7 +199,7 @@ async function buildImage(release: string, stage: string, opts: ImageOptions): P
   await sh(['apt-get', 'download', `linux-image-${release}`], debs);
   const pkg = path.join(stage, 'pkg');
   for (const deb of fs.readdirSync(debs)) await sh(['dpkg-deb', '-x', path.join(debs, deb), pkg]);
-  fs.copyFileSync(path.join(pkg, 'boot', `vmlinuz-${release}`), path.join(stage, 'vmlinuz'));
+  await extractVmlinux(path.join(pkg, 'boot', `vmlinuz-${release}`), path.join(stage, 'vmlinux'), opts.signal);
 
   opts.progress?.report('Making the VM image: the initramfs');
   const tree = path.join(stage, 'tree');
@@ -252,7 +255,7 @@ async function buildImage(release: string, stage: string, opts: ImageOptions): P
   if (!pub) throw new Error('dropbearkey -y printed no ssh-ed25519 public key');
   fs.writeFileSync(path.join(stage, 'hostkey.pub'), `${pub.split(' ').slice(0, 2).join(' ')}\n`);
 
-  await sh(['sh', '-c', 'find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0 | gzip -1 > ../initrd.gz'], tree);
+  await sh(['sh', '-c', 'find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0 > ../initrd.cpio'], tree);
   fs.writeFileSync(path.join(stage, 'manifest.json'), JSON.stringify({ release, recipe: RECIPE_VERSION, programs: PROGRAMS, modules: wanted, madeAt: new Date().toISOString() }, null, 2) + '\n');
   for (const d of [debs, pkg, tree]) fs.rmSync(d, { recursive: true, force: true });
 }
