@@ -1,11 +1,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { type Host, type Role, ROLES, run } from '../hosts/host';
+import { type Host, type Role, ROLES } from '../hosts/host';
 import { NetnsHost } from '../hosts/netns-host';
 import { execLocal, runLocal } from '../util/local-process';
 import { addressPlan, testbedRunDir, type Mode, type Testbed } from '../testbed/testbed';
 import type { StateStore } from '../testbed/state';
-import { routePlan, routeReplaceArgv, routingMessage } from '../testbed/routes';
+import { applyRoutePlan } from '../testbed/routes';
 import type { Backend, BackendCapabilities, BackendChange, ModelInterfaces, WorkOptions } from './backend';
 import { hasNetAdmin, userNamespacesWork } from '../util/privileges';
 import { PrivilegedRunner, UserNamespaceRunner, type NamespaceRunner } from './netns-runner';
@@ -139,11 +139,8 @@ export class NetnsBackend implements Backend {
   }
 
   /** Sets the mode's routes (see routePlan) through the client and server hosts. */
-  private async route(mode: Mode, opts: WorkOptions): Promise<void> {
-    opts.progress?.report(routingMessage(mode));
-    for (const step of routePlan(this.testbed, mode)) {
-      await run(this.hosts[step.role], routeReplaceArgv(step), { signal: opts.signal, timeoutMs: 10_000 });
-    }
+  private route(mode: Mode, opts: WorkOptions): Promise<void> {
+    return applyRoutePlan(this.hosts, this.testbed, mode, { ...opts, timeoutMs: 10_000 });
   }
 
   async down(opts: WorkOptions = {}): Promise<void> {

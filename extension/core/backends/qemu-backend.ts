@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { utils } from 'ssh2';
-import { type Host, type HostStatus, type Role, ROLES, run } from '../hosts/host';
+import { type Host, type HostStatus, type Role, ROLES } from '../hosts/host';
 import { NetnsHost } from '../hosts/netns-host';
 import { SshHost } from '../hosts/ssh-host';
 import { SshConnection } from '../hosts/ssh/connection';
@@ -11,7 +11,7 @@ import { hasNetAdmin } from '../util/privileges';
 import { sleep } from '../util/poll';
 import { addressPlan, testbedRunDir, type Mode, type QemuHostSpec, type Testbed } from '../testbed/testbed';
 import type { CreatedObject, StateStore } from '../testbed/state';
-import { routePlan, routeReplaceArgv, routingMessage } from '../testbed/routes';
+import { applyRoutePlan } from '../testbed/routes';
 import type { Backend, BackendCapabilities, BackendChange, ModelInterfaces, WorkOptions } from './backend';
 import { PrivilegedRunner } from './netns-runner';
 import { probeAccel, type Accel } from './qemu/accel';
@@ -318,11 +318,8 @@ export class QemuBackend implements Backend {
   }
 
   /** Sets the mode's routes (see routePlan) through the client and server hosts (VMs over SSH). */
-  private async route(mode: Mode, opts: WorkOptions): Promise<void> {
-    opts.progress?.report(routingMessage(mode));
-    for (const step of routePlan(this.testbed, mode)) {
-      await run(this.hosts[step.role], routeReplaceArgv(step), { signal: opts.signal, timeoutMs: 20_000 });
-    }
+  private route(mode: Mode, opts: WorkOptions): Promise<void> {
+    return applyRoutePlan(this.hosts, this.testbed, mode, { ...opts, timeoutMs: 20_000 });
   }
 
   async down(opts: WorkOptions = {}): Promise<void> {

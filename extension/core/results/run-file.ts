@@ -119,12 +119,16 @@ export interface Stats {
   stdev: number;
 }
 
-export interface SummaryEntry {
+/** One metric of one cell (benchmark x mode x placement): what summaries, drift records and comparisons are keyed by. */
+export interface CellMetric {
   benchmark: string;
   mode: Mode;
   placement: Placement;
   metric: string;
   unit: string;
+}
+
+export interface SummaryEntry extends CellMetric {
   better: Better;
   stats: Stats;
   /** Only on model-mode entries: cost of the model path relative to direct, in percent (positive = worse). */
@@ -144,12 +148,7 @@ export interface SummaryEntry {
 }
 
 /** A baseline cell's headline metric across the rounds of a run: the machine's drift during the run. */
-export interface BaselineDrift {
-  benchmark: string;
-  mode: Mode;
-  placement: Placement;
-  metric: string;
-  unit: string;
+export interface BaselineDrift extends CellMetric {
   /** [round, value] in the order measured. */
   rounds: Array<[number, number]>;
   /** (max - min) / median, in percent. */
@@ -174,14 +173,9 @@ export interface AbRecord {
 }
 
 /** A cell's metric in one arm relative to another, in percent (signed as the metric moved), with its paired bootstrap interval. */
-export interface ArmChange {
+export interface ArmChange extends CellMetric {
   arm: string;
   vs: string;
-  benchmark: string;
-  mode: Mode;
-  placement: Placement;
-  metric: string;
-  unit: string;
   better: Better;
   changePercent: number;
   ci95?: [number, number];

@@ -1,4 +1,4 @@
-import type { Role } from '../hosts/host';
+import { run, type Host, type Role } from '../hosts/host';
 import { addressPlan, type Mode, type Testbed } from './testbed';
 
 /** One route a mode needs: on `role`, traffic for `subnet` leaves by `dev` to the next hop `via`, sent from `src`. */
@@ -44,4 +44,14 @@ export function routeReplaceArgv(step: RouteStep): string[] {
 /** What the backends report while they route. */
 export function routingMessage(mode: Mode): string {
   return `Routing traffic ${mode === 'model' ? 'through the model host' : 'directly to the server'}`;
+}
+
+/**
+ * Sets the mode's routes through the client and server hosts, one `ip route replace` each, for backends whose hosts
+ * run it as they are (namespaces, VMs); the SSH and docker backends apply the plan their own way.
+ */
+export async function applyRoutePlan(hosts: Record<'client' | 'server', Host>, tb: Pick<Testbed, 'subnets'>, mode: Mode,
+  opts: { signal?: AbortSignal; progress?: { report(message: string): void }; timeoutMs: number }): Promise<void> {
+  opts.progress?.report(routingMessage(mode));
+  for (const step of routePlan(tb, mode)) await run(hosts[step.role], routeReplaceArgv(step), { signal: opts.signal, timeoutMs: opts.timeoutMs });
 }
