@@ -4,7 +4,7 @@ import {
   BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, LineController, LineElement, PointElement, Title, Tooltip,
   type ChartConfiguration, type ChartDataset, type Plugin,
 } from 'chart.js';
-import { formatNumber, formatOverhead, formatValue, type Group, type OverheadRow, type SeriesLine } from './run-data';
+import { formatNumber, formatOverhead, formatValue, shownAsDifference, type Group, type OverheadRow, type SeriesLine } from './run-data';
 
 Chart.register(BarController, BarElement, CategoryScale, LinearScale, LineController, LineElement, PointElement, Legend, Title, Tooltip);
 
@@ -177,8 +177,8 @@ export function overheadChart(canvas: HTMLCanvasElement, title: string, sets: Ar
     type: 'bar',
     label: s.label,
     data: rowsOf[i].map((r) => r?.overheadPercent ?? null) as number[],
-    // A difference the interval cannot tell from zero is drawn faint.
-    backgroundColor: rowsOf[i].map((r) => withAlpha(theme.palette[i % theme.palette.length], r?.detectable === false ? 0.2 : 0.7)),
+    // Drawn faint unless the interval tells it from zero (an interval with 0 in it, or none from too few rounds).
+    backgroundColor: rowsOf[i].map((r) => withAlpha(theme.palette[i % theme.palette.length], r && shownAsDifference(r) ? 0.7 : 0.2)),
     borderColor: theme.palette[i % theme.palette.length],
     borderWidth: 1,
   }));
@@ -193,7 +193,7 @@ export function overheadChart(canvas: HTMLCanvasElement, title: string, sets: Ar
   return create(canvas, { type: 'bar', data: { labels: benchmarks, datasets }, options, plugins: [ciWhiskers(rowsOf, theme)] }, hooks);
 }
 
-/** Draws each bar's 95 % interval as a whisker with caps, when the summary has one. */
+/** Draws each bar's 95 % interval as a whisker with caps, only when the summary has one (never with too few rounds). */
 function ciWhiskers(rowsOf: Array<Array<OverheadRow | undefined>>, theme: Theme): Plugin {
   return {
     id: 'hsCiWhiskers',

@@ -6,7 +6,7 @@ import { overheadChart, seriesChart, spreadChart, type ChartHooks } from './char
 import type { ReportData } from './protocol';
 import { hotSpots } from '../../extension/core/results/hot-spots';
 import {
-  benchmarksOf, compareRowsOf, formatNumber, formatOverhead, formatPercent, formatValue, groupsOf, headlineOf, localTime, measuredPairs, metadataRows,
+  benchmarksOf, compareRowsOf, formatNumber, formatOverhead, formatPercent, shownAsDifference, formatValue, groupsOf, headlineOf, localTime, measuredPairs, metadataRows,
   numbersOf, overheadsOf, perfCountersOf, planDifferences, seriesOf, type Group,
 } from './run-data';
 
@@ -199,7 +199,7 @@ export class ReportRenderer {
         { text: formatValue(r.median, r.unit), title: `exact: ${r.median} ${r.unit} (median of ${r.n})` },
         { text: `${formatValue(r.iqr, r.unit)} (${formatNumber(r.q1)} – ${formatNumber(r.q3)})`, title: `exact: Q1 ${r.q1}, Q3 ${r.q3} ${r.unit}` },
         String(r.n),
-        { text: formatOverhead(r), class: r.detectable === false ? 'hs-undetectable' : undefined },
+        { text: formatOverhead(r), class: r.overheadPercent !== undefined && !shownAsDifference(r) ? 'hs-undetectable' : undefined },
       ]), 'hs-table hs-numbers', (i) => (rows[i].metric === metric ? 'hs-selected' : undefined)));
   }
 

@@ -1,6 +1,7 @@
 // Shapes a run file into what the charts and tables show. Pure functions shared by the results panel and the
 // HTML report.
-import type { Better, Measurement, Placement, RunFile, SummaryEntry } from '../../extension/core/results/run-file';
+import type { Better, Measurement, Placement, RunFile, SummaryEntry, TooFewRounds } from '../../extension/core/results/run-file';
+import { tooFewRoundsText } from '../../extension/core/results/stats';
 import type { Mode } from '../../extension/core/testbed/testbed';
 import type { ReportData } from './protocol';
 import { findEntry } from '../../extension/core/results/summary';
@@ -79,7 +80,12 @@ export interface OverheadRow {
   ci95?: [number, number];
   /** False when the interval contains 0. */
   detectable?: boolean;
+  /** Instead of an interval and a verdict: the run had too few rounds for one. */
+  tooFewRounds?: TooFewRounds;
 }
+
+/** Whether an overhead is shown as a difference: only when its interval excludes 0 (not without an interval). */
+export const shownAsDifference = (o: Pick<NumberRow, 'detectable'>): boolean => o.detectable === true;
 
 /** Model-vs-direct overhead of each benchmark's headline metric, per placement. */
 export function overheadsOf(data: ReportData, run: RunFile): OverheadRow[] {
@@ -88,7 +94,7 @@ export function overheadsOf(data: ReportData, run: RunFile): OverheadRow[] {
     const metric = headlineOf(data, run, benchmark);
     for (const s of run.summary) {
       if (s.benchmark === benchmark && s.metric === metric && s.mode === 'model' && s.overheadPercent !== undefined) {
-        rows.push({ benchmark, metric, placement: s.placement, unit: s.unit, overheadPercent: s.overheadPercent, ci95: s.overheadCi95, detectable: s.detectable });
+        rows.push({ benchmark, metric, placement: s.placement, unit: s.unit, overheadPercent: s.overheadPercent, ci95: s.overheadCi95, detectable: s.detectable, tooFewRounds: s.overheadTooFewRounds });
       }
     }
   }
@@ -153,6 +159,7 @@ export interface NumberRow {
   overheadPercent?: number;
   ci95?: [number, number];
   detectable?: boolean;
+  tooFewRounds?: TooFewRounds;
 }
 
 /** Every summary figure of one benchmark (perf counters aside): per metric x placement x mode, in display order. */
@@ -164,13 +171,17 @@ export function numbersOf(run: RunFile, benchmark: string): NumberRow[] {
     .map((s) => ({
       benchmark, metric: s.metric, unit: s.unit, better: s.better, placement: s.placement, mode: s.mode,
       median: s.stats.median, q1: s.stats.q1, q3: s.stats.q3, iqr: s.stats.iqr, n: s.stats.n,
-      overheadPercent: s.overheadPercent, ci95: s.overheadCi95, detectable: s.detectable,
+      overheadPercent: s.overheadPercent, ci95: s.overheadCi95, detectable: s.detectable, tooFewRounds: s.overheadTooFewRounds,
     }));
 }
 
-/** "+3.1 % [+1.2, +5.0]"; "no detectable difference" when the interval contains 0. */
-export function formatOverhead(o: Pick<NumberRow, 'overheadPercent' | 'ci95' | 'detectable'>): string {
+/**
+ * "+3.1 % [+1.2, +5.0]"; "no detectable difference" when the interval contains 0; "+3.1 %, too few rounds (n=3,
+ * need 6 paired)" when the run had too few rounds for an interval.
+ */
+export function formatOverhead(o: Pick<NumberRow, 'overheadPercent' | 'ci95' | 'detectable' | 'tooFewRounds'>): string {
   if (o.overheadPercent === undefined) return '';
+  if (o.tooFewRounds) return `${formatPercent(o.overheadPercent)}, ${tooFewRoundsText(o.tooFewRounds)}`;
   const ci = o.ci95 ? ` [${formatPercent(o.ci95[0]).replace(' %', '')}, ${formatPercent(o.ci95[1])}]` : '';
   return `${formatPercent(o.overheadPercent)}${ci}${o.detectable === false ? ': no detectable difference' : ''}`;
 }

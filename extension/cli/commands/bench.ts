@@ -11,7 +11,8 @@ import { compareTable, driftLines, formatOverhead, summaryTable, toCsv, warningL
 import { parseHypervisorArm, runHypervisorAb } from '../../core/bench/hypervisor-ab';
 import { loadTestbed } from '../../core/testbed/load';
 import { parsePinOption } from '../../core/bench/pinning';
-import { PLAN_DEFAULTS, parseCount } from '../../core/bench/plan';
+import { PLAN_DEFAULTS, parseCount, type RunPlan } from '../../core/bench/plan';
+import { planWarnings } from '../../core/bench/warnings';
 import { reportHtml } from '../../core/results/report-html';
 import { latexTable, markdownTable, paperRows } from '../../core/results/paper-table';
 import { createBundle, extractModels, readBundle, replayComparison } from '../../core/results/bundle';
@@ -59,14 +60,17 @@ export const registerBenchCommands: Register = (program: Command, ctx) => {
       const c = ctx();
       const store = new ResultsStore(c.workspace);
       if (o.hypervisorB) {
-        const run = await runHypervisorAb(loadTestbed(c.workspace), [{ name: 'A', hosts: {} }, parseHypervisorArm('B', o.hypervisorB)], {
+        const plan: RunPlan = {
           benchmarks: list(o.benchmarks, BENCHMARKS.map((b) => b.id), '--benchmarks'), modes: list<Mode>(o.modes, MODES, '--modes'),
           repetitions: o.reps, warmup: o.warmup, durationS: o.duration,
-        }, { workspace: c.workspace, store, signal: c.signal, progress: c.progress });
+        };
+        warnAbout(plan, { ab: true });
+        const run = await runHypervisorAb(loadTestbed(c.workspace), [{ name: 'A', hosts: {} }, parseHypervisorArm('B', o.hypervisorB)], plan,
+          { workspace: c.workspace, store, signal: c.signal, progress: c.progress });
         if (o.json) c.out(JSON.stringify(run, null, 2));
         else {
           for (const arm of run.metadata.ab!.arms) c.out(`${arm.name}: ${Object.entries(arm.hypervisors).map(([role, h]) => `${role} ${h.path} (${h.version}, sha256 ${h.sha256.slice(0, 12)})`).join('; ')}`);
-          for (const ch of run.abComparison ?? []) c.out(`  ${ch.benchmark} ${ch.mode} ${ch.metric}: ${ch.arm} vs ${ch.vs} ${formatOverhead(ch.changePercent, ch.ci95)}`);
+          for (const ch of run.abComparison ?? []) c.out(`  ${ch.benchmark} ${ch.mode} ${ch.metric}: ${ch.arm} vs ${ch.vs} ${formatOverhead(ch.changePercent, ch.ci95, ch.tooFewRounds)}`);
           c.out(`\nRun ${run.id} (${run.status}${run.metadata.emulated ? ', EMULATED hosts' : ''}): ${store.fileOf(run.id)}`);
         }
         return;
@@ -77,6 +81,7 @@ export const registerBenchCommands: Register = (program: Command, ctx) => {
         const original = bundle.run;
         const folders = extractModels(bundle, path.join(c.workspace, '.hypershield', 'replay', original.id));
         c.progress.report(`Replaying run ${original.id} (${bundle.commandLine.join(' ')})`);
+        warnAbout(original.metadata.plan);
         // Always a placement matrix, so "none" undeploys whatever this testbed has deployed, as the original measured.
         const run = await runBenchmarks(backend, original.metadata.plan, {
           workspace: c.workspace, store, signal: c.signal, progress: c.progress,
@@ -101,7 +106,7 @@ export const registerBenchCommands: Register = (program: Command, ctx) => {
       const placements = o.placements ? list<Placement>(o.placements, PLACEMENTS, '--placements') : undefined;
       const modelDir = path.resolve(c.workspace, o.model);
       const preparePlacement = placements ? (p: Placement, w: WorkOptions) => prepareModelPlacement(backend, modelDir, p, w) : undefined;
-      const run = await runBenchmarks(backend, {
+      const plan: RunPlan = {
         benchmarks: list(o.benchmarks, BENCHMARKS.map((b) => b.id), '--benchmarks'),
         modes: list<Mode>(o.modes, MODES, '--modes'),
         placements,
@@ -109,7 +114,9 @@ export const registerBenchCommands: Register = (program: Command, ctx) => {
         warmup: o.warmup,
         durationS: o.duration,
         ...(o.pin ? { pin: parsePinOption(o.pin === true ? [] : o.pin) } : {}),
-      }, { workspace: c.workspace, store, signal: c.signal, progress: c.progress, preparePlacement, profile: o.profile });
+      };
+      warnAbout(plan);
+      const run = await runBenchmarks(backend, plan, { workspace: c.workspace, store, signal: c.signal, progress: c.progress, preparePlacement, profile: o.profile });
       if (o.json) c.out(JSON.stringify(run, null, 2));
       else {
         const headlines = BENCHMARKS.filter((b) => run.metadata.plan.benchmarks.includes(b.id)).map((b) => b.headline);
@@ -217,6 +224,11 @@ function previousBuildReport(store: ResultsStore, run: RunFile, metrics: string 
   }
   if (!first) throw new Error(`No model of run ${run.id} has a previous build to compare with: measure the previous build with the same plan first.`);
   return first;
+}
+
+/** Says up front, on stderr, when a plan's repetitions cannot give the intervals it is run for. */
+function warnAbout(plan: RunPlan, opts?: { ab?: boolean }): void {
+  for (const w of planWarnings(plan, opts)) process.stderr.write(`warning: ${w}\n`);
 }
 
 function writeOut(file: string, text: string, out: (s: string) => void): void {

@@ -11,7 +11,7 @@ import { ROLES, type Role } from '../hosts/host';
 import { SCHEMA_VERSION, type AbRecord, type ArmChange, type HypervisorIdentity, type Measurement, type RunFile } from '../results/run-file';
 import { ResultsStore } from '../results/store';
 import { cellSamples, summarize } from '../results/summary';
-import { bootstrapOverheadCi, describe, detectable, overheadPercent } from '../results/stats';
+import { bootstrapOverheadCi, describe, intervalFields, overheadPercent } from '../results/stats';
 import { validatePlan, type RunPlan } from './plan';
 import { runBenchmarks } from './runner';
 import type { Testbed } from '../testbed/testbed';
@@ -96,7 +96,8 @@ export async function armRecord(testbed: Testbed, arms: readonly HypervisorArm[]
 
 /**
  * Every cell's metrics of arm `b` relative to arm `a`, in percent (signed as the metric moved). Both arms are measured
- * in each round, so the bootstrap resamples whole rounds (paired): the machine's drift cancels within a round.
+ * in each round, so the bootstrap resamples whole rounds (paired): the machine's drift cancels within a round. Fewer
+ * than MIN_PAIRED_ROUNDS rounds give no interval and no verdict (tooFewRounds).
  */
 export function compareArms(results: readonly Measurement[], a: string, b: string): ArmChange[] {
   const changes: ArmChange[] = [];
@@ -113,8 +114,7 @@ export function compareArms(results: readonly Measurement[], a: string, b: strin
       if (sa.length === 0 || sb.length === 0) continue;
       const changePercent = overheadPercent(describe(sa.map(([, x]) => x)).median, describe(sb.map(([, x]) => x)).median, 'lower');
       if (changePercent === undefined) continue;
-      const ci = bootstrapOverheadCi(sa, sb, 'lower');
-      changes.push({ arm: b, vs: a, ...cell, unit: v.unit, better: v.better, changePercent, ...(ci ? { ci95: ci, detectable: detectable(ci) } : {}) });
+      changes.push({ arm: b, vs: a, ...cell, unit: v.unit, better: v.better, changePercent, ...intervalFields(bootstrapOverheadCi(sa, sb, 'lower')) });
     }
   }
   return changes;

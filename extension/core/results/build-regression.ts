@@ -3,8 +3,8 @@
 import * as path from 'node:path';
 import { BENCHMARKS } from '../bench/registry';
 import type { ModelPlacement } from '../model/templates';
-import type { Better, ModelInfo, RunFile } from './run-file';
-import { bootstrapOverheadCi, describe, detectable, overheadPercent } from './stats';
+import type { Better, ModelInfo, RunFile, TooFewRounds } from './run-file';
+import { bootstrapOverheadCi, describe, intervalFields, overheadPercent } from './stats';
 import { cellSamples, type EntryKey } from './summary';
 import { formatOverhead } from './table';
 
@@ -66,10 +66,12 @@ export interface BuildChange {
   basis: 'vs-direct' | 'absolute';
   /** (current - previous) / previous in percent, signed as the metric moved (negative = lower), whatever is better. */
   changePercent: number;
-  /** Bootstrap 95 % interval of changePercent; absent with fewer than 2 values a side. */
+  /** Bootstrap 95 % interval of changePercent; absent with too few rounds (see tooFewRounds). */
   ci95?: [number, number];
   /** False when ci95 contains 0: no detectable difference between the builds. */
   detectable?: boolean;
+  /** Instead of ci95 and detectable when a run has too few rounds (the runs are compared unpaired). */
+  tooFewRounds?: TooFewRounds;
 }
 
 export interface BuildComparison {
@@ -106,12 +108,12 @@ export function compareBuilds(previous: RunFile, current: RunFile, placement: Mo
     // 'lower' makes overheadPercent the plain signed change (other - base) / base.
     const changePercent = overheadPercent(median(prev), median(cur), 'lower');
     if (changePercent === undefined) continue;
-    const ci = bootstrapOverheadCi(prev, cur, 'lower', { paired: false });
+    const interval = bootstrapOverheadCi(prev, cur, 'lower', { paired: false });
     changes.push({
       benchmark: e.benchmark, metric: e.metric, unit: e.unit, better: e.better,
       basis: ratios[0] && ratios[1] ? 'vs-direct' : 'absolute',
       changePercent,
-      ...(ci ? { ci95: ci, detectable: detectable(ci) } : {}),
+      ...intervalFields(interval),
     });
   }
   return {
@@ -132,10 +134,11 @@ const runTime = (iso: string) => `${iso.slice(0, 10)} ${iso.slice(11, 16)}`;
 
 /**
  * "throughput -3.1 % [-5.0, -1.2] vs previous build (run 2026-12-01 02:10)", or "throughput no detectable
- * difference (-0.4 % [-2.1, +1.3]) vs previous build (...)" when the interval contains 0.
+ * difference (-0.4 % [-2.1, +1.3]) vs previous build (...)" when the interval contains 0, "throughput -3.1 %, too few
+ * rounds (n=3, need 4 a side) vs previous build (...)" when a run has too few rounds for an interval.
  */
 export function formatBuildChange(ch: BuildChange, c: BuildComparison): string {
-  return `${ch.metric} ${formatOverhead(ch.changePercent, ch.ci95)} vs previous build (run ${runTime(c.previous.startedAt)})`;
+  return `${ch.metric} ${formatOverhead(ch.changePercent, ch.ci95, ch.tooFewRounds)} vs previous build (run ${runTime(c.previous.startedAt)})`;
 }
 
 /** The comparison as lines of text: the two builds and runs, then one line a metric. */

@@ -104,7 +104,7 @@ export function replayComparison(original: RunFile, replay: RunFile): string[] {
     const verdict = o.overheadCi95 && r.overheadCi95
       ? (o.overheadCi95[0] <= r.overheadCi95[1] && r.overheadCi95[0] <= o.overheadCi95[1] ? 'consistent (the intervals overlap)' : 'DIFFERENT (the intervals do not overlap)')
       : 'no interval to compare';
-    lines.push(`${o.benchmark} ${o.placement} ${o.metric}: original ${formatOverhead(o.overheadPercent, o.overheadCi95)}, replay ${formatOverhead(r.overheadPercent, r.overheadCi95)}: ${verdict}`);
+    lines.push(`${o.benchmark} ${o.placement} ${o.metric}: original ${formatOverhead(o.overheadPercent, o.overheadCi95, o.overheadTooFewRounds)}, replay ${formatOverhead(r.overheadPercent, r.overheadCi95, r.overheadTooFewRounds)}: ${verdict}`);
   }
   return lines;
 }

@@ -1,8 +1,16 @@
 // Markdown and LaTeX tables of one or more runs, for a paper: per benchmark, metric, run (backend) and placement
 // the direct and model medians and the overheads with their bootstrap 95 % intervals.
-import type { RunFile, SummaryEntry } from './run-file';
+import type { RunFile, SummaryEntry, TooFewRounds } from './run-file';
+import { MIN_PAIRED_ROUNDS, tooFewRoundsText } from './stats';
 import { findEntry } from './summary';
 import { formatOverhead } from './table';
+
+/** An overhead with its interval, or why it has none. */
+export interface PaperOverhead {
+  percent: number;
+  ci?: [number, number];
+  tooFewRounds?: TooFewRounds;
+}
 
 export interface PaperRow {
   benchmark: string;
@@ -14,8 +22,8 @@ export interface PaperRow {
   n: number;
   direct?: number;
   model?: number;
-  overhead?: { percent: number; ci?: [number, number] };
-  vsNone?: { percent: number; ci?: [number, number] };
+  overhead?: PaperOverhead;
+  vsNone?: PaperOverhead;
 }
 
 /** A short name per run: its backend (", pinned" when it pinned CPUs), with the run id when that is not unique. */
@@ -37,8 +45,8 @@ export function paperRows(runs: readonly RunFile[], metricsOf: (benchmark: strin
         n: Math.min(m.stats.n, d?.stats.n ?? m.stats.n),
         direct: d?.stats.median,
         model: m.stats.median,
-        ...(m.overheadPercent !== undefined ? { overhead: { percent: m.overheadPercent, ci: m.overheadCi95 } } : {}),
-        ...(m.overheadVsNonePercent !== undefined ? { vsNone: { percent: m.overheadVsNonePercent, ci: m.overheadVsNoneCi95 } } : {}),
+        ...(m.overheadPercent !== undefined ? { overhead: { percent: m.overheadPercent, ci: m.overheadCi95, tooFewRounds: m.overheadTooFewRounds } } : {}),
+        ...(m.overheadVsNonePercent !== undefined ? { vsNone: { percent: m.overheadVsNonePercent, ci: m.overheadVsNoneCi95, tooFewRounds: m.overheadVsNoneTooFewRounds } } : {}),
       });
     }
   });
@@ -56,16 +64,21 @@ function footer(runs: readonly RunFile[]): string[] {
   return runs.map((r, i) => `${labels[i]}: run ${r.id}, testbed ${r.metadata.testbed.name}, ${r.metadata.startedAt}${r.metadata.emulated ? ', emulated hosts' : ''}${r.status !== 'complete' ? `, ${r.status}` : ''}`);
 }
 
-const NOTE = 'Medians; overhead in percent, positive = the model path is worse; bootstrap 95 % confidence intervals.';
+const NOTE = 'Medians; overhead in percent, positive = the model path is worse; bootstrap 95 % confidence intervals, ' +
+  `given from ${MIN_PAIRED_ROUNDS} paired rounds on (fewer cannot reach the 5 % level).`;
 
-/** A GitHub-flavoured Markdown table; an overhead whose interval contains 0 reads "no detectable difference (…)". */
+/**
+ * A GitHub-flavoured Markdown table; an overhead whose interval contains 0 reads "no detectable difference (…)", one
+ * of a run with too few rounds "+7.0 %, too few rounds (n=3, need 6 paired)".
+ */
 export function markdownTable(runs: readonly RunFile[], rows: readonly PaperRow[]): string {
   const cell = (s: string) => s.replace(/\|/g, '\\|');
   const line = (cells: string[]) => `| ${cells.map(cell).join(' | ')} |`;
   const out = [line(HEAD), `|${HEAD.map((_, i) => (i >= 4 && i <= 6 ? ' ---: ' : ' --- ')).join('|')}|`];
   for (const r of rows) {
     out.push(line([r.benchmark, `${r.metric} (${r.unit}, ${r.better} is better)`, r.run, r.placement, String(r.n), num(r.direct), num(r.model),
-      r.overhead ? formatOverhead(r.overhead.percent, r.overhead.ci) : '', r.vsNone ? formatOverhead(r.vsNone.percent, r.vsNone.ci) : '']));
+      r.overhead ? formatOverhead(r.overhead.percent, r.overhead.ci, r.overhead.tooFewRounds) : '',
+      r.vsNone ? formatOverhead(r.vsNone.percent, r.vsNone.ci, r.vsNone.tooFewRounds) : '']));
   }
   return [...out, '', NOTE, '', ...footer(runs).map((f) => `- ${f}`), ''].join('\n');
 }
@@ -77,9 +90,13 @@ export function latexEscape(s: string): string {
 
 const texSigned = (v: number) => `$${v < 0 ? '-' : '+'}${Math.abs(v).toFixed(1)}$`;
 
-/** "$+12.3$ [$+8.1$, $+15.0$]", with a dagger when the interval contains 0 (explained under the table). */
-function texOverhead(o: PaperRow['overhead']): string {
+/**
+ * "$+12.3$ [$+8.1$, $+15.0$]", with a dagger when the interval contains 0 (explained under the table); "$+7.0$, too
+ * few rounds (n=3, need 6 paired)" without an interval.
+ */
+function texOverhead(o: PaperOverhead | undefined): string {
   if (!o) return '';
+  if (o.tooFewRounds) return `${texSigned(o.percent)}, ${latexEscape(tooFewRoundsText(o.tooFewRounds))}`;
   if (!o.ci) return `${texSigned(o.percent)} (no interval)`;
   const shown = `${texSigned(o.percent)} [${texSigned(o.ci[0])}, ${texSigned(o.ci[1])}]`;
   return o.ci[0] > 0 || o.ci[1] < 0 ? shown : `${shown}$^\\dagger$`;
@@ -105,6 +122,7 @@ export function latexTable(runs: readonly RunFile[], rows: readonly PaperRow[]):
     '\\end{tabular}',
     '\\caption{Medians of each cell. Overhead in \\%, positive when the model path is worse, with its bootstrap 95~\\% ' +
       'confidence interval in brackets. $^\\dagger$: no detectable difference (the interval contains 0). ' +
+      `No interval is given from fewer than ${MIN_PAIRED_ROUNDS} paired rounds: too few for the 5~\\% level. ` +
       '$\\uparrow$/$\\downarrow$: higher/lower is better.}',
     '\\label{tab:hypershield}',
     '\\end{table}',

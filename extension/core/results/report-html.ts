@@ -26,7 +26,8 @@ function overheadSection(run: RunFile): string {
   const vsNone = entries.some((e) => e.overheadVsNonePercent !== undefined);
   const cells = (values: string[], tag: 'td' | 'th') => `<tr>${values.map((v) => `<${tag}>${escapeHtml(v)}</${tag}>`).join('')}</tr>`;
   const rows = entries.map((e) => cells([e.benchmark, e.placement, `${e.metric} (${e.unit}, ${e.better} is better)`, String(e.stats.n),
-    formatOverhead(e.overheadPercent, e.overheadCi95), ...(vsNone ? [formatOverhead(e.overheadVsNonePercent, e.overheadVsNoneCi95)] : [])], 'td'));
+    formatOverhead(e.overheadPercent, e.overheadCi95, e.overheadTooFewRounds),
+    ...(vsNone ? [formatOverhead(e.overheadVsNonePercent, e.overheadVsNoneCi95, e.overheadVsNoneTooFewRounds)] : [])], 'td'));
   const list = (title: string, items: string[]) => (items.length ? `\n<h3>${title}</h3>\n<ul>${items.map((w) => `<li>${escapeHtml(w)}</li>`).join('')}</ul>` : '');
   const flagged = list('Flagged measurements', warningLines(run)) + list('Baseline drift across rounds', driftLines(run));
   return `<section id="overheads">

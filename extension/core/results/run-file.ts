@@ -119,6 +119,20 @@ export interface Stats {
   stdev: number;
 }
 
+/**
+ * Why a comparison carries no interval and no verdict: fewer rounds than a 95 % interval needs (stats.ts decides:
+ * MIN_PAIRED_ROUNDS paired rounds, MIN_UNPAIRED_VALUES values a side unpaired).
+ */
+export interface TooFewRounds {
+  /** Rounds measured (paired), or values of the smaller side (unpaired). */
+  n: number;
+  need: number;
+  /** Whether both sides were measured in the same rounds (and compared round by round). */
+  paired: boolean;
+  /** The same in words, e.g. "too few rounds (n=3, need 6 paired)". */
+  reason: string;
+}
+
 /** One metric of one cell (benchmark x mode x placement): what summaries, drift records and comparisons are keyed by. */
 export interface CellMetric {
   benchmark: string;
@@ -133,16 +147,20 @@ export interface SummaryEntry extends CellMetric {
   stats: Stats;
   /** Only on model-mode entries: cost of the model path relative to direct, in percent (positive = worse). */
   overheadPercent?: number;
-  /** Bootstrap 95 % interval of overheadPercent (same sign convention); absent with fewer than 2 values a side. */
+  /** Bootstrap 95 % interval of overheadPercent (same sign convention); absent with too few rounds (see below). */
   overheadCi95?: [number, number];
   /** False when overheadCi95 contains 0: no detectable difference between the model path and direct. */
   detectable?: boolean;
+  /** Instead of overheadCi95 and detectable when the run has too few rounds for an interval to mean anything. */
+  overheadTooFewRounds?: TooFewRounds;
   /** Only on model-mode entries of a placement other than none: cost relative to placement none (plain forwarding). */
   overheadVsNonePercent?: number;
   /** Bootstrap 95 % interval of overheadVsNonePercent. */
   overheadVsNoneCi95?: [number, number];
   /** False when overheadVsNoneCi95 contains 0. */
   detectableVsNone?: boolean;
+  /** Instead of overheadVsNoneCi95 and detectableVsNone with too few rounds. */
+  overheadVsNoneTooFewRounds?: TooFewRounds;
   /** The arm of an A/B run the entry summarises; each arm is summarised on its own. */
   arm?: string;
 }
@@ -181,6 +199,8 @@ export interface ArmChange extends CellMetric {
   ci95?: [number, number];
   /** False when ci95 contains 0: no detectable difference between the arms. */
   detectable?: boolean;
+  /** Instead of ci95 and detectable with too few rounds. */
+  tooFewRounds?: TooFewRounds;
 }
 
 // ---- end of A/B runs ----

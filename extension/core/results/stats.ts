@@ -1,4 +1,4 @@
-import type { Better, Stats } from './run-file';
+import type { Better, Stats, TooFewRounds } from './run-file';
 
 /**
  * Quantile q (0..1) of sorted values by linear interpolation between closest ranks (the common "type 7" definition,
@@ -63,18 +63,61 @@ export interface BootstrapOptions {
 export const BOOTSTRAP_SEED = 20261130;
 
 /**
+ * Fewest paired rounds (both sides measured in the same rounds) from which an interval is claimed. A percentile
+ * bootstrap of n pairs has only n^n resamples and cannot reach 95 % coverage with a handful; the exact sign test is
+ * the yardstick: with every pair moving the same way its two-sided p is 2 / 2^n, 2/64 = 0.031 with 6 pairs but
+ * 2/32 = 0.0625 with 5, so 5 pairs cannot show a difference at the 5 % level whatever they measure.
+ */
+export const MIN_PAIRED_ROUNDS = 6;
+
+/**
+ * Fewest values a side from which an unpaired interval is claimed, by the same yardstick (the exact Mann-Whitney
+ * test): with every value of one side above every value of the other its two-sided p is 2 / C(2n, n), 2/70 = 0.029
+ * with 4 against 4 but 2/20 = 0.1 with 3 against 3.
+ */
+export const MIN_UNPAIRED_VALUES = 4;
+
+/** Whether [round, value] samples of two sides are paired: each side measured once in each of the same rounds. */
+export function isPaired(base: ReadonlyArray<[number, number]>, other: ReadonlyArray<[number, number]>): boolean {
+  const otherRounds = new Set(other.map(([r]) => r));
+  return base.length === other.length && otherRounds.size === other.length && new Set(base.map(([r]) => r)).size === base.length && base.every(([r]) => otherRounds.has(r));
+}
+
+/**
+ * The one decision whether a comparison has enough rounds for a 95 % interval and a verdict: undefined when it has,
+ * else what it has and needs. Paired comparisons count rounds, unpaired ones the values of the smaller side.
+ */
+export function tooFewRounds(nBase: number, nOther: number, paired: boolean): TooFewRounds | undefined {
+  const n = Math.min(nBase, nOther);
+  const need = paired ? MIN_PAIRED_ROUNDS : MIN_UNPAIRED_VALUES;
+  if (n >= need) return undefined;
+  const t = { n, need, paired };
+  return { ...t, reason: tooFewRoundsText(t) };
+}
+
+/** The one wording of a missing interval, in records and in every view: "too few rounds (n=3, need 6 paired)". */
+export function tooFewRoundsText(t: Pick<TooFewRounds, 'n' | 'need' | 'paired'>): string {
+  return `too few rounds (n=${t.n}, need ${t.need} ${t.paired ? 'paired' : 'a side'})`;
+}
+
+/** A comparison's 95 % interval and whether it shows a difference, or why it has none. */
+export type OverheadInterval = { ci: [number, number]; detectable: boolean } | { tooFewRounds: TooFewRounds };
+
+/**
  * Percentile-bootstrap 95 % interval of overheadPercent(median(base), median(other)). Samples are [round, value]:
  * when both sides were measured in the same rounds, whole rounds are resampled (a paired bootstrap: a round's cells
  * were measured minutes apart, so the machine's drift cancels in each pair); otherwise each side is resampled on its
- * own. Undefined when a side has fewer than two values or the overhead is undefined (base median 0).
+ * own. With fewer rounds than MIN_PAIRED_ROUNDS (paired) or MIN_UNPAIRED_VALUES a side, no interval: the reason.
+ * Undefined when the overhead is undefined (a base median, resampled, of 0).
  */
-export function bootstrapOverheadCi(base: ReadonlyArray<[number, number]>, other: ReadonlyArray<[number, number]>, better: Better, opts: BootstrapOptions = {}): [number, number] | undefined {
-  if (base.length < 2 || other.length < 2) return undefined;
+export function bootstrapOverheadCi(base: ReadonlyArray<[number, number]>, other: ReadonlyArray<[number, number]>, better: Better, opts: BootstrapOptions = {}): OverheadInterval | undefined {
+  const paired = opts.paired !== false && isPaired(base, other);
+  const tooFew = tooFewRounds(base.length, other.length, paired);
+  if (tooFew) return { tooFewRounds: tooFew };
   const resamples = opts.resamples ?? 2000;
   const random = seededRandom(opts.seed ?? BOOTSTRAP_SEED);
   const pick = (n: number) => Math.floor(random() * n);
   const otherByRound = new Map(other);
-  const paired = opts.paired !== false && base.length === other.length && otherByRound.size === other.length && base.every(([r]) => otherByRound.has(r));
   const estimates: number[] = [];
   const b = new Float64Array(base.length);
   const o = new Float64Array(other.length);
@@ -94,7 +137,14 @@ export function bootstrapOverheadCi(base: ReadonlyArray<[number, number]>, other
     estimates.push(e);
   }
   estimates.sort((x, y) => x - y);
-  return [quantile(estimates, 0.025), quantile(estimates, 0.975)];
+  const ci: [number, number] = [quantile(estimates, 0.025), quantile(estimates, 0.975)];
+  return { ci, detectable: detectable(ci) };
+}
+
+/** The fields a change record (ArmChange, BuildChange) carries for an interval: ci95 and detectable, or tooFewRounds. */
+export function intervalFields(i: OverheadInterval | undefined): { ci95: [number, number]; detectable: boolean } | { tooFewRounds: TooFewRounds } | Record<string, never> {
+  if (!i) return {};
+  return 'ci' in i ? { ci95: i.ci, detectable: i.detectable } : { tooFewRounds: i.tooFewRounds };
 }
 
 /** An interval says there is a difference only when it excludes zero. */

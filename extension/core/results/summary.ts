@@ -1,5 +1,5 @@
 import { PLACEMENTS, type Measurement, type Placement, type SummaryEntry } from './run-file';
-import { bootstrapOverheadCi, describe, detectable, overheadPercent } from './stats';
+import { bootstrapOverheadCi, describe, overheadPercent, type OverheadInterval } from './stats';
 
 export type EntryKey = Pick<SummaryEntry, 'benchmark' | 'placement' | 'mode' | 'metric' | 'arm'>;
 
@@ -16,7 +16,8 @@ export function cellSamples(results: readonly Measurement[], key: EntryKey): Arr
 
 /**
  * Per benchmark x mode x placement x metric statistics. Model entries carry the model-vs-direct overhead and, on
- * placements other than none, the overhead relative to placement none, each with its bootstrap 95 % interval.
+ * placements other than none, the overhead relative to placement none, each with its bootstrap 95 % interval (or, with
+ * too few rounds for one, why not).
  */
 export function summarize(results: readonly Measurement[]): SummaryEntry[] {
   const groups = new Map<string, { entry: Omit<SummaryEntry, 'stats'>; samples: Array<[number, number]> }>();
@@ -40,24 +41,26 @@ export function summarize(results: readonly Measurement[]): SummaryEntry[] {
     const vsDirect = compare(entries, samplesOf, e, { ...e, mode: 'direct' });
     if (vsDirect) {
       e.overheadPercent = vsDirect.percent;
-      if (vsDirect.ci) Object.assign(e, { overheadCi95: vsDirect.ci, detectable: detectable(vsDirect.ci) });
+      if (vsDirect.interval && 'ci' in vsDirect.interval) Object.assign(e, { overheadCi95: vsDirect.interval.ci, detectable: vsDirect.interval.detectable });
+      else if (vsDirect.interval) e.overheadTooFewRounds = vsDirect.interval.tooFewRounds;
     }
     if (e.placement === 'none') continue;
     const vsNone = compare(entries, samplesOf, e, { ...e, placement: 'none' as Placement });
     if (vsNone) {
       e.overheadVsNonePercent = vsNone.percent;
-      if (vsNone.ci) Object.assign(e, { overheadVsNoneCi95: vsNone.ci, detectableVsNone: detectable(vsNone.ci) });
+      if (vsNone.interval && 'ci' in vsNone.interval) Object.assign(e, { overheadVsNoneCi95: vsNone.interval.ci, detectableVsNone: vsNone.interval.detectable });
+      else if (vsNone.interval) e.overheadVsNoneTooFewRounds = vsNone.interval.tooFewRounds;
     }
   }
   return entries;
 }
 
 function compare(entries: readonly SummaryEntry[], samplesOf: (k: EntryKey) => Array<[number, number]> | undefined, e: SummaryEntry, baseKey: EntryKey):
-  { percent: number; ci?: [number, number] } | undefined {
+  { percent: number; interval?: OverheadInterval } | undefined {
   const base = findEntry(entries, baseKey);
   if (!base) return undefined;
   const percent = overheadPercent(base.stats.median, e.stats.median, e.better);
   if (percent === undefined) return undefined;
-  const ci = bootstrapOverheadCi(samplesOf(baseKey)!, samplesOf(e)!, e.better);
-  return ci ? { percent, ci } : { percent };
+  const interval = bootstrapOverheadCi(samplesOf(baseKey)!, samplesOf(e)!, e.better);
+  return interval ? { percent, interval } : { percent };
 }

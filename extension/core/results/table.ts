@@ -1,4 +1,5 @@
-import type { RunFile, SummaryEntry } from './run-file';
+import type { RunFile, SummaryEntry, TooFewRounds } from './run-file';
+import { tooFewRoundsText } from './stats';
 import { findEntry } from './summary';
 
 function columns(rows: string[][]): string {
@@ -12,11 +13,13 @@ const signed = (v: number) => `${v >= 0 ? '+' : ''}${v.toFixed(1)}`;
 
 /**
  * An overhead as a reader should take it: "+12.3 % [+8.1, +15.0]" when its 95 % interval excludes 0, "no detectable
- * difference (-1.2 % [-4.0, +2.1])" when it does not, "+7.0 % (no interval)" when there is none (fewer than 2 values
- * a side, or a baseline whose resampled median can be 0, as with a few retransmits).
+ * difference (-1.2 % [-4.0, +2.1])" when it does not, "+7.0 %, too few rounds (n=3, need 6 paired)" when the run has
+ * too few rounds for an interval, "+7.0 % (no interval)" when there is none for another reason (a baseline whose
+ * resampled median can be 0, as with a few retransmits).
  */
-export function formatOverhead(percent: number | undefined, ci?: readonly [number, number]): string {
+export function formatOverhead(percent: number | undefined, ci?: readonly [number, number], tooFew?: TooFewRounds): string {
   if (percent === undefined) return '-';
+  if (tooFew) return `${signed(percent)} %, ${tooFewRoundsText(tooFew)}`;
   if (!ci) return `${signed(percent)} % (no interval)`;
   const figure = `${signed(percent)} % [${signed(ci[0])}, ${signed(ci[1])}]`;
   return ci[0] > 0 || ci[1] < 0 ? figure : `no detectable difference (${figure})`;
@@ -36,8 +39,8 @@ export function summaryTable(run: RunFile, metrics?: readonly string[]): string 
     const m = findEntry(run.summary, { ...e, mode: 'model' });
     const cell = (x?: SummaryEntry) => (x ? `${fmt(x.stats.median)} [${fmt(x.stats.iqr)}] ${x.unit}` : '-');
     rows.push([e.benchmark, e.placement, e.metric, cell(d), cell(m), String(Math.max(d?.stats.n ?? 0, m?.stats.n ?? 0)),
-      formatOverhead(m?.overheadPercent, m?.overheadCi95),
-      ...(vsNone ? [formatOverhead(m?.overheadVsNonePercent, m?.overheadVsNoneCi95)] : [])]);
+      formatOverhead(m?.overheadPercent, m?.overheadCi95, m?.overheadTooFewRounds),
+      ...(vsNone ? [formatOverhead(m?.overheadVsNonePercent, m?.overheadVsNoneCi95, m?.overheadVsNoneTooFewRounds)] : [])]);
   }
   return columns(rows);
 }

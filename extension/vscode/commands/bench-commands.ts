@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import { BENCHMARKS } from '../../core/bench/registry';
+import { planWarnings } from '../../core/bench/warnings';
 import { PLACEMENTS, type Placement, type RunFile } from '../../core/results/run-file';
 import { MODES, type Mode } from '../../core/testbed/testbed';
 import { benchDefaults, openResultsAfterRun } from '../config';
@@ -54,10 +55,15 @@ async function askPlan(deployed: string | undefined): Promise<BenchOptions | und
     title: 'Run Benchmarks (4/4): recorded repetitions per benchmark, mode and placement',
     value: String(d.repetitions),
     ignoreFocusOut: true,
-    // The total and the time it takes, updated as the number changes.
-    validateInput: (v) => (/^[1-9]\d{0,3}$/.test(v.trim())
-      ? { message: estimate(benchmarks.length, modes.length, placements.length, Number(v), d), severity: vscode.InputBoxValidationSeverity.Info }
-      : 'A whole number from 1 to 9999'),
+    // The total and the time it takes, updated as the number changes; a warning when it is too few for a verdict.
+    validateInput: (v) => {
+      if (!/^[1-9]\d{0,3}$/.test(v.trim())) return 'A whole number from 1 to 9999';
+      const message = estimate(benchmarks.length, modes.length, placements.length, Number(v), d);
+      const [warning] = planWarnings({ modes, placements: placements.length ? placements : undefined, repetitions: Number(v) }, { option: 'repetitions' });
+      return warning
+        ? { message: `${message}. ${warning}`, severity: vscode.InputBoxValidationSeverity.Warning }
+        : { message, severity: vscode.InputBoxValidationSeverity.Info };
+    },
   });
   if (!reps) return undefined;
   return { benchmarks, modes, ...(placements.length ? { placements, model } : {}), repetitions: Number(reps) };

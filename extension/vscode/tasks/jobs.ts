@@ -3,6 +3,7 @@
 import * as path from 'node:path';
 import type * as vscode from 'vscode';
 import { runBenchmarks } from '../../core/bench/runner';
+import { planWarnings } from '../../core/bench/warnings';
 import type { RunPlan } from '../../core/bench/plan';
 import type { PinOption } from '../../core/bench/pinning';
 import { buildModel, type BuildResult } from '../../core/model/build';
@@ -87,6 +88,8 @@ export async function benchJob(deps: JobDeps, def: BenchTaskDefinition, io: Task
   const backend = await deps.workbench.backend();
   // A placement matrix deploys the model project's placements in turn ("none" undeploys).
   const modelDir = plan.placements ? modelDirOf(deps.workbench, def.model) : undefined;
+  const option = def.repetitions !== undefined ? 'the task\'s "repetitions"' : 'the setting hypershield.bench.repetitions';
+  for (const w of planWarnings(plan, { option })) io.line(`warning: ${w}`);
   const run = await runBenchmarks(backend, plan, {
     workspace,
     store: deps.workbench.store,
