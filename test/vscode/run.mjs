@@ -34,8 +34,8 @@ try {
   await buildForTests();
   const { syntheticRun } = await syntheticRuns();
   const fixtures = [
-    syntheticRun({ id: 'synthetic-a', benchmarks: 2, modes: ['direct', 'model'], placements: ['none', 'user'], repetitions: 5, startedAt: '2026-11-20T10:00:00Z' }),
-    syntheticRun({ id: 'synthetic-b', benchmarks: 2, modes: ['direct', 'model'], placements: ['none', 'user'], repetitions: 5, scale: 0.9, startedAt: '2026-11-21T10:00:00Z' }),
+    syntheticRun({ id: 'synthetic-a', benchmarks: 2, modes: ['direct', 'model'], placements: ['none', 'user'], repetitions: 6, startedAt: '2026-11-20T10:00:00Z' }),
+    syntheticRun({ id: 'synthetic-b', benchmarks: 2, modes: ['direct', 'model'], placements: ['none', 'user'], repetitions: 6, scale: 0.9, startedAt: '2026-11-21T10:00:00Z' }),
     // Another placement and a shorter plan: nothing pairs up with the runs above when compared.
     syntheticRun({ id: 'synthetic-c', benchmarks: 2, modes: ['direct', 'model'], placements: ['ebpf'], repetitions: 2, durationS: 2, startedAt: '2026-11-19T10:00:00Z' }),
   ];

@@ -1,6 +1,7 @@
 // Deterministic run files for the results views: any number of benchmarks, modes, placements and repetitions,
-// with per-interval series and perf counters, summarised by the core's own statistics.
-import { SCHEMA_VERSION, type Measurement, type Placement, type RunFile, type SummaryEntry } from '../../extension/core/results/run-file';
+// with per-interval series and perf counters, summarised by the core's own statistics (so a run of fewer than 6
+// repetitions has no intervals: "too few rounds").
+import { SCHEMA_VERSION, type Measurement, type Placement, type RunFile } from '../../extension/core/results/run-file';
 import { seededRandom } from '../../extension/core/results/stats';
 import { summarize } from '../../extension/core/results/summary';
 import type { Mode } from '../../extension/core/testbed/testbed';
@@ -86,19 +87,7 @@ export function syntheticRun(o: SyntheticOptions): RunFile {
       endedAt: new Date(t).toISOString(),
     },
     results,
-    summary: withIntervals(summarize(results)),
+    summary: summarize(results),
   };
 }
 
-/**
- * Overhead intervals for the views to draw, where the summary has none yet: the overhead ± 2 points, so the
- * "none" placement (about 1 % overhead) shows "no detectable difference" and the others a clear one.
- */
-function withIntervals(summary: SummaryEntry[]): SummaryEntry[] {
-  for (const e of summary) {
-    if (e.overheadPercent === undefined || e.overheadCi95) continue;
-    e.overheadCi95 = [e.overheadPercent - 2, e.overheadPercent + 2];
-    e.detectable = !(e.overheadCi95[0] <= 0 && e.overheadCi95[1] >= 0);
-  }
-  return summary;
-}

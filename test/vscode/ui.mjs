@@ -145,7 +145,7 @@ export const uiTests = [
     if (rows.length !== 8) throw new Error(`${rows.length} rows: ${JSON.stringify(rows)}`);
     const user = rows.find((r) => r[0].startsWith('throughput') && r[1] === 'user' && r[2] === 'model');
     const none = rows.find((r) => r[0].startsWith('throughput') && r[1] === 'none' && r[2] === 'model');
-    if (!user || !/^[\d.]+ Gbit\/s$/.test(user[3]) || !/^[\d.]+ Gbit\/s \([\d.]+ – [\d.]+\)$/.test(user[4]) || user[5] !== '5') throw new Error(`user row: ${JSON.stringify(user)}`);
+    if (!user || !/^[\d.]+ Gbit\/s$/.test(user[3]) || !/^[\d.]+ Gbit\/s \([\d.]+ – [\d.]+\)$/.test(user[4]) || user[5] !== '6') throw new Error(`user row: ${JSON.stringify(user)}`);
     if (!/^\+[\d.]+ % \[\+[\d.]+, \+[\d.]+ %\]$/.test(user[6])) throw new Error(`user overhead: ${user[6]}`);
     if (!/no detectable difference$/.test(none?.[6] ?? '')) throw new Error(`none overhead: ${none?.[6]}`);
     const unrounded = rows.flat().filter((c) => /\d\.\d{4,}/.test(c));
@@ -250,12 +250,15 @@ export const uiTests = [
     const why = await frame.locator('#no-pairs').innerText();
     if (!why.includes('same benchmark, mode and placement') || !why.includes('A measured direct · none, direct · user, model · none, model · user; B measured direct · ebpf, model · ebpf')) throw new Error(`explanation: ${why}`);
     const plan = await frame.locator('#plan-differences').innerText();
-    if (!plan.includes('5 × 10 s (A) vs 2 × 2 s (B)') || !plan.includes('placements: none, user (A) vs ebpf (B)')) throw new Error(`plan differences: ${plan}`);
+    if (!plan.includes('6 × 10 s (A) vs 2 × 2 s (B)') || !plan.includes('placements: none, user (A) vs ebpf (B)')) throw new Error(`plan differences: ${plan}`);
     await shot(page, '04c-compare-different-placements.png');
+    // B measured 2 rounds: its overheads carry no interval or verdict, and say why.
+    const numbersB = await frame.locator('table.hs-numbers').last().innerText();
+    if (!numbersB.includes('too few rounds (n=2, need 6 paired)') || numbersB.includes('detectable')) throw new Error(`numbers of B: ${numbersB}`);
     const captions = await frame.locator('#metadata h3').allInnerTexts();
     if (captions.join(' | ') !== 'A: run synthetic-a | B: run synthetic-c') throw new Error(`metadata captions: ${captions.join(' | ')}`);
     const differs = await frame.locator('#metadata .hs-metadata-a td.hs-differs').allInnerTexts();
-    if (!differs.some((t) => t.includes('2 repetitions') || t.includes('5 repetitions'))) throw new Error(`plan not marked as differing: ${differs.join(' | ')}`);
+    if (!differs.some((t) => t.includes('2 repetitions') || t.includes('6 repetitions'))) throw new Error(`plan not marked as differing: ${differs.join(' | ')}`);
     await frame.locator('#metadata').evaluate((e) => e.scrollIntoView());
     await shot(page, '04d-compare-metadata.png');
   }],

@@ -25,7 +25,7 @@ export interface RunPlan {
 export const PLAN_DEFAULTS = {
   benchmarks: ['iperf3', 'ping'],
   modes: ['direct', 'model'],
-  repetitions: 5,
+  repetitions: 6,
   warmup: 1,
   durationS: 10,
 } as const satisfies Omit<RunPlan, 'placements' | 'pin'>;
