@@ -79,6 +79,24 @@ test('a faster machine with the same model cost is no detectable difference: eac
   assert.equal(tp.detectable, false, `change ${tp.changePercent} ${tp.ci95}`);
 });
 
+test('runs of 3 rounds give the change "too few rounds" and no verdict; 4 rounds a run give one (the runs are unpaired)', () => {
+  const short = { repetitions: 3 };
+  const tp = compareBuilds(run('prev', build(1), '2026-12-01T02:10:00Z', short), run('cur', build(2), '2026-12-01T03:00:00Z', { ...short, modelCost: 0.8 }), 'user')
+    .changes.find((ch) => ch.metric === 'throughput')!;
+  assert.ok(tp.changePercent < -12, `change ${tp.changePercent}`);
+  assert.equal(tp.ci95, undefined);
+  assert.equal(tp.detectable, undefined);
+  assert.deepEqual(tp.tooFewRounds, { n: 3, need: 4, paired: false, reason: 'too few rounds (n=3, need 4 a side)' });
+  const c = compareBuilds(run('prev', build(1), '2026-12-01T02:10:00Z', short), run('cur', build(2), '2026-12-01T03:00:00Z', short), 'user');
+  assert.match(formatBuildChange(c.changes.find((ch) => ch.metric === 'throughput')!, c),
+    /^throughput [+-]\d+\.\d %, too few rounds \(n=3, need 4 a side\) vs previous build \(run 2026-12-01 02:10\)$/);
+  const four = { repetitions: 4 };
+  const tp4 = compareBuilds(run('prev', build(1), '2026-12-01T02:10:00Z', four), run('cur', build(2), '2026-12-01T03:00:00Z', { ...four, modelCost: 0.8 }), 'user')
+    .changes.find((ch) => ch.metric === 'throughput')!;
+  assert.equal(tp4.tooFewRounds, undefined);
+  assert.equal(tp4.detectable, true, JSON.stringify(tp4));
+});
+
 test('without direct values the change is of the model path\'s absolute values', () => {
   const modelOnly = { modes: ['model' as const] };
   const prev = run('prev', build(1), '2026-12-01T02:10:00Z', modelOnly);

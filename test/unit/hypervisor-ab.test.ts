@@ -57,8 +57,8 @@ test('two paths to one QEMU program (a symlink, a copy) have its version and has
 });
 
 /** Two arms' measurements of the same rounds; arm B's throughputs scaled by `bScale`. */
-function armResults(bScale: number): Measurement[] {
-  const opts = { benchmarks: 2, modes: ['direct', 'model'] as const, placements: ['none' as const], repetitions: 8 };
+function armResults(bScale: number, repetitions = 8): Measurement[] {
+  const opts = { benchmarks: 2, modes: ['direct', 'model'] as const, placements: ['none' as const], repetitions };
   const a = syntheticRun({ id: 'arm-a', ...opts, modes: [...opts.modes] }).results.map((m) => ({ ...m, arm: 'A' }));
   const b = syntheticRun({ id: 'arm-b', ...opts, modes: [...opts.modes], scale: bScale }).results.map((m) => ({ ...m, arm: 'B' }));
   return [...a, ...b];
@@ -73,6 +73,18 @@ test('arm B measured 10 % slower is a detectable change; the same hypervisor twi
   assert.equal(tp.detectable, true);
   const same = compareArms(armResults(1), 'A', 'B').find((c) => c.benchmark === 'iperf3' && c.mode === 'model' && c.metric === 'throughput')!;
   assert.equal(same.detectable, false, `change ${same.changePercent} ${same.ci95}`);
+});
+
+test('one QEMU against itself in 2 rounds is "too few rounds", never a detectable change; 5 rounds neither, 6 give a verdict', () => {
+  const change = (bScale: number, rounds: number) => compareArms(armResults(bScale, rounds), 'A', 'B').find((c) => c.benchmark === 'iperf3' && c.mode === 'model' && c.metric === 'throughput')!;
+  const two = change(1, 2);
+  assert.equal(two.ci95, undefined);
+  assert.equal(two.detectable, undefined);
+  assert.deepEqual(two.tooFewRounds, { n: 2, need: 6, paired: true, reason: 'too few rounds (n=2, need 6 paired)' });
+  assert.deepEqual(change(0.7, 5).tooFewRounds, { n: 5, need: 6, paired: true, reason: 'too few rounds (n=5, need 6 paired)' }, 'even a 30 % change');
+  const six = change(0.7, 6);
+  assert.equal(six.tooFewRounds, undefined);
+  assert.equal(six.detectable, true, JSON.stringify(six));
 });
 
 test('a run with arms is summarised per arm and its A/B record validates as a run file', () => {

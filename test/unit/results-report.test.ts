@@ -33,21 +33,26 @@ function runOf(id: string, rounds: Array<Partial<Record<Placement, [number, numb
   };
 }
 
-test('formatOverhead: the figure with its interval, "no detectable difference" when the interval contains 0', () => {
+/** Rounds of [direct, model] throughput: placement none overlaps direct (-4.5 %), the user model costs 20 %. */
+const THREE_ROUNDS: Array<Partial<Record<Placement, [number, number]>>> = [
+  { none: [10, 11.5], user: [10, 8] },
+  { none: [12, 10.2], user: [12, 9.7] },
+  { none: [11, 11.9], user: [11, 8.8] },
+];
+const SIX_ROUNDS = [...THREE_ROUNDS, ...THREE_ROUNDS];
+
+test('formatOverhead: the figure with its interval, "no detectable difference" when the interval contains 0, "too few rounds" without one', () => {
   assert.equal(formatOverhead(12.34, [8.06, 15]), '+12.3 % [+8.1, +15.0]');
   assert.equal(formatOverhead(-10.5, [-25, 4]), 'no detectable difference (-10.5 % [-25.0, +4.0])');
   assert.equal(formatOverhead(-3, [-5, -1]), '-3.0 % [-5.0, -1.0]');
   assert.equal(formatOverhead(7), '+7.0 % (no interval)');
+  assert.equal(formatOverhead(-37, undefined, { n: 2, need: 6, paired: true, reason: '' }), '-37.0 %, too few rounds (n=2, need 6 paired)');
   assert.equal(formatOverhead(undefined), '-');
 });
 
 test('terminal table and HTML report say "no detectable difference" for an overhead whose interval contains 0', () => {
-  // The demo's case: 3 repetitions with overlapping spreads; the user model costs a clear 20 %.
-  const run = runOf('r1', [
-    { none: [10, 11.5], user: [10, 8] },
-    { none: [12, 10.2], user: [12, 9.7] },
-    { none: [11, 11.9], user: [11, 8.8] },
-  ]);
+  // The demo's case, 6 rounds with overlapping spreads; the user model costs a clear 20 %.
+  const run = runOf('r1', SIX_ROUNDS);
   const table = summaryTable(run);
   const none = table.split('\n').find((l) => l.startsWith('iperf3     none'))!;
   const user = table.split('\n').find((l) => l.startsWith('iperf3     user'))!;
@@ -60,13 +65,25 @@ test('terminal table and HTML report say "no detectable difference" for an overh
   assert.match(html, /<td>\+20\.0 % \[\+\d+\.\d, \+\d+\.\d\]<\/td>/);
 });
 
+test('terminal table, HTML report and paper tables say "too few rounds" instead of an interval below 6 paired rounds', () => {
+  // Three rounds of the same 20 % cost: the figure stands, no interval or verdict is claimed.
+  const run = runOf('r3', SIX_ROUNDS.slice(0, 3));
+  const table = summaryTable(run);
+  const user = table.split('\n').find((l) => l.startsWith('iperf3     user'))!;
+  assert.match(user, /\+20\.0 %, too few rounds \(n=3, need 6 paired\) +\+23\.5 %, too few rounds \(n=3, need 6 paired\)$/, table);
+  assert.doesNotMatch(table, /detectable|% \[/);
+  assert.match(reportHtml(run), /<td>\+20\.0 %, too few rounds \(n=3, need 6 paired\)<\/td>/);
+  const rows = paperRows([run], () => ['throughput']);
+  assert.match(markdownTable([run], rows), /\| user \| 3 \| 11\.00 \| 8\.80 \| \+20\.0 %, too few rounds \(n=3, need 6 paired\) \| \+23\.5 %, too few rounds \(n=3, need 6 paired\) \|/);
+  const tex = latexTable([run], rows);
+  assert.match(tex, /user & 3 & 11\.00 & 8\.80 & \$\+20\.0\$, too few rounds \(n=3, need 6 paired\) & /);
+  assert.ok(!tex.split('\n').find((l) => l.includes(' & user & '))!.includes('dagger'), tex);
+});
+
 test('Markdown and LaTeX tables compare runs across backends and placements, with intervals', () => {
-  const a = runOf('20261130-0100-aaaa', [
-    { none: [10, 11.5], user: [10, 8] },
-    { none: [12, 10.2], user: [12, 9.7] },
-    { none: [11, 11.9], user: [11, 8.8] },
-  ]);
-  const b = { ...runOf('20261130-0200-bbbb', [{ ebpf: [20, 19.5] }, { ebpf: [21, 20.4] }, { ebpf: [19, 18.6] }]), metadata: { ...a.metadata, testbed: { ...a.metadata.testbed, backend: 'docker' as const } } };
+  const a = runOf('20261130-0100-aaaa', SIX_ROUNDS);
+  const ebpf: Array<Partial<Record<Placement, [number, number]>>> = [{ ebpf: [20, 19.5] }, { ebpf: [21, 20.4] }, { ebpf: [19, 18.6] }];
+  const b = { ...runOf('20261130-0200-bbbb', [...ebpf, ...ebpf]), metadata: { ...a.metadata, testbed: { ...a.metadata.testbed, backend: 'docker' as const } } };
   assert.deepEqual(runLabels([a, { ...a, id: 'other' }, { ...a, id: 'p', metadata: { ...a.metadata, pinning: { client: '0', notes: [] } } }]),
     ['netns 20261130-0100-aaaa', 'netns other', 'netns, pinned']);
   const rows = paperRows([a, b], () => ['throughput']);
@@ -75,18 +92,18 @@ test('Markdown and LaTeX tables compare runs across backends and placements, wit
   const lines = md.split('\n');
   assert.equal(lines[0], '| Benchmark | Metric | Run | Placement | n | Direct | Model | Overhead vs direct [95 % CI] | vs none [95 % CI] |');
   assert.equal(lines[1], '| --- | --- | --- | --- | ---: | ---: | ---: | --- | --- |');
-  assert.match(lines[2], /^\| iperf3 \| throughput \(Gbit\/s, higher is better\) \| netns \| none \| 3 \| 11\.00 \| 11\.50 \| no detectable difference \(-4\.5 % \[-\d+\.\d, \+\d+\.\d\]\) \|  \|$/);
-  assert.match(lines[3], /^\| iperf3 \| throughput \(Gbit\/s, higher is better\) \| netns \| user \| 3 \| 11\.00 \| 8\.80 \| \+20\.0 % \[\+\d+\.\d, \+\d+\.\d\] \| \+23\.5 % \[\+\d+\.\d, \+\d+\.\d\] \|$/);
-  assert.match(lines[4], /^\| iperf3 \| .* \| docker \| ebpf \| 3 \| 20\.00 \| 19\.50 \| \+2\.5 % \[\+\d\.\d, \+\d\.\d\] \|  \|$/);
+  assert.match(lines[2], /^\| iperf3 \| throughput \(Gbit\/s, higher is better\) \| netns \| none \| 6 \| 11\.00 \| 11\.50 \| no detectable difference \(-4\.5 % \[-\d+\.\d, \+\d+\.\d\]\) \|  \|$/);
+  assert.match(lines[3], /^\| iperf3 \| throughput \(Gbit\/s, higher is better\) \| netns \| user \| 6 \| 11\.00 \| 8\.80 \| \+20\.0 % \[\+\d+\.\d, \+\d+\.\d\] \| \+23\.5 % \[\+\d+\.\d, \+\d+\.\d\] \|$/);
+  assert.match(lines[4], /^\| iperf3 \| .* \| docker \| ebpf \| 6 \| 20\.00 \| 19\.50 \| \+2\.5 % \[\+\d\.\d, \+\d\.\d\] \|  \|$/);
   assert.ok(md.includes('- netns: run 20261130-0100-aaaa, testbed t, 2026-11-30T00:00:00Z'));
   assert.ok(md.includes('- docker: run 20261130-0200-bbbb'));
 
   const tex = latexTable([a, b], rows);
   assert.ok(tex.includes('\\begin{tabular}{llllrrrll}'));
   assert.ok(tex.includes('Benchmark & Metric & Run & Placement & n & Direct & Model & Overhead vs direct & vs none \\\\'));
-  assert.match(tex, /iperf3 & throughput \(Gbit\/s, \$\\uparrow\$\) & netns & none & 3 & 11\.00 & 11\.50 & \$-4\.5\$ \[\$-\d+\.\d\$, \$\+\d+\.\d\$\]\$\^\\dagger\$ &  \\\\/);
-  assert.match(tex, /netns & user & 3 & 11\.00 & 8\.80 & \$\+20\.0\$ \[\$\+\d+\.\d\$, \$\+\d+\.\d\$\] & \$\+23\.5\$ /);
-  assert.doesNotMatch(tex, /user & 3 .*dagger/);
+  assert.match(tex, /iperf3 & throughput \(Gbit\/s, \$\\uparrow\$\) & netns & none & 6 & 11\.00 & 11\.50 & \$-4\.5\$ \[\$-\d+\.\d\$, \$\+\d+\.\d\$\]\$\^\\dagger\$ &  \\\\/);
+  assert.match(tex, /netns & user & 6 & 11\.00 & 8\.80 & \$\+20\.0\$ \[\$\+\d+\.\d\$, \$\+\d+\.\d\$\] & \$\+23\.5\$ /);
+  assert.doesNotMatch(tex, /user & 6 .*dagger/);
   // Balanced braces and environments: it compiles as written.
   assert.equal((tex.match(/\{/g) ?? []).length, (tex.match(/\}/g) ?? []).length);
   assert.deepEqual(tex.match(/\\begin\{(\w+)\}/g)!.map((x) => x.replace('begin', 'end')), tex.match(/\\end\{(\w+)\}/g)!.reverse());

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { plannedMeasurements, runHeadline } from '../../extension/vscode/headline';
-import { formatOverhead, localTime, measuredPairs, numbersOf, planDifferences } from '../../webview/shared/run-data';
+import { formatOverhead, localTime, measuredPairs, numbersOf, planDifferences, shownAsDifference } from '../../webview/shared/run-data';
 import { syntheticRun } from '../vscode/synthetic-run';
 
 const a = syntheticRun({ id: 'pol-a', benchmarks: 2, modes: ['direct', 'model'], placements: ['none', 'user'], repetitions: 5 });
@@ -26,6 +26,20 @@ test('overheads read with their interval, and "no detectable difference" when it
   assert.equal(formatOverhead({ overheadPercent: -1.04, ci95: [-3, 1], detectable: false }), '-1.0 % [-3.0, +1.0 %]: no detectable difference');
   assert.equal(formatOverhead({ overheadPercent: 3.1 }), '+3.1 %', 'no interval in the summary: the figure alone');
   assert.equal(formatOverhead({}), '');
+  assert.equal(formatOverhead({ overheadPercent: -37, tooFewRounds: { n: 2, need: 6, paired: true, reason: '' } }), '-37.0 %, too few rounds (n=2, need 6 paired)');
+});
+
+test('a run of 2 rounds shows "too few rounds" and no interval (so no whisker, a faint bar); one of 6 its interval and verdict', () => {
+  const model = (run: typeof a) => numbersOf(run, 'iperf3').find((r) => r.metric === 'throughput' && r.placement !== 'none' && r.mode === 'model')!;
+  const short = model(c);
+  assert.equal(short.ci95, undefined);
+  assert.equal(short.detectable, undefined);
+  assert.equal(shownAsDifference(short), false);
+  assert.match(formatOverhead(short), /^[+-][\d.]+ %, too few rounds \(n=2, need 6 paired\)$/);
+  const six = model(syntheticRun({ id: 'pol-6', benchmarks: 1, modes: ['direct', 'model'], placements: ['user'], repetitions: 6 }));
+  assert.equal(six.tooFewRounds, undefined);
+  assert.equal(shownAsDifference(six), true, JSON.stringify(six));
+  assert.match(formatOverhead(six), /^\+[\d.]+ % \[\+[\d.]+, \+[\d.]+ %\]$/);
 });
 
 test('compare: what each run measured, and how the plans differ', () => {
