@@ -28,6 +28,8 @@ describe('benchmark runs on a real namespace testbed', () => {
     const tput = run.summary.find((s) => s.benchmark === 'iperf3' && s.mode === 'model' && s.metric === 'throughput')!;
     assert.ok(tput.stats.median > 0.5, `throughput through the model ${tput.stats.median} Gbit/s`);
     assert.equal(typeof tput.overheadPercent, 'number');
+    assert.equal(tput.overheadTooFewRounds?.reason, 'too few rounds (n=2, need 6 paired)', 'no interval from 2 rounds');
+    assert.equal(tput.detectable, undefined);
     assert.equal(run.metadata.hosts.length, 3);
     assert.match(run.metadata.hosts[0].kernel, /^\d+\.\d+/);
     assert.match(run.metadata.hosts[0].tools.iperf3, /^iperf 3/);
@@ -64,6 +66,8 @@ describe('benchmark runs on a real namespace testbed', () => {
     });
     const code = await new Promise((r) => child.on('close', r));
     assert.equal(code, 130, err);
+    assert.match(err, /^warning: Too few repetitions \(5\) for a 95 % interval or verdict of model vs direct, which pair rounds: raise --reps to 6 or more\.$/m, 'said up front');
+    assert.ok(err.indexOf('warning: Too few') < err.indexOf('(1/10)'));
     assert.notEqual(refused?.status, 0);
     assert.match(refused!.stderr, /Testbed tbench is busy: bench \(process \d+, since .*\) is still running\. Wait for it to finish or stop it, then mode direct again\./);
     const run = new ResultsStore(ws.dir).latest()!;

@@ -25,7 +25,8 @@ before(async () => {
 });
 after(() => ws.cleanup());
 
-const plan: RunPlan = { benchmarks: ['iperf3'], modes: ['direct', 'model'], placements: ['user'], repetitions: 3, warmup: 0, durationS: 1 };
+// 4 rounds: the fewest with which two runs compared value by value (unpaired) get an interval.
+const plan: RunPlan = { benchmarks: ['iperf3'], modes: ['direct', 'model'], placements: ['user'], repetitions: 4, warmup: 0, durationS: 1 };
 
 test('a run of a new build of the user template is compared with the run of the build before it', async (t) => {
   const backend = ws.backend();
@@ -51,6 +52,10 @@ test('a run of a new build of the user template is compared with the run of the 
   assert.equal(tp.basis, 'vs-direct');
   assert.ok(tp.ci95 && tp.ci95[0] <= tp.changePercent && tp.changePercent <= tp.ci95[1], `${tp.changePercent} in ${tp.ci95}`);
   assert.equal(typeof tp.detectable, 'boolean');
+  assert.equal(tp.tooFewRounds, undefined);
+  // Within each run, model vs direct pairs 4 rounds: too few for an interval there.
+  const overhead = second.summary.find((e) => e.benchmark === 'iperf3' && e.mode === 'model' && e.metric === 'throughput')!;
+  assert.deepEqual([overhead.overheadCi95, overhead.overheadTooFewRounds?.reason], [undefined, 'too few rounds (n=4, need 6 paired)']);
 
   const out = execFileSync(CLI[0], [CLI[1], '-w', ws.dir, 'report', second.id, '--vs-previous-build'], { encoding: 'utf8' });
   t.diagnostic(out);
