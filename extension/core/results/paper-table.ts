@@ -1,7 +1,7 @@
 // Markdown and LaTeX tables of one or more runs, for a paper: per benchmark, metric, run (backend) and placement
 // the direct and model medians and the overheads with their bootstrap 95 % intervals.
 import type { RunFile, SummaryEntry, TooFewRounds } from './run-file';
-import { MIN_PAIRED_ROUNDS, tooFewRoundsText } from './stats';
+import { MIN_PAIRED_ROUNDS, detectable, tooFewRoundsText } from './stats';
 import { findEntry } from './summary';
 import { formatOverhead } from './table';
 
@@ -99,7 +99,7 @@ function texOverhead(o: PaperOverhead | undefined): string {
   if (o.tooFewRounds) return `${texSigned(o.percent)}, ${latexEscape(tooFewRoundsText(o.tooFewRounds))}`;
   if (!o.ci) return `${texSigned(o.percent)} (no interval)`;
   const shown = `${texSigned(o.percent)} [${texSigned(o.ci[0])}, ${texSigned(o.ci[1])}]`;
-  return o.ci[0] > 0 || o.ci[1] < 0 ? shown : `${shown}$^\\dagger$`;
+  return detectable(o.ci) ? shown : `${shown}$^\\dagger$`;
 }
 
 /** A booktabs table in a table float, with a caption that explains the intervals and the dagger. */

@@ -1,5 +1,5 @@
 import type { RunFile, SummaryEntry, TooFewRounds } from './run-file';
-import { tooFewRoundsText } from './stats';
+import { detectable, tooFewRoundsText } from './stats';
 import { findEntry } from './summary';
 
 function columns(rows: string[][]): string {
@@ -22,7 +22,7 @@ export function formatOverhead(percent: number | undefined, ci?: readonly [numbe
   if (tooFew) return `${signed(percent)} %, ${tooFewRoundsText(tooFew)}`;
   if (!ci) return `${signed(percent)} % (no interval)`;
   const figure = `${signed(percent)} % [${signed(ci[0])}, ${signed(ci[1])}]`;
-  return ci[0] > 0 || ci[1] < 0 ? figure : `no detectable difference (${figure})`;
+  return detectable(ci) ? figure : `no detectable difference (${figure})`;
 }
 
 /** The headline rows of a run: each benchmark's metrics, direct vs model, per placement, overheads with 95 % intervals. */
