@@ -4,8 +4,6 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PLAN_DEFAULTS, PlanError, parseCount, validatePlan } from '../../extension/core/bench/plan';
-import { planWarnings } from '../../extension/core/bench/warnings';
-import type { Mode } from '../../extension/core/testbed/testbed';
 import { describeErrors, validator } from '../../extension/core/util/schemas';
 import planSchema from '../../schemas/plan.schema.json';
 import taskSchema from '../../schemas/task.schema.json';
@@ -85,16 +83,4 @@ test('the CLI refuses --reps 2.5 before touching a testbed, and its defaults are
   assert.match(help, new RegExp(`--warmup <n> .*\\(default: ${PLAN_DEFAULTS.warmup}\\)`));
   assert.match(help, new RegExp(`--duration <s> .*\\(default: ${PLAN_DEFAULTS.durationS}\\)`));
   assert.match(help, new RegExp(`--benchmarks <list> .*\\(default: "${PLAN_DEFAULTS.benchmarks.join(',')}"\\)`));
-});
-
-test('a plan whose repetitions cannot give a verdict is warned about up front, naming the option and the number needed', () => {
-  const plan = { benchmarks: ['iperf3'], modes: ['direct', 'model'] as Mode[], repetitions: 3, warmup: 0, durationS: 1 };
-  assert.deepEqual(planWarnings(plan), ['Too few repetitions (3) for a 95 % interval or verdict of model vs direct, which pair rounds: raise --reps to 6 or more.']);
-  assert.deepEqual(planWarnings({ ...plan, repetitions: 6 }), []);
-  assert.deepEqual(planWarnings(PLAN_DEFAULTS), [], 'the defaults give a verdict');
-  assert.match(planWarnings({ ...plan, modes: ['model'], placements: ['none', 'ebpf'] }, { option: 'repetitions' })[0], /of each placement vs none, which pair rounds: raise repetitions to 6 or more\.$/);
-  assert.match(planWarnings({ ...plan, modes: ['direct', 'model'] }, { ab: true })[0], /of model vs direct, arm B vs A, which pair/);
-  // Nothing compared within the run: only comparisons with other runs (unpaired, 4 a side) are at stake.
-  assert.deepEqual(planWarnings({ ...plan, modes: ['model'], repetitions: 4 }), []);
-  assert.match(planWarnings({ ...plan, modes: ['model'] })[0], /^Too few repetitions \(3\) for a 95 % interval or verdict when this run is compared with another: raise --reps to 4 or more\.$/);
 });
