@@ -12,6 +12,7 @@ import { driftLines, formatOverhead, summaryTable, warningLines } from '../../ex
 import { baselineDrift } from '../../extension/core/results/drift';
 import { reportHtml } from '../../extension/core/results/report-html';
 import { latexEscape, latexTable, markdownTable, paperRows, runLabels } from '../../extension/core/results/paper-table';
+import { replayComparison } from '../../extension/core/results/bundle';
 
 /** A run of iperf3 throughput per round: [direct, model] per placement. */
 function runOf(id: string, rounds: Array<Partial<Record<Placement, [number, number]>>>): RunFile {
@@ -142,4 +143,13 @@ test('drift and flagged cells are listed under the tables, the HTML report too',
   const html = reportHtml(run);
   assert.ok(html.includes('<h3>Flagged measurements</h3>\n<ul><li>iperf3 direct none: 1 of 3 measurements flagged: 30000 TCP retransmits'));
   assert.ok(html.includes('<li>baseline drift: iperf3 direct none throughput over 3 rounds: range 18.2 %, trend +9.1 %/round</li>'));
+});
+
+test('a replay is compared with its original by their intervals, when both runs have enough rounds for them', () => {
+  const original = runOf('orig', SIX_ROUNDS);
+  const same = runOf('same', SIX_ROUNDS.map((r) => ({ user: r.user! })));
+  const cheaper = runOf('cheaper', SIX_ROUNDS.map((r) => ({ user: [r.user![0], r.user![0] * 0.98] as [number, number] })));
+  assert.match(replayComparison(original, same)[0], /^iperf3 user throughput: original \+20\.0 % \[.*\], replay \+20\.0 % \[.*\]: consistent \(the intervals overlap\)$/);
+  assert.match(replayComparison(original, cheaper)[0], /: DIFFERENT \(the intervals do not overlap\)$/);
+  assert.match(replayComparison(original, runOf('short', THREE_ROUNDS))[1], /replay \+20\.0 %, too few rounds \(n=3, need 6 paired\): no interval to compare$/);
 });
