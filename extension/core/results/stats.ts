@@ -73,12 +73,12 @@ export const MIN_PAIRED_ROUNDS = 6;
 /**
  * Fewest values a side from which an unpaired interval is claimed, by the same yardstick (the exact Mann-Whitney
  * test): with every value of one side above every value of the other its two-sided p is 2 / C(2n, n), 2/70 = 0.029
- * with 4 against 4 but 2/20 = 0.1 with 3 against 3.
+ * with 4 against 4 but 2/20 = 0.1 with 3 against 3 (a larger other side lowers it: the smaller side is counted).
  */
 export const MIN_UNPAIRED_VALUES = 4;
 
 /** Whether [round, value] samples of two sides are paired: each side measured once in each of the same rounds. */
-export function isPaired(base: ReadonlyArray<[number, number]>, other: ReadonlyArray<[number, number]>): boolean {
+function isPaired(base: ReadonlyArray<[number, number]>, other: ReadonlyArray<[number, number]>): boolean {
   const otherRounds = new Set(other.map(([r]) => r));
   return base.length === other.length && otherRounds.size === other.length && new Set(base.map(([r]) => r)).size === base.length && base.every(([r]) => otherRounds.has(r));
 }
