@@ -23,7 +23,7 @@ try {
   cli('doctor', ...(asRoot ? ['--install'] : []), '--features', 'testbed,bench');
   cli('up');
   cli('status');
-  cli('bench', '--benchmarks', 'iperf3,ping', '--modes', 'direct,model', '--reps', '3', '--duration', '3');
+  cli('bench', '--benchmarks', 'iperf3,ping', '--modes', 'direct,model', '--reps', '6', '--duration', '2');
   const report = path.join(workspace, 'report.html');
   cli('report', '--html', report, '--csv', path.join(workspace, 'report.csv'));
   console.log(`\nResults: ${path.join(workspace, '.hypershield', 'results')}\nReport:  ${report}`);
