@@ -3,9 +3,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseTestbed, TestbedFileError } from '../../extension/core/testbed/load';
 import { normalWorkloads, vmToolFix, WORKLOAD_TOOL_NAMES, workloadPrograms } from '../../extension/core/backends/qemu/workloads';
+import { QemuBackend } from '../../extension/core/backends/qemu-backend';
+import { StateStore } from '../../extension/core/testbed/state';
 
 const schema = JSON.parse(fs.readFileSync(path.join(__dirname, '../../schemas/testbed.schema.json'), 'utf8')) as {
   definitions: { qemuHost: { properties: { workloads: { items: { enum: string[] } } } } };
@@ -35,4 +38,22 @@ test('a program missing on a VM names the tool set to add, or why no image carri
   assert.equal(vmToolFix(tb, 'server', 'redis-server'), 'add "redis" to hosts.server.qemu.workloads in /ws/hypershield.testbed.json; the VM image is then made with it');
   assert.match(vmToolFix(tb, 'client', 'sysbench'), /^add "sysbench" to hosts\.client\.qemu\.workloads/);
   assert.match(vmToolFix(tb, 'server', 'mariadbd'), /the VM image cannot carry it \(workload tool sets: sysbench, fio, redis\): run the server as a namespace \(leave out hosts\.server\.qemu\.vm\)/);
+});
+
+test('preflight refuses workloads on a namespace role and with an own initrd, naming the field', async () => {
+  const ws = fs.mkdtempSync(path.join(os.tmpdir(), 'hs-vmw-pre-'));
+  try {
+    const file = path.join(ws, 'hypershield.testbed.json');
+    fs.writeFileSync(path.join(ws, 'k'), '');
+    const tb = parseTestbed(JSON.stringify({ name: 'vmw-pre', backend: 'qemu', hosts: {
+      client: { qemu: { workloads: ['sysbench'] } },
+      model: { qemu: { kernel: 'k', initrd: 'k', hostKey: 'ssh-ed25519 AAAA', workloads: ['redis'] } },
+      server: { qemu: { vm: true, workloads: ['sysbench'] } } } }), file);
+    const problems = await new QemuBackend(tb, new StateStore(ws, tb.name)).preflight();
+    assert.ok(problems.includes(`hosts.client.qemu.workloads in ${file}: the client is a namespace, which runs this machine's programs; set hosts.client.qemu.vm to true or leave workloads out.`), problems.join('\n'));
+    assert.ok(problems.some((p) => p.startsWith(`hosts.model.qemu.workloads in ${file}: workload tools go into the workbench's image, not your own initrd`)), problems.join('\n'));
+    assert.ok(!problems.some((p) => p.includes('hosts.server.qemu.workloads')), problems.join('\n'));
+  } finally {
+    fs.rmSync(ws, { recursive: true, force: true });
+  }
 });
