@@ -1,9 +1,10 @@
 // Prints what the qemu testbed costs (under TCG on machines without working KVM): boot to SSH, the
 // build-upload-insmod cycle of the kernel template, and the template's throughput relative to plain forwarding
 // through the same VM, in interleaved rounds. Figures, not pass/fail: this machine's speed drifts.
-//   npm run bench:vm [-- --boots N | --cycle] [--name TESTBED]
+//   npm run bench:vm [-- --boots N | --cycle] [--name TESTBED] [--workloads SET,...]
 // --boots N measures only N boots; --cycle only the cycle (one boot, no throughput rounds), listing each host call of
-// one cycle with its time; --name keeps parallel runs apart (default vmbench).
+// one cycle with its time; --name keeps parallel runs apart (default vmbench); --workloads boots the model VM with an
+// image variant carrying those workload tool sets (hosts.model.qemu.workloads), to see what they add to a boot.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -25,6 +26,8 @@ const CYCLES = 3;
 const ROUNDS = 4;
 const SECONDS = 5;
 const CYCLE_ONLY = process.argv.includes('--cycle');
+const workloadsAt = process.argv.indexOf('--workloads');
+const WORKLOADS = workloadsAt >= 0 ? process.argv[workloadsAt + 1].split(',') : [];
 
 const fmt = (xs: number[], unit: string, digits = 0) => {
   const s = describe(xs);
@@ -101,7 +104,8 @@ async function cycleOnly(b: Backend, model: string): Promise<void> {
 
 async function main(): Promise<void> {
   const workspace = fs.mkdtempSync(path.join(os.tmpdir(), 'hs-benchvm-'));
-  fs.writeFileSync(path.join(workspace, 'hypershield.testbed.json'), JSON.stringify({ name: NAME, backend: 'qemu' }));
+  const hosts = WORKLOADS.length ? { hosts: { model: { qemu: { workloads: WORKLOADS } } } } : {};
+  fs.writeFileSync(path.join(workspace, 'hypershield.testbed.json'), JSON.stringify({ name: NAME, backend: 'qemu', ...hosts }));
   const model = path.join(workspace, 'model');
   scaffoldModel(model, 'kernel');
   try {

@@ -169,7 +169,11 @@ export class QemuBackend implements Backend {
       if (!r || r.code !== 0) problems.push(`\`${argv[0]}\` is missing: apt-get install ${pkg}`);
     }
     const own = ROLES.filter((r) => this.isVm(r) && !this.spec(r).initrd);
-    if (own.length) problems.push(...imagePrerequisites());
+    if (own.length) problems.push(...imagePrerequisites(own.flatMap((r) => this.spec(r).workloads ?? [])));
+    for (const r of ROLES.filter((x) => this.spec(x).workloads?.length)) {
+      if (!this.isVm(r)) problems.push(`hosts.${r}.qemu.workloads in ${this.testbed.source}: the ${r} is a namespace, which runs this machine's programs; set hosts.${r}.qemu.vm to true or leave workloads out.`);
+      else if (this.spec(r).initrd) problems.push(`hosts.${r}.qemu.workloads in ${this.testbed.source}: workload tools go into the workbench's image, not your own initrd; put them in your initrd and leave workloads out.`);
+    }
     for (const r of ROLES.filter((x) => this.isVm(x))) {
       const s = this.spec(r);
       if (s.initrd && !s.kernel) problems.push(`hosts.${r}.qemu in ${this.testbed.source}: an own initrd needs its kernel (kernel) too.`);
@@ -218,7 +222,7 @@ export class QemuBackend implements Backend {
         initrd = this.resolve(s.initrd);
         hostKey = s.hostKey!;
       } else {
-        const image = await vmImage({ release: s.kernelRelease, signal: opts.signal, progress: opts.progress });
+        const image = await vmImage({ release: s.kernelRelease, workloads: s.workloads, signal: opts.signal, progress: opts.progress });
         kernel = s.kernel ? this.resolve(s.kernel) : image.kernel;
         initrd = image.initrd;
         hostKey = image.hostKey;

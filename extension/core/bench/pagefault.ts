@@ -1,11 +1,15 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import type { BenchContext, BenchOutcome, Benchmark, StopServer } from './benchmark';
 import { BenchmarkOutputError } from './benchmark';
 import { run } from '../hosts/host';
+import { execLocal } from '../util/local-process';
 
 /**
  * Maps anonymous memory, writes one byte per page (one minor fault each) and unmaps it, over and over for the
  * given seconds; the kernel's own fault counters (getrusage) say how many faults that took. Kept here rather
- * than as a file so the workbench ships no extra native source; compiled on the host that runs it.
+ * than as a file so the workbench ships no extra native source; compiled on this machine (see compileHere).
  */
 const SOURCE = String.raw`#define _GNU_SOURCE
 #include <stdio.h>
@@ -69,19 +73,45 @@ export function parsePagefault(raw: string): BenchOutcome {
 
 const binary = (ctx: BenchContext) => `${ctx.runDir}/pagefault`;
 
+/**
+ * Compiles the program on this machine, linked statically: it then runs on any host of this machine's architecture
+ * whatever its userland, and a host needs no compiler (a VM's image has none). Returns the binary's folder and path.
+ */
+async function compileHere(signal?: AbortSignal): Promise<{ dir: string; file: string }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hs-pagefault-'));
+  const file = path.join(dir, 'pagefault');
+  try {
+    fs.writeFileSync(`${file}.c`, SOURCE);
+    const r = await execLocal(['gcc', '-O2', '-Wall', '-Werror', '-static', '-o', file, `${file}.c`], { signal, timeoutMs: 60_000, env: { LANG: 'C' } })
+      .catch((err: Error) => { throw new Error(`pagefault compiles its program on this machine: ${err.message}; apt-get install gcc libc6-dev`); });
+    if (r.code !== 0) throw new Error(`pagefault: gcc on this machine failed (exit ${r.code}): ${r.stderr.trim()}; a static build needs libc6-dev`);
+    return { dir, file };
+  } catch (err) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
 export const pagefault: Benchmark = {
   id: 'pagefault',
   title: 'page-fault/mmap micro-benchmark on the server host',
   headline: 'faultRate',
-  requires: { client: [], server: [['gcc', 'gcc']] },
+  // Nothing on the server host: the program is compiled here and uploaded.
+  requires: { client: [], server: [] },
 
-  /** Compiles the program on the server host for the run, and removes it afterwards. */
+  /** Puts the program on the server host for the run, and removes it afterwards. */
   async startServer(ctx: BenchContext): Promise<StopServer> {
-    const src = `${binary(ctx)}.c`;
-    await run(ctx.server, ['mkdir', '-p', ctx.runDir], { timeoutMs: 10_000 });
-    await run(ctx.server, ['sh', '-c', 'cat >"$1"', 'sh', src], { stdin: SOURCE, signal: ctx.signal, timeoutMs: 10_000 });
-    await run(ctx.server, ['gcc', '-O2', '-Wall', '-Werror', '-o', binary(ctx), src], { signal: ctx.signal, timeoutMs: 60_000 });
-    return async () => { await ctx.server.exec(['rm', '-f', binary(ctx), src], { timeoutMs: 10_000 }); };
+    const arch = (await run(ctx.server, ['uname', '-m'], { signal: ctx.signal, timeoutMs: 10_000 })).trim();
+    if (arch !== os.machine()) throw new Error(`pagefault: the server host ${ctx.server.label} is ${arch}, this machine (which compiles the program) ${os.machine()}.`);
+    const built = await compileHere(ctx.signal);
+    try {
+      await run(ctx.server, ['mkdir', '-p', ctx.runDir], { timeoutMs: 10_000 });
+      await ctx.server.upload(built.file, binary(ctx), { signal: ctx.signal });
+      await run(ctx.server, ['chmod', '755', binary(ctx)], { timeoutMs: 10_000 });
+    } finally {
+      fs.rmSync(built.dir, { recursive: true, force: true });
+    }
+    return async () => { await ctx.server.exec(['rm', '-f', binary(ctx)], { timeoutMs: 10_000 }); };
   },
 
   async run(ctx: BenchContext): Promise<BenchOutcome> {

@@ -47,7 +47,8 @@ export function parseTestbed(text: string, file: string): Testbed {
   const validate = validator();
   if (!validate(value)) {
     const problems = (validate.errors ?? []).map((e) => {
-      const segments = e.instancePath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+      // Array items are numbers in a JSON path: a string index finds no node, and the error would point at line 1.
+      const segments = e.instancePath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~')).map((s) => (/^\d+$/.test(s) ? Number(s) : s));
       if (e.keyword === 'additionalProperties') {
         // Point at the unknown property itself, not at the object that holds it.
         const prop = (e.params as { additionalProperty: string }).additionalProperty;

@@ -1,4 +1,5 @@
 import type { BackendKind, Role } from '../hosts/host';
+import type { WorkloadToolName } from '../backends/qemu/workloads';
 
 export type Mode = 'direct' | 'model';
 export const MODES: readonly Mode[] = ['direct', 'model'];
@@ -37,6 +38,7 @@ export interface QemuHostSpec {
   append?: string;
   disk?: string;
   bootTimeoutS?: number;
+  workloads?: WorkloadToolName[];
 }
 
 /** Settings of the docker backend. */

@@ -1,7 +1,8 @@
 // The guest image of QEMU testbeds, made without interaction from Debian packages and cached by content:
 // Debian's kernel (linux-image-REL, unpacked to its ELF vmlinux for direct PVH boot), an uncompressed initramfs with busybox-static, the kernel modules the guest needs (from the
 // same package), dropbear with a host key generated here (its public key is pinned by every testbed), kmod,
-// iproute2, iptables, iperf3, ping and bpftool, taken from this machine's installed Debian packages.
+// iproute2, iptables, iperf3, ping and bpftool, taken from this machine's installed Debian packages; on request, the
+// workload tools of workloads.ts too (an image variant).
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -9,6 +10,7 @@ import * as path from 'node:path';
 import type { Progress } from '../backend';
 import { execLocal, runLocal } from '../../util/local-process';
 import { extractVmlinux } from './vmlinux';
+import { normalWorkloads, workloadData, workloadPrograms, type WorkloadToolName } from './workloads';
 
 /** Programs copied from this machine into the guest, with the shared libraries each needs (Debian package in the comment). */
 const PROGRAMS: readonly string[] = [
@@ -72,6 +74,8 @@ export interface ImageOptions {
   cacheDir?: string;
   signal?: AbortSignal;
   progress?: Progress;
+  /** Workload tool sets to carry besides the default programs (a variant of the image, cached apart). */
+  workloads?: readonly WorkloadToolName[];
 }
 
 export function defaultVmCache(): string {
@@ -115,21 +119,25 @@ function sha256File(file: string): string {
 }
 
 /** What decides an image's content: recipe, kernel package and the exact programs copied in. */
-async function contentKey(release: string, signal?: AbortSignal): Promise<string> {
+async function contentKey(release: string, workloads: readonly WorkloadToolName[], signal?: AbortSignal): Promise<string> {
   const version = /^Version: (\S+)$/m.exec(await aptShow(`linux-image-${release}`, signal))?.[1] ?? 'unknown';
   const h = createHash('sha256').update(`recipe ${RECIPE_VERSION}\nkernel ${release} ${version}\nmodules ${MODULES.join(',')}\n`);
   for (const file of ['/bin/busybox', ...PROGRAMS]) h.update(`${file} ${sha256File(file)}\n`);
+  // Only a variant hashes these lines: the default image keeps its key.
+  if (workloads.length) h.update(`workloads ${workloads.join(',')}\n`);
+  for (const [file] of workloadPrograms(workloads)) h.update(`${file} ${sha256File(file)}\n`);
   const recipe = recipeDir();
   for (const f of fs.readdirSync(recipe).sort()) h.update(`${f} ${sha256File(path.join(recipe, f))}\n`);
   return h.digest('hex').slice(0, 16);
 }
 
 /** What is missing on this machine to make an image, with the Debian packages that bring it (empty when ready). */
-export function imagePrerequisites(): string[] {
+export function imagePrerequisites(workloads: readonly WorkloadToolName[] = []): string[] {
   const need: Array<[string, string]> = [['/bin/busybox', 'busybox-static'], ['/usr/bin/cpio', 'cpio'], ['/usr/bin/xz', 'xz-utils'], ['/usr/bin/dropbearkey', 'dropbear-bin'],
     ...PROGRAMS.map((p): [string, string] => [p, ({ '/usr/sbin/dropbear': 'dropbear-bin', '/usr/lib/openssh/sftp-server': 'openssh-sftp-server', '/usr/bin/kmod': 'kmod',
       '/bin/ip': 'iproute2', '/usr/sbin/tc': 'iproute2', '/bin/ss': 'iproute2', '/usr/sbin/xtables-nft-multi': 'iptables', '/usr/sbin/xtables-legacy-multi': 'iptables',
-      '/usr/bin/iperf3': 'iperf3', '/usr/bin/ping': 'iputils-ping', '/usr/bin/setsid': 'util-linux', '/usr/bin/dash': 'dash', '/usr/sbin/bpftool': 'bpftool' } as Record<string, string>)[p]])];
+      '/usr/bin/iperf3': 'iperf3', '/usr/bin/ping': 'iputils-ping', '/usr/bin/setsid': 'util-linux', '/usr/bin/dash': 'dash', '/usr/sbin/bpftool': 'bpftool' } as Record<string, string>)[p]]),
+    ...workloadPrograms(workloads)];
   const missing = need.filter(([file]) => !fs.existsSync(file));
   return missing.length ? [`The VM image needs ${missing.map(([f]) => f).join(', ')}: apt-get install ${[...new Set(missing.map(([, p]) => p))].join(' ')}`] : [];
 }
@@ -140,13 +148,14 @@ export async function vmImage(opts: ImageOptions = {}): Promise<VmImage> {
   if (problems.length) throw new Error(problems.join('\n'));
   const release = opts.release ?? (await currentDebianRelease(opts.signal));
   const cache = opts.cacheDir ?? defaultVmCache();
-  const dir = path.join(cache, await contentKey(release, opts.signal));
+  const workloads = normalWorkloads(opts.workloads);
+  const dir = path.join(cache, await contentKey(release, workloads, opts.signal));
   const image = (): VmImage => ({ release, dir, kernel: path.join(dir, 'vmlinux'), initrd: path.join(dir, 'initrd.cpio'), hostKey: fs.readFileSync(path.join(dir, 'hostkey.pub'), 'utf8').trim() });
   if (fs.existsSync(path.join(dir, 'hostkey.pub'))) return image();
   fs.mkdirSync(cache, { recursive: true });
   const stage = fs.mkdtempSync(path.join(cache, '.build-'));
   try {
-    await buildImage(release, stage, opts);
+    await buildImage(release, stage, { ...opts, workloads });
     try {
       fs.renameSync(stage, dir);
     } catch (err) {
@@ -213,6 +222,8 @@ async function buildImage(release: string, stage: string, opts: ImageOptions): P
   fs.copyFileSync('/bin/busybox', path.join(tree, 'bin', 'busybox'));
   fs.chmodSync(path.join(tree, 'bin', 'busybox'), 0o755);
   for (const p of PROGRAMS) await addProgram(tree, p, opts.signal);
+  for (const [p] of workloadPrograms(opts.workloads ?? [])) await addProgram(tree, p, opts.signal);
+  for (const d of workloadData(opts.workloads ?? [])) fs.cpSync(d, path.join(tree, d), { recursive: true });
   for (const [target, names] of Object.entries(ALIASES)) for (const n of names) fs.symlinkSync(target, path.join(tree, n));
   // Busybox provides every other command (mount, sysctl, dmesg, awk, ...), in no directory where a program above
   // could be shadowed by it.
@@ -256,6 +267,6 @@ async function buildImage(release: string, stage: string, opts: ImageOptions): P
   fs.writeFileSync(path.join(stage, 'hostkey.pub'), `${pub.split(' ').slice(0, 2).join(' ')}\n`);
 
   await sh(['sh', '-c', 'find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0 > ../initrd.cpio'], tree);
-  fs.writeFileSync(path.join(stage, 'manifest.json'), JSON.stringify({ release, recipe: RECIPE_VERSION, programs: PROGRAMS, modules: wanted, madeAt: new Date().toISOString() }, null, 2) + '\n');
+  fs.writeFileSync(path.join(stage, 'manifest.json'), JSON.stringify({ release, recipe: RECIPE_VERSION, programs: PROGRAMS, workloads: opts.workloads ?? [], modules: wanted, madeAt: new Date().toISOString() }, null, 2) + '\n');
   for (const d of [debs, pkg, tree]) fs.rmSync(d, { recursive: true, force: true });
 }
