@@ -1,7 +1,8 @@
 // The guest image of QEMU testbeds, made without interaction from Debian packages and cached by content:
 // Debian's kernel (linux-image-REL, unpacked to its ELF vmlinux for direct PVH boot), an uncompressed initramfs with busybox-static, the kernel modules the guest needs (from the
 // same package), dropbear with a host key generated here (its public key is pinned by every testbed), kmod,
-// iproute2, iptables, iperf3, ping and bpftool, taken from this machine's installed Debian packages.
+// iproute2, iptables, iperf3, ping, bpftool and the libraries models built here load, taken from this machine's
+// installed Debian packages.
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -26,6 +27,14 @@ const PROGRAMS: readonly string[] = [
   '/usr/bin/setsid', // util-linux (busybox's has no -f, which the deploy watchdog uses)
   '/usr/sbin/bpftool', // bpftool
 ];
+
+/**
+ * Shared libraries copied in (with theirs) for the models this machine builds: the user-space template links
+ * libnetfilter_queue. A model that loads a library the guest lacks gets this machine's copy beside it at deploy.
+ */
+const LIBRARIES: Readonly<Record<string, string>> = {
+  '/usr/lib/x86_64-linux-gnu/libnetfilter_queue.so.1': 'libnetfilter-queue1', // ldd adds libnfnetlink, libmnl
+};
 
 /** Where a multi-call program above is run under other names (kmod's where the kernel runs /sbin/modprobe). */
 const ALIASES: Readonly<Record<string, readonly string[]>> = {
@@ -118,7 +127,7 @@ function sha256File(file: string): string {
 async function contentKey(release: string, signal?: AbortSignal): Promise<string> {
   const version = /^Version: (\S+)$/m.exec(await aptShow(`linux-image-${release}`, signal))?.[1] ?? 'unknown';
   const h = createHash('sha256').update(`recipe ${RECIPE_VERSION}\nkernel ${release} ${version}\nmodules ${MODULES.join(',')}\n`);
-  for (const file of ['/bin/busybox', ...PROGRAMS]) h.update(`${file} ${sha256File(file)}\n`);
+  for (const file of ['/bin/busybox', ...PROGRAMS, ...Object.keys(LIBRARIES)]) h.update(`${file} ${sha256File(file)}\n`);
   const recipe = recipeDir();
   for (const f of fs.readdirSync(recipe).sort()) h.update(`${f} ${sha256File(path.join(recipe, f))}\n`);
   return h.digest('hex').slice(0, 16);
@@ -129,7 +138,8 @@ export function imagePrerequisites(): string[] {
   const need: Array<[string, string]> = [['/bin/busybox', 'busybox-static'], ['/usr/bin/cpio', 'cpio'], ['/usr/bin/xz', 'xz-utils'], ['/usr/bin/dropbearkey', 'dropbear-bin'],
     ...PROGRAMS.map((p): [string, string] => [p, ({ '/usr/sbin/dropbear': 'dropbear-bin', '/usr/lib/openssh/sftp-server': 'openssh-sftp-server', '/usr/bin/kmod': 'kmod',
       '/bin/ip': 'iproute2', '/usr/sbin/tc': 'iproute2', '/bin/ss': 'iproute2', '/usr/sbin/xtables-nft-multi': 'iptables', '/usr/sbin/xtables-legacy-multi': 'iptables',
-      '/usr/bin/iperf3': 'iperf3', '/usr/bin/ping': 'iputils-ping', '/usr/bin/setsid': 'util-linux', '/usr/bin/dash': 'dash', '/usr/sbin/bpftool': 'bpftool' } as Record<string, string>)[p]])];
+      '/usr/bin/iperf3': 'iperf3', '/usr/bin/ping': 'iputils-ping', '/usr/bin/setsid': 'util-linux', '/usr/bin/dash': 'dash', '/usr/sbin/bpftool': 'bpftool' } as Record<string, string>)[p]]),
+    ...Object.entries(LIBRARIES)];
   const missing = need.filter(([file]) => !fs.existsSync(file));
   return missing.length ? [`The VM image needs ${missing.map(([f]) => f).join(', ')}: apt-get install ${[...new Set(missing.map(([, p]) => p))].join(' ')}`] : [];
 }
@@ -161,7 +171,7 @@ export async function vmImage(opts: ImageOptions = {}): Promise<VmImage> {
   return image();
 }
 
-/** Copies a program and the shared libraries ldd names into tree, at the same paths. */
+/** Copies a program (or a library) and the shared libraries ldd names into tree, at the same paths. */
 async function addProgram(tree: string, program: string, signal?: AbortSignal): Promise<void> {
   const copy = (from: string) => {
     fs.mkdirSync(path.join(tree, path.dirname(from)), { recursive: true });
@@ -212,7 +222,7 @@ async function buildImage(release: string, stage: string, opts: ImageOptions): P
   fs.chmodSync(path.join(tree, 'tmp'), 0o1777);
   fs.copyFileSync('/bin/busybox', path.join(tree, 'bin', 'busybox'));
   fs.chmodSync(path.join(tree, 'bin', 'busybox'), 0o755);
-  for (const p of PROGRAMS) await addProgram(tree, p, opts.signal);
+  for (const p of [...PROGRAMS, ...Object.keys(LIBRARIES)]) await addProgram(tree, p, opts.signal);
   for (const [target, names] of Object.entries(ALIASES)) for (const n of names) fs.symlinkSync(target, path.join(tree, n));
   // Busybox provides every other command (mount, sysctl, dmesg, awk, ...), in no directory where a program above
   // could be shadowed by it.
@@ -256,6 +266,6 @@ async function buildImage(release: string, stage: string, opts: ImageOptions): P
   fs.writeFileSync(path.join(stage, 'hostkey.pub'), `${pub.split(' ').slice(0, 2).join(' ')}\n`);
 
   await sh(['sh', '-c', 'find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0 > ../initrd.cpio'], tree);
-  fs.writeFileSync(path.join(stage, 'manifest.json'), JSON.stringify({ release, recipe: RECIPE_VERSION, programs: PROGRAMS, modules: wanted, madeAt: new Date().toISOString() }, null, 2) + '\n');
+  fs.writeFileSync(path.join(stage, 'manifest.json'), JSON.stringify({ release, recipe: RECIPE_VERSION, programs: PROGRAMS, libraries: Object.keys(LIBRARIES), modules: wanted, madeAt: new Date().toISOString() }, null, 2) + '\n');
   for (const d of [debs, pkg, tree]) fs.rmSync(d, { recursive: true, force: true });
 }
