@@ -59,9 +59,10 @@ done`;
 
 /**
  * Removes the pins in $1: a bpffs mounted there (on hosts without a private mount namespace) goes with them. tc
- * mounts it on a bind mount of the folder onto itself, so there are two mounts to undo.
+ * mounts it on a bind mount of the folder onto itself, so there are two mounts to undo. Mounts are looked up in
+ * /proc/mounts (the VM guest has no mountpoint program); run folders' paths have no characters it escapes.
  */
-const UNPIN_SCRIPT = `while mountpoint -q "$1" 2>/dev/null; do umount "$1" || exit 1; done
+const UNPIN_SCRIPT = `while grep -qF " $1 " /proc/mounts; do umount "$1" || exit 1; done
 rm -rf "$1"`;
 
 interface TcFilter { kind?: string; options?: { prog?: { id: number } } }

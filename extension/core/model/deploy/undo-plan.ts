@@ -15,11 +15,13 @@ export interface UndoStep {
 /**
  * Shell text (a fragment of the watchdog's and the undeploy's scripts) that runs every step in "$undo", last
  * recorded first, and keeps going after a failure so as much as possible is undone. Steps are idempotent ("already
- * gone" is not a failure); for each that fails it prints `undo-failed FILE: ARGV: OUTPUT` on one line.
+ * gone" is not a failure); for each that fails it prints `undo-failed FILE: ARGV: OUTPUT` on one line. A step runs
+ * through /bin/sh: busybox's xargs (the VM guest's) would start a step's `sh` as busybox's own shell, which runs
+ * busybox's applets before the programs on the PATH (its tc knows no clsact).
  */
 export const UNDO_STEPS_SCRIPT = `if [ -d "$undo" ]; then
   for step in $(ls -r "$undo"); do
-    out=$(xargs -0 -r env < "$undo/$step" 2>&1) ||
+    out=$(xargs -0 -r /bin/sh -c 'exec "$@"' hs-undo-step < "$undo/$step" 2>&1) ||
       printf 'undo-failed %s: %s: %s\\n' "$step" "$(tr '\\0' ' ' < "$undo/$step")" "$(printf '%s' "$out" | tr '\\n' ' ')"
   done
 fi`;
