@@ -1,6 +1,8 @@
 // The eBPF placement: ebpf_model.o on the tc clsact ingress hook of both model interfaces, sharing one set of maps.
 // On an emulated guest every command costs a channel and process starts (0.1-0.5 s), so the host is asked in few
-// commands: one to prepare the hooks, one to attach and configure, one to read program and map ids back.
+// commands: one to write the object and prepare the hooks, one to attach and configure, one to read the program and
+// map ids and the counters back.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execBatch, type BatchResult } from '../../hosts/batch';
 import { run } from '../../hosts/host';
@@ -38,11 +40,16 @@ const UNHOOK_SCRIPT = `if [ -e "$2" ]; then
 elif [ -n "$(tc filter show dev "$1" ingress pref ${PREF})" ]; then tc filter del dev "$1" ingress pref ${PREF}; fi`;
 
 /**
- * Records the undo steps (a count, then each as RECORD_FUNCTION reads it), then adds a clsact qdisc on every
- * interface ($1 interface, $2 marker file, ...) that has none, making its marker first: the undo step then knows the
- * qdisc is ours to delete.
+ * Writes the object, whose bytes come on stdin, to $1 ($2 bytes long), records the undo steps (a count, then each
+ * as RECORD_FUNCTION reads it), then adds a clsact qdisc on every interface (interface, marker file, ...) that has
+ * none, making its marker first: the undo step then knows the qdisc is ours to delete.
  */
 const PREPARE_SCRIPT = `${RECORD_FUNCTION}
+obj=$1 size=$2
+shift 2
+cat > "$obj" || exit 1
+got=$(wc -c < "$obj")
+[ "$got" -eq "$size" ] || { echo "wrote $got of $size bytes to $obj" >&2; exit 1; }
 steps=$1; shift
 while [ "$steps" -gt 0 ]; do
   n=$2
@@ -79,9 +86,10 @@ function parseJson<T>(r: BatchResult, what: string): T {
 
 /**
  * The shared maps of the attached model, from the filters' JSON (one result per interface, `filterArgv`); throws
- * when it is not attached on both interfaces with shared maps. One command more: the programs' and maps' JSON.
+ * when it is not attached on both interfaces with shared maps; and the model's counters. One command more: the
+ * programs' and maps' JSON and the counters.
  */
-async function modelMaps(m: AttachTarget, filters: BatchResult[]): Promise<AttachedEbpf> {
+async function modelMaps(m: AttachTarget, filters: BatchResult[]): Promise<{ maps: AttachedEbpf; counters: ModelCounters }> {
   const devs = [m.interfaces.client, m.interfaces.server];
   const programs = devs.map((dev, i) => {
     const out = filters[i].stdout.trim() ? parseJson<TcFilter[]>(filters[i], `tc filter show dev ${dev}`) : [];
@@ -89,7 +97,9 @@ async function modelMaps(m: AttachTarget, filters: BatchResult[]): Promise<Attac
     if (prog === undefined) throw new DeployError(`No HyperShield eBPF program is attached on ${dev} of ${m.host.label} (tc filter show dev ${dev} ingress pref ${PREF} is empty).`);
     return prog;
   });
-  const shown = await execBatch(m.host, [...programs.map((id) => ['bpftool', '-j', 'prog', 'show', 'id', String(id)]), ['bpftool', '-j', 'map', 'show']], { signal: m.signal, timeoutMs: 30_000 });
+  const probe = countersProbe(m);
+  const shown = await execBatch(m.host, [...programs.map((id) => ['bpftool', '-j', 'prog', 'show', 'id', String(id)]), ['bpftool', '-j', 'map', 'show'], probe.argv],
+    { signal: m.signal, timeoutMs: 30_000 });
   const names = new Map(parseJson<BpfMap[]>(shown[programs.length], 'bpftool map show').map((x) => [x.id, x.name]));
   const configs = new Set<number>();
   let counters: number | undefined;
@@ -102,7 +112,7 @@ async function modelMaps(m: AttachTarget, filters: BatchResult[]): Promise<Attac
     configs.add(config);
   });
   if (configs.size !== 1) throw new DeployError(`The eBPF programs on ${devs.join(' and ')} do not share their maps (pinning failed), so they would keep separate flow tables.`);
-  return { config: [...configs][0], counters: counters!, programs };
+  return { maps: { config: [...configs][0], counters: counters!, programs }, counters: probe.read(shown[programs.length + 1]) };
 }
 
 /** struct hs_config of ebpf_model.c, little-endian. */
@@ -169,6 +179,11 @@ export function countersProbe(m: AttachTarget): Probe<ModelCounters> {
 
 /** Attaches object on both model interfaces (maps pinned under pins while attaching) and writes the config. */
 export async function attachModel(m: AttachTarget, object: string, pins: string, config: ModelConfig): Promise<AttachedEbpf> {
+  return (await attach(m, object, pins, config)).maps;
+}
+
+/** attachModel, also returning the counters read with the maps. */
+async function attach(m: AttachTarget, object: string, pins: string, config: ModelConfig): Promise<{ maps: AttachedEbpf; counters: ModelCounters }> {
   const devs = [m.interfaces.client, m.interfaces.server];
   const [attach, ...filters] = await execBatch(m.host, [['sh', '-c', ATTACH_SCRIPT, 'hs-attach', object, pins, configValue(config).join(' '), ...devs], ...devs.map(filterArgv)],
     { signal: m.signal, timeoutMs: 60_000 });
@@ -194,18 +209,20 @@ export const ebpfDeployer: PlacementDeployer = {
     const devs = [ctx.interfaces.client, ctx.interfaces.server];
     const object = path.posix.join(ctx.dir.root, 'ebpf_model.o');
     const pins = path.posix.join(ctx.dir.root, 'bpf');
-    await host.upload(ctx.artifact, object, { signal });
     // Each hook's undo step deletes the clsact qdisc when the marker beside it says this deploy added it (someone
     // else's clsact keeps everything but our filter); recorded, with the pins', before anything changes.
     const hooks = devs.map((dev) => ({ dev, marker: path.posix.join(ctx.dir.root, `clsact-${dev}`) }));
     const steps = [...hooks.map((h) => plan.next(`unhook-${h.dev.replace(/[^a-z0-9]/gi, '').toLowerCase()}`, ['sh', '-c', UNHOOK_SCRIPT, 'hs-unhook', h.dev, h.marker])),
       plan.next('unpin-maps', ['sh', '-c', UNPIN_SCRIPT, 'hs-unpin', pins])];
-    await run(host, ['sh', '-c', PREPARE_SCRIPT, 'hs-ebpf-prepare', String(steps.length), ...stepArgs(steps), ...hooks.flatMap((h) => [h.dev, h.marker])], { signal, timeoutMs: 30_000 });
+    const bytes = fs.readFileSync(ctx.artifact);
+    await run(host, ['sh', '-c', PREPARE_SCRIPT, 'hs-ebpf-prepare', object, String(bytes.length), String(steps.length), ...stepArgs(steps), ...hooks.flatMap((h) => [h.dev, h.marker])],
+      { stdin: bytes, signal, timeoutMs: 30_000 });
     ctx.progress?.report(`Attaching ebpf_model.o on ingress of ${devs.join(' and ')} on ${host.label}${ctx.privileged ? ' through the HyperShield helper' : ''}`);
-    const maps = ctx.privileged ? await ctx.privileged.ebpfAttach(object, ctx.config, signal) : await attachModel(ctx, object, pins, ctx.config);
+    const { maps, counters } = ctx.privileged ? { maps: await ctx.privileged.ebpfAttach(object, ctx.config, signal), counters: undefined } : await attach(ctx, object, pins, ctx.config);
     return {
       detail: { interfaces: devs.join(','), programs: maps.programs.join(','), configMap: String(maps.config), countersMap: String(maps.counters) },
       diagnostics: [],
+      counters,
     };
   },
 
