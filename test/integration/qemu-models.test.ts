@@ -105,10 +105,12 @@ describe('user-space and eBPF models on a VM model host', { timeout: 900_000 }, 
   });
 
   for (const placement of ['user', 'ebpf'] as const) {
-    test(`${placement}: deployed in few guest commands, counts iperf3 through the model, drops the blocked pattern, undeploys cleanly`, async () => {
+    test(`${placement}: deployed in few guest commands, counts iperf3 through the model, drops the blocked pattern, undeploys cleanly`, async (t) => {
       const b = ws.backend();
       const calls = traceHosts(b);
+      const started = performance.now();
       const r = await deployModel(b, dir, placement, { watchdogSeconds: 60 });
+      const deployMs = performance.now() - started;
       const model = calls.filter((c) => c.role === 'model').map((c) => c.what);
       // Every guest command costs a channel and process starts under TCG. User space: preflight; undo the previous
       // model, check for leftovers and arm the watchdog; load (the program on stdin); counters and confirmation. eBPF
@@ -123,6 +125,7 @@ describe('user-space and eBPF models on a VM model host', { timeout: 900_000 }, 
       const iperf = await countedDuringIperf(b);
       assert.ok(iperf.gbits > 0, `iperf3 passed through the model (${iperf.gbits.toFixed(2)} Gbit/s)`);
       assert.ok(iperf.packets > 1000, `the ${placement} model counted ${iperf.packets} packets of iperf3`);
+      t.diagnostic(`${placement}: deploy ${(deployMs / 1000).toFixed(1)} s (build ${(r.build.durationMs / 1000).toFixed(1)} s), iperf3 through the model ${iperf.gbits.toFixed(2)} Gbit/s`);
 
       assert.deepEqual(await deliver(b, ['hello one', 'payload with HSDROP inside', 'hello two']), ['hello one', 'hello two']);
       const counters = await countersAfterDrop(b);
