@@ -185,10 +185,13 @@ export async function attachModel(m: AttachTarget, object: string, pins: string,
 /** attachModel, also returning the counters read with the maps. */
 async function attach(m: AttachTarget, object: string, pins: string, config: ModelConfig): Promise<{ maps: AttachedEbpf; counters: ModelCounters }> {
   const devs = [m.interfaces.client, m.interfaces.server];
-  const [attach, ...filters] = await execBatch(m.host, [['sh', '-c', ATTACH_SCRIPT, 'hs-attach', object, pins, configValue(config).join(' '), ...devs], ...devs.map(filterArgv)],
+  const [attached, ...filters] = await execBatch(m.host, [['sh', '-c', ATTACH_SCRIPT, 'hs-attach', object, pins, configValue(config).join(' '), ...devs], ...devs.map(filterArgv)],
     { signal: m.signal, timeoutMs: 60_000 });
   m.signal?.throwIfAborted();
-  if (attach.code !== 0) throw new DeployError(`Attaching ${path.posix.basename(object)} on ${devs.join(' and ')} of ${m.host.label} failed: ${(attach.stderr || attach.stdout).trim().split('\n').slice(-8).join('\n') || (attach.code === null ? 'no answer in time' : `exit ${attach.code}`)}`);
+  if (attached.code !== 0) {
+    const why = (attached.stderr || attached.stdout).trim().split('\n').slice(-8).join('\n') || (attached.code === null ? 'no answer in time' : `exit ${attached.code}`);
+    throw new DeployError(`Attaching ${path.posix.basename(object)} on ${devs.join(' and ')} of ${m.host.label} failed: ${why}`);
+  }
   return modelMaps(m, filters);
 }
 
