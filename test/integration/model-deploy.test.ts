@@ -178,7 +178,7 @@ describe('deploying models on a namespace testbed', () => {
 
   test('a cancelled deploy is rolled back', async () => {
     const controller = new AbortController();
-    const progress = { report: (m: string) => { if (m.startsWith('Queueing forwarded traffic')) controller.abort(); } };
+    const progress = { report: (m: string) => { if (m.startsWith('Starting user_space_model')) controller.abort(); } };
     await assert.rejects(deployModel(backend(), dir, 'user', { signal: controller.signal, progress }), { name: 'AbortError' });
     assert.deepEqual(leftovers(), []);
     assert.equal(backend().state.read()!.deployed, undefined);

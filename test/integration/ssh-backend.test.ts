@@ -66,7 +66,7 @@ describe('ssh backend end to end against three real sshd hosts', () => {
 
   test('the testbed file selects the ssh backend, which states what its hosts can do', () => {
     const b = backendFor(testbedFile(), lab.dir);
-    assert.deepEqual({ ...b.capabilities, moduleLoading: undefined }, { ownKernel: true, moduleLoading: undefined, emulated: false, ownFileSystem: true, interactiveShell: true, createsHosts: false });
+    assert.deepEqual({ ...b.capabilities, moduleLoading: undefined }, { ownKernel: true, moduleLoading: undefined, emulated: false, ownFileSystem: true, runsLocalBuilds: false, interactiveShell: true, createsHosts: false });
     assert.deepEqual(b.modelInterfaces, { client: 'to-client', server: 'to-server' });
     assert.deepEqual(b.host('client').shellArgv(), ['ssh', '-t', `${lab.name}-client`]);
   });

@@ -83,7 +83,7 @@ describe('deploys on a namespace testbed', () => {
     const child = spawn(CLI[0], [CLI[1], '-w', ws.dir, 'deploy', dir, '--placement', 'user', '--watchdog', '60'], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     await new Promise<void>((resolve, reject) => {
       let err = '';
-      child.stderr.on('data', (d) => { err += d; if (err.includes('Queueing forwarded traffic')) resolve(); });
+      child.stderr.on('data', (d) => { err += d; if (err.includes('Starting user_space_model')) resolve(); });
       child.on('close', () => reject(new Error(`deploy ended before it could be killed:\n${err}`)));
     });
     process.kill(-child.pid!, 'SIGKILL');

@@ -32,6 +32,12 @@ export interface BackendCapabilities {
   emulated: boolean;
   /** The hosts have file systems of their own; false when they see this machine's files (paths mean the same). */
   ownFileSystem: boolean;
+  /**
+   * Programs built on this machine run on the model host as they are: its userland is this machine's (the same
+   * distribution build and C library), so user-space and eBPF models are built here and uploaded. False when they
+   * must be built with the model host's own toolchain.
+   */
+  runsLocalBuilds: boolean;
   /** `Host.shellArgv()` opens an interactive terminal on a host. */
   interactiveShell: boolean;
   /**

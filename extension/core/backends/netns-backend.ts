@@ -32,7 +32,7 @@ export function netnsName(testbed: string, role: Role): string {
 export class NetnsBackend implements Backend {
   readonly modelInterfaces: ModelInterfaces = { ...NETNS_MODEL_INTERFACES };
   /** Namespaces share this machine's kernel and files; a module "deployed" here would load into the workstation. */
-  readonly capabilities: BackendCapabilities = { ownKernel: false, moduleLoading: false, emulated: false, ownFileSystem: false, interactiveShell: true, createsHosts: true };
+  readonly capabilities: BackendCapabilities = { ownKernel: false, moduleLoading: false, emulated: false, ownFileSystem: false, runsLocalBuilds: true, interactiveShell: true, createsHosts: true };
   readonly runner: NamespaceRunner;
   /** An ordinary user's testbed loads eBPF programs through the root helper. */
   readonly privileged?: PrivilegedOps;

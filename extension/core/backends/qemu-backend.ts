@@ -81,7 +81,9 @@ export class QemuBackend implements Backend {
     const vms = this.vmRecords();
     // Before `up` the accelerator is not known: emulated unless every VM is told to use KVM.
     const emulated = vms.length ? vms.some((v) => v.accel === 'tcg') : ROLES.filter((r) => this.isVm(r)).some((r) => this.spec(r).accel !== 'kvm');
-    return { ownKernel: true, moduleLoading: true, emulated, ownFileSystem: true, interactiveShell: true, createsHosts: true };
+    // The workbench's image is made of this machine's programs and libraries; an initrd of the user's own is not.
+    const runsLocalBuilds = !this.spec('model').initrd;
+    return { ownKernel: true, moduleLoading: true, emulated, ownFileSystem: true, runsLocalBuilds, interactiveShell: true, createsHosts: true };
   }
 
   isVm(role: Role): boolean {

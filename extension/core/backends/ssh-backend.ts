@@ -87,7 +87,7 @@ export class SshBackend implements Backend {
 
   /** Module loading is known once the model host was probed (by preflight, up or a mode change). */
   get capabilities(): BackendCapabilities {
-    return { ownKernel: true, moduleLoading: this.moduleLoading, emulated: false, ownFileSystem: true, interactiveShell: true, createsHosts: false };
+    return { ownKernel: true, moduleLoading: this.moduleLoading, emulated: false, ownFileSystem: true, runsLocalBuilds: false, interactiveShell: true, createsHosts: false };
   }
 
   private spec(role: Role): HostSpec {

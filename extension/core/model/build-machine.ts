@@ -1,5 +1,6 @@
-// Where user-space and eBPF models are compiled: with the model host's toolchain. A model host that shares this
-// machine's files and programs (a namespace) builds the project in place; any other gets a copy of the sources.
+// Where user-space and eBPF models are compiled. A model host that runs what this machine builds (a namespace, a VM
+// made of this machine's programs) has the project built here, in place, and the deploy uploads the artifact where
+// the host has files of its own; any other host builds a copy of the sources with its own toolchain.
 import * as path from 'node:path';
 import type { Backend } from '../backends/backend';
 import { run, type ExecOptions, type ExecResult, type Host } from '../hosts/host';
@@ -45,8 +46,13 @@ export function hostBuildMachine(host: Host, localDir: string, remoteDir: string
   };
 }
 
-/** The model host's toolchain for this backend. */
+/** Whether this backend's user-space and eBPF models are built on this machine (else with the model host's toolchain). */
+export function buildsHere(backend: Backend): boolean {
+  return backend.capabilities.runsLocalBuilds || !backend.capabilities.ownFileSystem;
+}
+
+/** Where this backend's user-space and eBPF models are built: here, or with the model host's toolchain. */
 export function buildMachineFor(backend: Backend, localDir: string): BuildMachine {
-  if (!backend.capabilities.ownFileSystem) return localBuildMachine(localDir);
+  if (buildsHere(backend)) return localBuildMachine(localDir);
   return hostBuildMachine(backend.host('model'), localDir, `/var/tmp/hypershield/${backend.testbed.name}/build/${path.basename(localDir)}`);
 }

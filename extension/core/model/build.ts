@@ -31,7 +31,7 @@ export interface BuildOptions {
   progress?: Progress;
   /** Every chunk the build prints (stdout and stderr), as it comes. */
   onOutput?: (chunk: string) => void;
-  /** User space and eBPF: where to compile (default: the model host's toolchain, see buildMachineFor). */
+  /** User space and eBPF: where to compile (default: see buildMachineFor). */
   machine?: BuildMachine;
 }
 
@@ -89,8 +89,9 @@ export async function modelKernelRelease(backend: Backend, signal?: AbortSignal)
 }
 
 /**
- * Builds dir for placement. User-space and eBPF models are built with the model host's toolchain; kernel modules on
- * this machine against the headers of the model host's exact kernel release. Never throws for compile errors:
+ * Builds dir for placement. User-space and eBPF models are built where buildMachineFor says (here, for a model host
+ * that runs this machine's programs; else with its own toolchain); kernel modules on this machine against the
+ * headers of the model host's exact kernel release. Never throws for compile errors:
  * they come back as diagnostics with ok = false. Throws when cancelled or when no build can start.
  */
 export async function buildModel(backend: Backend, dir: string, placement: ModelPlacement, opts: BuildOptions = {}): Promise<BuildResult> {

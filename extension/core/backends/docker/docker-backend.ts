@@ -65,7 +65,7 @@ exec sleep infinity`;
 export class DockerBackend implements Backend {
   readonly modelInterfaces: ModelInterfaces = { client: 'to-client', server: 'to-server' };
   /** Containers share this machine's kernel (when the engine is local) but have their own files. */
-  readonly capabilities: BackendCapabilities = { ownKernel: false, moduleLoading: false, emulated: false, ownFileSystem: true, interactiveShell: true, createsHosts: true };
+  readonly capabilities: BackendCapabilities = { ownKernel: false, moduleLoading: false, emulated: false, ownFileSystem: true, runsLocalBuilds: false, interactiveShell: true, createsHosts: true };
   private readonly target: EngineTarget;
   private readonly owner: string;
   private readonly hosts: Record<Role, DockerHost>;

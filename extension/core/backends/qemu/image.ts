@@ -1,8 +1,8 @@
 // The guest image of QEMU testbeds, made without interaction from Debian packages and cached by content:
 // Debian's kernel (linux-image-REL, unpacked to its ELF vmlinux for direct PVH boot), an uncompressed initramfs with busybox-static, the kernel modules the guest needs (from the
 // same package), dropbear with a host key generated here (its public key is pinned by every testbed), kmod,
-// iproute2, iptables, iperf3, ping and bpftool, taken from this machine's installed Debian packages; on request, the
-// workload tools of workloads.ts too (an image variant).
+// iproute2, iptables, iperf3, ping, bpftool and the libraries models built here load, taken from this machine's
+// installed Debian packages; on request, the workload tools of workloads.ts too (an image variant).
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -28,6 +28,14 @@ const PROGRAMS: readonly string[] = [
   '/usr/bin/setsid', // util-linux (busybox's has no -f, which the deploy watchdog uses)
   '/usr/sbin/bpftool', // bpftool
 ];
+
+/**
+ * Shared libraries copied in (with theirs) for the models this machine builds: the user-space template links
+ * libnetfilter_queue. A model that loads a library the guest lacks gets this machine's copy beside it at deploy.
+ */
+const LIBRARIES: Readonly<Record<string, string>> = {
+  '/usr/lib/x86_64-linux-gnu/libnetfilter_queue.so.1': 'libnetfilter-queue1', // ldd adds libnfnetlink, libmnl
+};
 
 /** Where a multi-call program above is run under other names (kmod's where the kernel runs /sbin/modprobe). */
 const ALIASES: Readonly<Record<string, readonly string[]>> = {
@@ -122,7 +130,7 @@ function sha256File(file: string): string {
 async function contentKey(release: string, workloads: readonly WorkloadToolName[], signal?: AbortSignal): Promise<string> {
   const version = /^Version: (\S+)$/m.exec(await aptShow(`linux-image-${release}`, signal))?.[1] ?? 'unknown';
   const h = createHash('sha256').update(`recipe ${RECIPE_VERSION}\nkernel ${release} ${version}\nmodules ${MODULES.join(',')}\n`);
-  for (const file of ['/bin/busybox', ...PROGRAMS]) h.update(`${file} ${sha256File(file)}\n`);
+  for (const file of ['/bin/busybox', ...PROGRAMS, ...Object.keys(LIBRARIES)]) h.update(`${file} ${sha256File(file)}\n`);
   // Only a variant hashes these lines: the default image keeps its key.
   if (workloads.length) h.update(`workloads ${workloads.join(',')}\n`);
   for (const [file] of workloadPrograms(workloads)) h.update(`${file} ${sha256File(file)}\n`);
@@ -137,6 +145,7 @@ export function imagePrerequisites(workloads: readonly WorkloadToolName[] = []):
     ...PROGRAMS.map((p): [string, string] => [p, ({ '/usr/sbin/dropbear': 'dropbear-bin', '/usr/lib/openssh/sftp-server': 'openssh-sftp-server', '/usr/bin/kmod': 'kmod',
       '/bin/ip': 'iproute2', '/usr/sbin/tc': 'iproute2', '/bin/ss': 'iproute2', '/usr/sbin/xtables-nft-multi': 'iptables', '/usr/sbin/xtables-legacy-multi': 'iptables',
       '/usr/bin/iperf3': 'iperf3', '/usr/bin/ping': 'iputils-ping', '/usr/bin/setsid': 'util-linux', '/usr/bin/dash': 'dash', '/usr/sbin/bpftool': 'bpftool' } as Record<string, string>)[p]]),
+    ...Object.entries(LIBRARIES),
     ...workloadPrograms(workloads)];
   const missing = need.filter(([file]) => !fs.existsSync(file));
   return missing.length ? [`The VM image needs ${missing.map(([f]) => f).join(', ')}: apt-get install ${[...new Set(missing.map(([, p]) => p))].join(' ')}`] : [];
@@ -170,7 +179,7 @@ export async function vmImage(opts: ImageOptions = {}): Promise<VmImage> {
   return image();
 }
 
-/** Copies a program and the shared libraries ldd names into tree, at the same paths. */
+/** Copies a program (or a library) and the shared libraries ldd names into tree, at the same paths. */
 async function addProgram(tree: string, program: string, signal?: AbortSignal): Promise<void> {
   const copy = (from: string) => {
     fs.mkdirSync(path.join(tree, path.dirname(from)), { recursive: true });
@@ -221,7 +230,7 @@ async function buildImage(release: string, stage: string, opts: ImageOptions): P
   fs.chmodSync(path.join(tree, 'tmp'), 0o1777);
   fs.copyFileSync('/bin/busybox', path.join(tree, 'bin', 'busybox'));
   fs.chmodSync(path.join(tree, 'bin', 'busybox'), 0o755);
-  for (const p of PROGRAMS) await addProgram(tree, p, opts.signal);
+  for (const p of [...PROGRAMS, ...Object.keys(LIBRARIES)]) await addProgram(tree, p, opts.signal);
   for (const [p] of workloadPrograms(opts.workloads ?? [])) await addProgram(tree, p, opts.signal);
   for (const d of workloadData(opts.workloads ?? [])) fs.cpSync(d, path.join(tree, d), { recursive: true });
   for (const [target, names] of Object.entries(ALIASES)) for (const n of names) fs.symlinkSync(target, path.join(tree, n));
@@ -267,6 +276,6 @@ async function buildImage(release: string, stage: string, opts: ImageOptions): P
   fs.writeFileSync(path.join(stage, 'hostkey.pub'), `${pub.split(' ').slice(0, 2).join(' ')}\n`);
 
   await sh(['sh', '-c', 'find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0 > ../initrd.cpio'], tree);
-  fs.writeFileSync(path.join(stage, 'manifest.json'), JSON.stringify({ release, recipe: RECIPE_VERSION, programs: PROGRAMS, workloads: opts.workloads ?? [], modules: wanted, madeAt: new Date().toISOString() }, null, 2) + '\n');
+  fs.writeFileSync(path.join(stage, 'manifest.json'), JSON.stringify({ release, recipe: RECIPE_VERSION, programs: PROGRAMS, libraries: Object.keys(LIBRARIES), workloads: opts.workloads ?? [], modules: wanted, madeAt: new Date().toISOString() }, null, 2) + '\n');
   for (const d of [debs, pkg, tree]) fs.rmSync(d, { recursive: true, force: true });
 }

@@ -8,6 +8,7 @@ import { exclusive } from '../../testbed/lock';
 import type { DeployedModel } from '../../testbed/state';
 import { serverAddress } from '../../testbed/testbed';
 import { buildModel, type BuildOptions, type BuildResult } from '../build';
+import { buildsHere } from '../build-machine';
 import type { ModelPlacement } from '../templates';
 import { ebpfDeployer } from './ebpf';
 import { kernelModuleDeployer } from './kernel-module';
@@ -203,7 +204,8 @@ async function deployBuilt(backend: Backend, build: BuildResult, placement: Mode
     const armed = reset.after[0];
     if (armed.code !== 0) throw new DeployError(`Arming the watchdog on ${m.host.label} failed: ${armed.stderr.trim() || (armed.code === null ? 'no answer in time' : `exit ${armed.code}`)}`);
     opts.signal?.throwIfAborted();
-    loaded = await deployer.load({ ...m, plan: new UndoPlan(m.host, m.dir), modelDir: build.dir, artifact: build.artifacts[0], config, progress: opts.progress, builtFor: build.kernel?.release });
+    loaded = await deployer.load({ ...m, plan: new UndoPlan(m.dir), modelDir: build.dir, artifact: build.artifacts[0], config, progress: opts.progress,
+      builtFor: build.kernel?.release, builtHere: placement === 'kernel' || buildsHere(backend) });
     checked = await confirmAndVerify(backend, deployer, m, loaded, opts.reachable);
   } catch (err) {
     opts.progress?.report('Deploy failed: undoing what was done');

@@ -82,6 +82,11 @@ export interface LoadContext extends ModelHost {
   progress?: Progress;
   /** Kernel builds: the release the module was built for. */
   builtFor?: string;
+  /**
+   * The artifact was built on this machine: a program's shared libraries are looked for on the host, and this
+   * machine's copies of those it lacks go beside the program.
+   */
+  builtHere: boolean;
 }
 
 /** A thrown error that carries diagnostics (e.g. why a kernel module did not load). */
@@ -120,8 +125,8 @@ export interface PlacementDeployer {
   /** Loads the model, recording an undo step before each change. */
   load(ctx: LoadContext): Promise<Loaded>;
   counters(m: ModelHost): Promise<ModelCounters>;
-  /** The counters as one command, when a single command reads them (it then goes in a batch with others). */
-  countersProbe?(m: ModelHost): Probe<ModelCounters>;
+  /** The counters as one command, when a single command reads them on this host (it then goes in a batch with others). */
+  countersProbe?(m: ModelHost): Probe<ModelCounters> | undefined;
   /** Commands that show what of this placement is still in place on the host (each reads as empty when nothing). */
   leftoverProbes(m: ModelHost): Probe<string[]>[];
 }

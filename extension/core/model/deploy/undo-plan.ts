@@ -3,7 +3,6 @@
 // workbench (on failure or undeploy) and the watchdog (when the workbench stops answering) can roll back whatever
 // was done, in reverse order, on the host itself (see UNDO_STEPS_SCRIPT).
 import * as path from 'node:path';
-import { run, type Host } from '../../hosts/host';
 import type { RunDir } from './run-dir';
 
 export interface UndoStep {
@@ -16,33 +15,49 @@ export interface UndoStep {
 /**
  * Shell text (a fragment of the watchdog's and the undeploy's scripts) that runs every step in "$undo", last
  * recorded first, and keeps going after a failure so as much as possible is undone. Steps are idempotent ("already
- * gone" is not a failure); for each that fails it prints `undo-failed FILE: ARGV: OUTPUT` on one line.
+ * gone" is not a failure); for each that fails it prints `undo-failed FILE: ARGV: OUTPUT` on one line. A step runs
+ * through /bin/sh: busybox's xargs (the VM guest's) would start a step's `sh` as busybox's own shell, which runs
+ * busybox's applets before the programs on the PATH (its tc knows no clsact).
  */
 export const UNDO_STEPS_SCRIPT = `if [ -d "$undo" ]; then
   for step in $(ls -r "$undo"); do
-    out=$(xargs -0 -r env < "$undo/$step" 2>&1) ||
+    out=$(xargs -0 -r /bin/sh -c 'exec "$@"' hs-undo-step < "$undo/$step" 2>&1) ||
       printf 'undo-failed %s: %s: %s\\n' "$step" "$(tr '\\0' ' ' < "$undo/$step")" "$(printf '%s' "$out" | tr '\\n' ' ')"
   done
 fi`;
 
+/**
+ * Shell text defining `record`, for scripts that record undo steps on the host themselves (several in the command
+ * that then makes the changes): `record "$@"` takes a step's file, N and the N words of its argv from the front of
+ * its arguments (the caller then shifts N + 2) and writes them to a hidden file beside the step's, renamed when whole.
+ * Its variables start with rec_.
+ */
+export const RECORD_FUNCTION = `record() {
+  rec_file=$1 rec_n=$2; shift 2
+  rec_tmp="\${rec_file%/*}/.\${rec_file##*/}"
+  : > "$rec_tmp" || return 1
+  while [ "$rec_n" -gt 0 ]; do printf '%s\\0' "$1" >> "$rec_tmp" || return 1; shift; rec_n=$((rec_n - 1)); done
+  mv "$rec_tmp" "$rec_file"
+}`;
+
+/** The arguments a script with RECORD_FUNCTION reads for steps: each step's file, its argv's length, its argv. */
+export function stepArgs(steps: readonly UndoStep[]): string[] {
+  return steps.flatMap((s) => [s.file, String(s.argv.length), ...s.argv]);
+}
+
+/** Names and places the steps of one deployment, in the order they are recorded. */
 export class UndoPlan {
   private count = 0;
 
-  constructor(private readonly host: Host, private readonly dir: RunDir) {}
+  constructor(private readonly dir: RunDir) {}
 
   /**
-   * The next step, for a caller that records it on the host itself (in the same command that then makes the change,
-   * writing it with `printf '%s\0'` to a hidden file beside step.file and renaming it).
+   * The next step. The caller records it on the host itself (RECORD_FUNCTION, or as kernel-module.ts's LOAD_SCRIPT
+   * does) in the command that then makes the change, BEFORE making it.
    */
   next(name: string, argv: string[]): UndoStep {
     if (!/^[a-z0-9-]+$/.test(name)) throw new Error(`Undo step names are lower-case words: ${name}`);
     this.count++;
     return { name, argv, file: path.posix.join(this.dir.undo, `${String(this.count).padStart(3, '0')}-${name}`) };
-  }
-
-  /** Records a step on the host; call it BEFORE making the change the step undoes. */
-  async add(name: string, argv: string[], signal?: AbortSignal): Promise<void> {
-    const step = this.next(name, argv);
-    await run(this.host, ['sh', '-c', 'cat > "$1"', 'hs-undo-write', step.file], { stdin: argv.map((a) => `${a}\0`).join(''), signal, timeoutMs: 15_000 });
   }
 }

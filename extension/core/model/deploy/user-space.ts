@@ -1,8 +1,12 @@
 // The user-space placement: user_space_model bound to NFQUEUE queues, fed by an iptables FORWARD rule.
+// On an emulated guest every command costs a channel and process starts (0.1-0.5 s), so one command (LOAD_SCRIPT)
+// writes the program, records the undo steps, starts it, waits until it is ready and queues traffic to it.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { run } from '../../hosts/host';
-import { DeployError, type ModelCounters, type ModelHost, type PlacementDeployer } from './model-host';
+import { DeployError, type ModelCounters, type ModelHost, type PlacementDeployer, type Probe } from './model-host';
 import { runProbe } from './probe';
+import { sharedLibraries } from './shared-libraries';
+import { RECORD_FUNCTION, stepArgs } from './undo-plan';
 
 const PROGRAM = 'user_space_model';
 const QUEUE_BASE = 0;
@@ -33,19 +37,52 @@ rm -f "$pidfile"`;
 const UNQUEUE_SCRIPT = `while iptables -w -C "$@" 2>/dev/null; do iptables -w -D "$@" || exit 1; done`;
 
 /**
- * Waits (every 10 ms, $4 times at most) until log $1 has the line "ready" and stats file $2 is not empty; the host
- * waits itself, so a VM or SSH host pays one round trip. Exits 2 when the process of pid file $3 has exited (a
- * missing pid file means it is still being started), 1 on timeout; then prints the log.
+ * Loads the model in one command; the program's bytes come on stdin. Arguments: $1 where the program goes, $2 its
+ * size, $3 the folder for libraries uploaded beside it, $4 pid file, $5 log, $6 stats file, $7 START_SCRIPT, $8 how
+ * many times to look (every 10 ms) for readiness, $9 N, then the N library files the program loads (as found on
+ * this machine); then the undo steps (a count, then each as RECORD_FUNCTION reads it); then M and the program's M
+ * arguments; then the iptables rule. A library counts as there when the host has that file or $3 has its name.
+ * Exits 4 printing "missing FILE..." (and making $3) before anything but the program's file changed; 2 printing the
+ * log when the program exited before it printed "ready" and wrote its stats, 3 when it did neither in time; 5 when
+ * inserting the rule failed; 0 printing the stats file. Libraries in $3 are found through LD_LIBRARY_PATH.
  */
-const WAIT_READY_SCRIPT = `i=0
-while [ "$i" -lt "$4" ]; do
-  grep -qx ready "$1" 2>/dev/null && [ -s "$2" ] && exit 0
-  if pid=$(cat "$3" 2>/dev/null); then
-    s=$(cat "/proc/$pid/stat" 2>/dev/null) && s=\${s##*) } && [ "\${s%% *}" != Z ] || { cat "$1" 2>/dev/null; exit 2; }
-  fi
-  sleep 0.01; i=$((i + 1))
+const LOAD_SCRIPT = `${RECORD_FUNCTION}
+prog=$1 size=$2 libs=$3 pidfile=$4 log=$5 stats=$6 start=$7 ticks=$8 n=$9
+shift 9
+cat > "$prog" || exit 1
+got=$(wc -c < "$prog")
+[ "$got" -eq "$size" ] || { echo "wrote $got of $size bytes to $prog" >&2; exit 1; }
+chmod 0755 "$prog" || exit 1
+missing=
+while [ "$n" -gt 0 ]; do
+  [ -e "$1" ] || [ -e "$libs/\${1##*/}" ] || missing="$missing $1"
+  shift; n=$((n - 1))
 done
-cat "$1" 2>/dev/null; exit 1`;
+if [ -n "$missing" ]; then mkdir -p "$libs" || exit 1; echo "missing$missing"; exit 4; fi
+steps=$1; shift
+while [ "$steps" -gt 0 ]; do
+  n=$2
+  record "$@" || exit 1
+  shift $((n + 2)); steps=$((steps - 1))
+done
+n=$1; shift
+words=; i=1
+while [ "$i" -le "$n" ]; do words="$words \\"\\\${$i}\\""; i=$((i + 1)); done
+env=
+[ ! -d "$libs" ] || env='env LD_LIBRARY_PATH="$libs"'
+eval "setsid -f sh -c \\"\\$start\\" hs-model \\"\\$pidfile\\" \\"\\$log\\" $env \\"\\$prog\\" $words" || exit 1
+shift "$n"
+i=0
+until grep -qx ready "$log" 2>/dev/null && [ -s "$stats" ]; do
+  if pid=$(cat "$pidfile" 2>/dev/null); then
+    s=$(cat "/proc/$pid/stat" 2>/dev/null) && s=\${s##*) } && [ "\${s%% *}" != Z ] || { cat "$log" 2>/dev/null; exit 2; }
+  fi
+  i=$((i + 1))
+  [ "$i" -lt "$ticks" ] || { cat "$log" 2>/dev/null; exit 3; }
+  sleep 0.01
+done
+iptables -w -I "$@" || exit 5
+cat "$stats"`;
 
 /**
  * Prints stats file $3 of the process in pid file $1 (program $2) after asking it for fresh counters with SIGHUP
@@ -82,15 +119,23 @@ function queueRule(testbed: string, queues: number): string[] {
   return ['FORWARD', '-m', 'comment', '--comment', `hypershield:${testbed}`, '-j', 'NFQUEUE', ...target, '--queue-bypass'];
 }
 
-/** Waits for the "ready" line and the first stats file. */
-async function waitReady(m: ModelHost, p: ReturnType<typeof paths>): Promise<void> {
-  const r = await m.host.exec(['sh', '-c', WAIT_READY_SCRIPT, 'hs-wait-ready', p.log, p.stats, p.pid, String(READY_TIMEOUT_MS / 10)],
-    { signal: m.signal, timeoutMs: READY_TIMEOUT_MS + 10_000 });
-  if (r.code === 0) return;
-  m.signal?.throwIfAborted();
-  const output = r.stdout.trim() || '(no output)';
-  if (r.code === 2) throw new DeployError(`${PROGRAM} exited on ${m.host.label} before it was ready:\n${output}`);
-  throw new DeployError(`${PROGRAM} did not print "ready" and write its stats within ${READY_TIMEOUT_MS / 1000} s on ${m.host.label}:\n${output}`);
+/** The stats file's counters (the template writes them as JSON, see user_space_model.c). */
+function parseStats(text: string): ModelCounters {
+  const s = JSON.parse(text) as Record<string, unknown>;
+  const n = (k: string) => (typeof s[k] === 'number' ? (s[k] as number) : 0);
+  return { packets: n('packets'), bytes: n('bytes'), accepted: n('accepted'), dropped: n('dropped'), patternMatches: n('pattern_matches'),
+    flowsCreated: n('flows_created'), flowsExpired: n('flows_expired'), flowsTableFull: n('flows_table_full') };
+}
+
+function statsProbe(m: ModelHost): Probe<ModelCounters> {
+  const p = paths(m);
+  return {
+    argv: ['sh', '-c', FRESH_STATS_SCRIPT, 'hs-stats', p.pid, p.program, p.stats],
+    read(r) {
+      if (r.code !== 0) throw new Error(`${m.host.label}: cannot read the stats of ${PROGRAM} (${p.stats}): ${r.stderr.trim() || `cat exited with ${r.code}`}`);
+      return parseStats(r.stdout);
+    },
+  };
 }
 
 export const userSpaceDeployer: PlacementDeployer = {
@@ -101,41 +146,49 @@ export const userSpaceDeployer: PlacementDeployer = {
   },
 
   async load(ctx) {
-    const { host, plan, config } = ctx;
+    const { host, plan, config, signal } = ctx;
     const p = paths(ctx);
-    ctx.progress?.report(`Starting ${PROGRAM} on ${host.label}`);
-    await host.upload(ctx.artifact, p.program, { signal: ctx.signal });
-    await run(host, ['chmod', '0755', p.program], { signal: ctx.signal, timeoutMs: 15_000 });
-    await plan.add('stop-model', ['sh', '-c', STOP_SCRIPT, 'hs-stop', p.pid, p.program], ctx.signal);
+    const libs = path.posix.join(ctx.dir.root, 'lib');
+    const libraries = ctx.builtHere ? await sharedLibraries(ctx.artifact, signal) : [];
+    const program = fs.readFileSync(ctx.artifact);
+    const rule = queueRule(ctx.testbed, config.queues);
+    const steps = [plan.next('stop-model', ['sh', '-c', STOP_SCRIPT, 'hs-stop', p.pid, p.program]), plan.next('remove-queue-rule', ['sh', '-c', UNQUEUE_SCRIPT, 'hs-unqueue', ...rule])];
     const args = ['--queue-num', String(QUEUE_BASE), '--queues', String(config.queues), '--stats', p.stats,
       '--action', config.action, '--flow-timeout', String(config.flowTimeoutS), '--window', String(config.windowBytes), '--max-flows', String(config.maxFlows), ...(config.pattern ? ['--pattern', config.pattern] : [])];
-    await run(host, ['setsid', '-f', 'sh', '-c', START_SCRIPT, 'hs-model', p.pid, p.log, p.program, ...args], { signal: ctx.signal, timeoutMs: 15_000 });
-    await waitReady(ctx, p);
-
-    const rule = queueRule(ctx.testbed, config.queues);
-    ctx.progress?.report(`Queueing forwarded traffic to it: iptables -I ${rule.join(' ')}`);
-    await plan.add('remove-queue-rule', ['sh', '-c', UNQUEUE_SCRIPT, 'hs-unqueue', ...rule], ctx.signal);
-    await run(host, ['iptables', '-w', '-I', ...rule], { signal: ctx.signal, timeoutMs: 15_000 });
-    return { detail: { program: p.program, pidFile: p.pid, statsFile: p.stats, queueRule: rule.join(' ') }, diagnostics: [] };
+    const load = () => host.exec(['sh', '-c', LOAD_SCRIPT, 'hs-user-load', p.program, String(program.length), libs, p.pid, p.log, p.stats, START_SCRIPT, String(READY_TIMEOUT_MS / 10),
+      String(libraries.length), ...libraries, String(steps.length), ...stepArgs(steps), String(args.length), ...args, ...rule], { stdin: program, signal, timeoutMs: READY_TIMEOUT_MS + 60_000 });
+    ctx.progress?.report(`Starting ${PROGRAM} on ${host.label} and queueing forwarded traffic to it: iptables -I ${rule.join(' ')}`);
+    let r = await load();
+    let missing: string[] = [];
+    if (r.code === 4) {
+      // Libraries the host lacks go beside the program: this machine's copies, which the program was linked against.
+      missing = r.stdout.trim().split(/\s+/).slice(1);
+      ctx.progress?.report(`${host.label} lacks ${missing.map((f) => path.posix.basename(f)).join(', ')}: uploading this machine's copies into ${libs}`);
+      for (const file of missing) await host.upload(file, path.posix.join(libs, path.posix.basename(file)), { signal });
+      r = await load();
+    }
+    signal?.throwIfAborted();
+    const output = r.stdout.trim() || r.stderr.trim() || '(no output)';
+    switch (r.code) {
+      case 0: break;
+      case 2: throw new DeployError(`${PROGRAM} exited on ${host.label} before it was ready:\n${output}`);
+      case 3: throw new DeployError(`${PROGRAM} did not print "ready" and write its stats within ${READY_TIMEOUT_MS / 1000} s on ${host.label}:\n${output}`);
+      case 4: throw new DeployError(`${host.label} still lacks libraries ${PROGRAM} loads after they were uploaded: ${output}`);
+      case 5: throw new DeployError(`Queueing forwarded traffic to ${PROGRAM} on ${host.label} failed (iptables -I ${rule.join(' ')}):\n${r.stderr.trim()}`);
+      default: throw new DeployError(`Starting ${PROGRAM} on ${host.label} ${r.timedOut ? 'timed out' : `failed (exit ${r.code})`}: ${(r.stderr || r.stdout).trim().split('\n').slice(-5).join('\n')}`);
+    }
+    return {
+      detail: { program: p.program, pidFile: p.pid, statsFile: p.stats, queueRule: rule.join(' '), ...(missing.length ? { uploadedLibraries: missing.join(',') } : {}) },
+      diagnostics: [],
+      counters: parseStats(r.stdout),
+    };
   },
 
   counters(m) {
-    return runProbe(m, userSpaceDeployer.countersProbe!(m));
+    return runProbe(m, statsProbe(m));
   },
 
-  countersProbe(m) {
-    const p = paths(m);
-    return {
-      argv: ['sh', '-c', FRESH_STATS_SCRIPT, 'hs-stats', p.pid, p.program, p.stats],
-      read(r) {
-        if (r.code !== 0) throw new Error(`${m.host.label}: cannot read the stats of ${PROGRAM} (${p.stats}): ${r.stderr.trim() || `cat exited with ${r.code}`}`);
-        const s = JSON.parse(r.stdout) as Record<string, unknown>;
-        const n = (k: string) => (typeof s[k] === 'number' ? (s[k] as number) : 0);
-        return { packets: n('packets'), bytes: n('bytes'), accepted: n('accepted'), dropped: n('dropped'), patternMatches: n('pattern_matches'),
-          flowsCreated: n('flows_created'), flowsExpired: n('flows_expired'), flowsTableFull: n('flows_table_full') } satisfies ModelCounters;
-      },
-    };
-  },
+  countersProbe: statsProbe,
 
   leftoverProbes(m) {
     return [
