@@ -10,6 +10,7 @@ import { buildMachineFor, localBuildMachine, type BuildMachine } from './build-m
 import { currentStamp, removeStamp, writeStamp } from './build-stamp';
 import { resolveKernelHeaders, type KernelHeaders } from './kernel-headers';
 import { MANIFEST_FILE, placementBuild } from './manifest';
+import { recordKbuild, replayKbuild } from './kbuild-replay';
 import { fileSha256, sourceHash } from './source-hash';
 import type { ModelPlacement } from './templates';
 
@@ -122,7 +123,8 @@ export async function buildModel(backend: Backend, dir: string, placement: Model
   const [program, ...args] = recipe.build;
   const argv = program === 'make' ? ['make', '-C', machine.dir, ...args, ...extra] : [program, ...args, ...extra];
   const artifact = path.join(modelDir, recipe.artifact);
-  const key = JSON.stringify({ hash, argv, machine: machine.label, kernel: kernel && { release: kernel.release, dir: kernel.dir } });
+  const recipeKey = JSON.stringify({ argv, machine: machine.label, kernel: kernel && { release: kernel.release, dir: kernel.dir } });
+  const key = JSON.stringify({ hash, recipe: recipeKey });
   const unchanged = currentStamp(artifact, key);
   if (unchanged) {
     opts.progress?.report(`The ${placement} model in ${modelDir} is unchanged since its last build: using ${recipe.artifact}`);
@@ -136,7 +138,14 @@ export async function buildModel(backend: Backend, dir: string, placement: Model
   let log = '';
   const collect = (chunk: string) => { log += chunk; opts.onOutput?.(chunk); };
   const stderr = placement === 'kernel' ? withoutEmptyJsonLines(collect) : { write: collect, end: () => undefined };
-  const result = await machine.exec(argv, { env: BUILD_ENV, cwd: machine.dir, signal: opts.signal, timeoutMs: BUILD_TIMEOUT_MS, onStdout: collect, onStderr: stderr.write });
+  const limits = { env: BUILD_ENV, signal: opts.signal, timeoutMs: BUILD_TIMEOUT_MS };
+  const replayed = kernel ? await replayKbuild(modelDir, artifact, recipeKey, limits) : undefined;
+  if (replayed) {
+    opts.progress?.report('Only the module\'s C file changed since kbuild last built it: kbuild\'s compile, modpost and link commands for it were run again without make');
+    collect(replayed.stdout);
+    stderr.write(replayed.stderr);
+  }
+  const result = replayed ?? await machine.exec(argv, { ...limits, cwd: machine.dir, onStdout: collect, onStderr: stderr.write });
   stderr.end();
   opts.signal?.throwIfAborted();
   const mapping: PathMapping = { modelDir, buildDir: machine.dir, cwd: kernel?.dir ?? machine.dir };
@@ -157,6 +166,7 @@ export async function buildModel(backend: Backend, dir: string, placement: Model
   }
   const buildId = ok ? fileSha256(artifact) : undefined;
   if (buildId) writeStamp(artifact, { key, buildId, diagnostics, log });
+  if (buildId && kernel && !replayed) recordKbuild(modelDir, artifact, kernel.dir, recipeKey);
   return {
     ok,
     placement,

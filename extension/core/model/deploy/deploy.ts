@@ -134,7 +134,7 @@ async function confirmAndVerify(backend: Backend, deployer: PlacementDeployer, m
   }
   const before = loaded.counters ?? await deployer.counters(m);
   const target = serverAddress(backend.testbed);
-  await backend.host('client').exec(['ping', '-n', '-q', '-c', '3', '-i', '0.05', '-W', '1', target], { signal: m.signal, timeoutMs: 15_000 });
+  await backend.host('client').exec(['ping', '-n', '-q', '-c', '3', '-i', '0.02', '-W', '1', target], { signal: m.signal, timeoutMs: 15_000 });
   const probe = deployer.countersProbe?.(m);
   const { outcome, probed } = await confirm(probe?.argv);
   const counted = (after: ModelCounters) => (after.packets > before.packets ? `counted ${after.packets - before.packets} packets of a ping from the client to ${target} through the model` : undefined);
@@ -147,6 +147,26 @@ async function confirmAndVerify(backend: Backend, deployer: PlacementDeployer, m
     onTimeout: () => new DeployError(`The model is loaded on ${m.host.label} but counted none of the ping packets sent from the client to ${target} through it; traffic does not reach it.`),
   });
   return { outcome, verified };
+}
+
+/**
+ * The deployer's preflight on the model host and the build, side by side when the build need not wait for the host:
+ * any placement but the kernel's, or a kernel module whose release is given or known from this testbed's last
+ * deploy (built again for the host's own release when that turns out to differ).
+ */
+async function preflightAndBuild(backend: Backend, dir: string, placement: ModelPlacement, deployer: PlacementDeployer, m: ModelHost, opts: DeployOptions): Promise<BuildResult> {
+  const buildFor = (kernelRelease?: string) => buildModel(backend, dir, placement, { ...opts.build, kernelRelease, signal: opts.signal, progress: opts.progress });
+  const given = opts.build?.kernelRelease;
+  const last = backend.state.read()?.deployed?.detail.kernelRelease;
+  if (placement === 'kernel' && given === undefined && last === undefined) return buildFor((await deployer.preflight(m)).kernelRelease);
+  const [facts, built] = await Promise.allSettled([deployer.preflight(m), buildFor(given ?? last)]);
+  // A host that cannot take the model says so first: its reason stands whatever the build did.
+  if (facts.status === 'rejected') throw facts.reason;
+  const release = facts.value.kernelRelease;
+  // The host runs another kernel than at the last deploy: whatever the build for that one did, build for this one.
+  if (placement === 'kernel' && given === undefined && release !== undefined && release !== last) return buildFor(release);
+  if (built.status === 'rejected') throw built.reason;
+  return built.value;
 }
 
 /**
@@ -170,9 +190,7 @@ async function deploy(backend: Backend, dir: string, placement: ModelPlacement, 
   const m = modelHost(backend, opts.signal);
   const helperMissing = placement === 'ebpf' ? await m.privileged?.unavailable() : undefined;
   if (helperMissing) throw new DeployError(`The ${placement} placement needs privileges this user lacks on testbed ${backend.testbed.name}: ${helperMissing}`);
-  const facts = await deployer.preflight(m);
-
-  const build = await buildModel(backend, dir, placement, { ...opts.build, kernelRelease: opts.build?.kernelRelease ?? facts.kernelRelease, signal: opts.signal, progress: opts.progress });
+  const build = await preflightAndBuild(backend, dir, placement, deployer, m, opts);
   if (!build.ok) {
     const errors = build.diagnostics.filter((d) => d.severity === 'error').length;
     throw new DeployError(`The ${placement} model in ${build.dir} did not build (${errors} error${errors === 1 ? '' : 's'}); nothing was deployed.`, build.diagnostics);
