@@ -82,7 +82,7 @@ test('hot profile: a user-space build that is not the deployed one gives functio
   const samples = parsePerfScript(fixture('perf-script-user.txt'));
   const hot = await hotProfile({
     deployed: { ...ebpfDeployed, placement: 'user' }, target: ['-p', '27723'], frequencyHz: 4999, scope: 'the process',
-    isModel: (s) => s.pid === 27723, binary: { hostPath: '/run/hypershield/hfscratch/model/user_space_model', local: '/nonexistent/user_space_model' },
+    isModel: (s) => s.pid === 27723, binary: { local: '/nonexistent/user_space_model', contains: (s) => s.dso === '/run/hypershield/hfscratch/model/user_space_model' },
   }, samples);
   assert.equal(hot.samples.model, samples.length);
   assert.deepEqual(hot.lines, []);
