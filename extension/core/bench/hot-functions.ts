@@ -14,9 +14,10 @@ export const SAMPLE_EVENT = 'cpu-clock';
 /**
  * Off round numbers so sampling does not run in lockstep with timers. A process is sampled faster than all CPUs:
  * the cost follows the model's own CPU time, and its own code is a small part of it (the NFQUEUE round trips in
- * the kernel are most), so a few seconds need the higher rate to reach its lines.
+ * the kernel are most), so a few seconds need the higher rate to reach its lines. A kernel module is a small part
+ * of the packet path too, on hosts with few CPUs (VMs): it gets the higher rate on all of them.
  */
-export const SAMPLE_HZ = { process: 4999, allCpus: 999 } as const;
+export const SAMPLE_HZ = { process: 4999, module: 4999, allCpus: 999 } as const;
 /** Functions outside the model's source kept per measurement; the model's own functions and lines are all kept. */
 const TOP = 30;
 /** Addresses per addr2line call, to keep the argument list short. */
@@ -139,7 +140,7 @@ export async function modelSampling(deployed: DeployedModel, at: DeployedAt = {}
       const inModule = (s: PerfSample) => load !== undefined && BigInt(`0x${s.ip}`) - load.base >= 0n && BigInt(`0x${s.ip}`) - load.base < BigInt(load.size);
       const isModel = (s: PerfSample) => s.dso === object || inModule(s);
       return {
-        deployed, target: ['-a'], frequencyHz: SAMPLE_HZ.allCpus, scope: `the module ${module} on all CPUs`, isModel, object,
+        deployed, target: ['-a'], frequencyHz: SAMPLE_HZ.module, scope: `the module ${module} on all CPUs`, isModel, object,
         ...(load ? { binary: { local: localArtifact(deployed), contains: isModel, textBase: load.textBase } } : {}),
       };
     }

@@ -168,7 +168,7 @@ export async function withProfile(target: ProfiledHost | undefined, runDir: stri
 /** Why an emulated host counts no hardware events, said where the counters are: the host is not broken. */
 const EMULATED_REASON = 'not supported: no hardware counters in an emulated guest (QEMU without KVM has no PMU)';
 
-function emulatedCounters(counters: ProfileRecord['counters']): ProfileRecord['counters'] {
+export function emulatedCounters(counters: ProfileRecord['counters']): ProfileRecord['counters'] {
   return Object.fromEntries(Object.entries(counters).map(([event, c]) => [event, c.supported ? c : { supported: false, reason: EMULATED_REASON }]));
 }
 
