@@ -171,6 +171,22 @@ test('model sampling: the kernel module is sampled on all CPUs; its samples are 
   await assert.rejects(modelSampling({ ...deployed, placement: 'user', detail: { program: '/run/m' } }), /The user-space model's pid on the model host is unknown \(got ""\): deploy it again\./);
 });
 
+test('perf script in the VM guest with the kernel template loaded: module samples under [kernel.kallsyms], found by address', async () => {
+  // Lines of one real all-CPU recording in the guest (perf 6.1, 4999 Hz, UDP through the module): its first lines,
+  // every sample in the module, and a few in programs.
+  const text = fixture('perf-script-kernel-vm.txt');
+  const samples = parsePerfScript(text);
+  assert.equal(samples.length, lineCount(text));
+  assert.deepEqual(samples.find((s) => s.symbol === 'hs_flows_collect'), { pid: 42, tid: 42, ip: 'ffffffffc02ad06a', symbol: 'hs_flows_collect', offset: 0x3a, dso: '[kernel.kallsyms]' });
+  const deployed: DeployedModel = { placement: 'kernel', dir: '/ws/model', sourceHash: 'x', buildId: 'y', deployedAt: '', detail: { module: 'kernel_space', release: '6.1.0-57-amd64', params: '' } };
+  const module = parseModuleLoad(fixture('proc-modules-vm.txt'), '0xffffffffc02ad000', 'kernel_space');
+  const hot = await hotProfile(await modelSampling(deployed, { module }), samples);
+  assert.deepEqual(hot.samples, { total: samples.length, model: 3 });
+  assert.deepEqual(hot.functions, [{ name: 'hs_flows_collect', object: '[kernel_space]', samples: 3, percent: 100 }]);
+  assert.deepEqual(hot.lines, []);
+  assert.match(hot.notes![0], /^\/ws\/model\/build\/kernel_space\.ko is not the build that was deployed/);
+});
+
 test('perf stat in an emulated guest: every hardware counter unsupported, with the reason; software counters counted', () => {
   const counters = emulatedCounters(parsePerfStat(fixture('perf-stat-vm.csv')));
   for (const event of ['cycles', 'instructions', 'cache-misses', 'LLC-load-misses', 'dTLB-load-misses']) {
