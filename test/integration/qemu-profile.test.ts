@@ -44,7 +44,7 @@ describe('profiling the kernel module on a VM model host', { timeout: 1_200_000 
     const backend = ws.backend();
     await preparePlacement(backend, modelDir, 'kernel', {});
     // 64-byte UDP at full rate: every packet crosses the hook (TCP's 64 KiB GSO packets leave the guest mostly idle).
-    const runFile = await runBenchmarks(backend, { benchmarks: ['iperf3-udp64'], modes: ['model'], repetitions: 1, warmup: 0, durationS: 4 },
+    const runFile = await runBenchmarks(backend, { benchmarks: ['iperf3-udp64'], modes: ['model'], repetitions: 1, warmup: 0, durationS: 5 },
       { workspace: ws.dir, store: new ResultsStore(ws.dir), profile: true });
     assert.equal(runFile.status, 'complete', runFile.reason);
     assert.equal(runFile.metadata.emulated, true);

@@ -1,7 +1,6 @@
 import { run, type Host } from '../hosts/host';
 import type { Measurement, Metric, ProfileRecord } from '../results/run-file';
 import type { DeployedModel } from '../testbed/state';
-import { sleep } from '../util/poll';
 import { execBatch } from '../hosts/batch';
 import { hotProfile, modelSampling, parseModuleLoad, SAMPLE_EVENT, type DeployedAt, type ModelSampling } from './hot-functions';
 import { receivedTraffic } from './path-check';
@@ -74,6 +73,17 @@ exit 1`;
 /** A process started in a session of its own on the host; stop() ends the session (SIGINT, then SIGKILL). */
 interface Detached { pid: string; stop: () => Promise<void> }
 
+/**
+ * SIGINT to the session $1, then up to 5 s for its leader to exit (perf writes its counts or samples once its sleep
+ * is gone), then SIGKILL to what is left: one round trip, which on an emulated guest costs a few tenths of a second.
+ * The shell's kill: dash's and busybox's take a negative pid after the signal, but not `--` before it.
+ */
+const STOP_SCRIPT = `kill -INT "-$1" 2>/dev/null
+i=0
+while [ $i -lt 100 ] && kill -0 "$1" 2>/dev/null; do sleep 0.05; i=$((i + 1)); done
+kill -KILL "-$1" 2>/dev/null
+true`;
+
 async function startDetached(host: Host, argv: readonly string[], what: string, perfFix = 'install the Debian package linux-perf there'): Promise<Detached> {
   const started = await host.exec(['sh', '-c', 'command -v perf >/dev/null || exit 127; setsid "$@" >/dev/null 2>&1 </dev/null & echo $!', 'sh', ...argv], { timeoutMs: 10_000 });
   if (started.code === 127) throw new Error(`perf is missing on ${host.label}: ${perfFix}, or run without --profile.`);
@@ -83,10 +93,7 @@ async function startDetached(host: Host, argv: readonly string[], what: string, 
   const stop = async () => {
     if (stopped) return;
     stopped = true;
-    // SIGINT to the session: perf writes its counts or samples and exits once its sleep is gone.
-    await host.exec(['kill', '-INT', '--', `-${pid}`], { timeoutMs: 10_000 });
-    for (let i = 0; i < 100 && (await host.exec(['kill', '-0', pid], { timeoutMs: 10_000 })).code === 0; i++) await sleep(50);
-    await host.exec(['kill', '-KILL', '--', `-${pid}`], { timeoutMs: 10_000 });
+    await host.exec(['sh', '-c', STOP_SCRIPT, 'hs-perf-stop', pid], { timeoutMs: 15_000 });
   };
   const ready = await host.exec(['sh', '-c', READY_SCRIPT, 'hs-perf-ready', pid], { timeoutMs: 15_000 });
   if (ready.code !== 0) {
@@ -141,11 +148,12 @@ export async function withProfile(target: ProfiledHost | undefined, runDir: stri
   try {
     record = target.sample ? await startSampling(model, target.sample, samplesFile, target.perfFix) : undefined;
     // The /proc readings bracket the measurement as closely as the host allows; perf's window is a little wider.
-    const perfStartMs = await processCpuMs(model, stat.pid, 'perf stat') + (record ? await processCpuMs(model, record.perf.pid, 'perf record') : 0);
+    const perfCpu = async () => (await Promise.all([processCpuMs(model, stat.pid, 'perf stat'), record ? processCpuMs(model, record.perf.pid, 'perf record') : 0])).reduce((a, b) => a + b, 0);
+    const perfStartMs = await perfCpu();
     const before = await read(model, interfaces, signal);
     const [m, window] = await timed(measure);
     const after = await read(model, interfaces, signal);
-    const perfCpuMs = (await processCpuMs(model, stat.pid, 'perf stat')) + (record ? await processCpuMs(model, record.perf.pid, 'perf record') : 0) - perfStartMs;
+    const perfCpuMs = (await perfCpu()) - perfStartMs;
     await Promise.all([stat.stop(), record?.perf.stop()]);
     // The counts and the samples in one round trip: on an emulated guest each costs a few tenths of a second.
     const [csv, script] = await execBatch(model, [['cat', out], ...(record ? [['perf', 'script', '-i', samplesFile, '-F', PERF_SCRIPT_FIELDS]] : [])], { timeoutMs: 120_000 });
