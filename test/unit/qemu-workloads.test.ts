@@ -37,6 +37,8 @@ test('a program missing on a VM names the tool set to add, or why no image carri
   const tb = parseTestbed('{ "name": "vmw-x", "backend": "qemu" }', '/ws/hypershield.testbed.json');
   assert.equal(vmToolFix(tb, 'server', 'redis-server'), 'add "redis" to hosts.server.qemu.workloads in /ws/hypershield.testbed.json; the VM image is then made with it');
   assert.match(vmToolFix(tb, 'client', 'sysbench'), /^add "sysbench" to hosts\.client\.qemu\.workloads/);
+  // bench --profile on a model VM whose image lacks perf says this.
+  assert.equal(vmToolFix(tb, 'model', 'perf'), 'add "perf" to hosts.model.qemu.workloads in /ws/hypershield.testbed.json; the VM image is then made with it');
   assert.match(vmToolFix(tb, 'server', 'mariadbd'), /the VM image cannot carry it \(workload tool sets: sysbench, fio, redis, perf\): run the server as a namespace \(leave out hosts\.server\.qemu\.vm\)/);
 });
 
