@@ -137,7 +137,10 @@ export async function modelSampling(deployed: DeployedModel, at: DeployedAt = {}
       const module = deployed.detail.module;
       const load = at.module;
       const object = `[${module}]`;
-      const inModule = (s: PerfSample) => load !== undefined && BigInt(`0x${s.ip}`) - load.base >= 0n && BigInt(`0x${s.ip}`) - load.base < BigInt(load.size);
+      const inModule = (s: PerfSample) => {
+        const offset = load ? BigInt(`0x${s.ip}`) - load.base : -1n;
+        return offset >= 0n && offset < BigInt(load?.size ?? 0);
+      };
       const isModel = (s: PerfSample) => s.dso === object || inModule(s);
       return {
         deployed, target: ['-a'], frequencyHz: SAMPLE_HZ.module, scope: `the module ${module} on all CPUs`, isModel, object,

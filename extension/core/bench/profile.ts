@@ -156,10 +156,12 @@ export async function withProfile(target: ProfiledHost | undefined, runDir: stri
     const perfCpuMs = (await perfCpu()) - perfStartMs;
     await Promise.all([stat.stop(), record?.perf.stop()]);
     // The counts and the samples in one round trip: on an emulated guest each costs a few tenths of a second.
-    const [csv, script] = await execBatch(model, [['cat', out], ...(record ? [['perf', 'script', '-i', samplesFile, '-F', PERF_SCRIPT_FIELDS]] : [])], { timeoutMs: 120_000 });
-    for (const [r, what] of [[csv, `cat ${out}`], ...(record ? [[script, 'perf script'] as const] : [])] as const) {
-      if (r.code !== 0) throw new Error(`${what} on ${model.label} failed (exit ${r.code ?? 'none'}): ${r.stderr.trim()}`);
-    }
+    const commands = [['cat', out], ...(record ? [['perf', 'script', '-i', samplesFile, '-F', PERF_SCRIPT_FIELDS]] : [])];
+    const results = await execBatch(model, commands, { timeoutMs: 120_000 });
+    results.forEach((r, i) => {
+      if (r.code !== 0) throw new Error(`\`${commands[i].join(' ')}\` on ${model.label} failed (exit ${r.code ?? 'none'}): ${r.stderr.trim()}`);
+    });
+    const [csv, script] = results;
     // The workbench's own process runs on the model host's machine only when the hosts share this machine's kernel.
     const workbenchCpuMs = sharesThisKernel ? window.workbenchCpuMs : 0;
     const counters = parsePerfStat(csv.stdout);
@@ -176,6 +178,7 @@ export async function withProfile(target: ProfiledHost | undefined, runDir: stri
 /** Why an emulated host counts no hardware events, said where the counters are: the host is not broken. */
 const EMULATED_REASON = 'not supported: no hardware counters in an emulated guest (QEMU without KVM has no PMU)';
 
+/** The counters of an emulated host, each unsupported one with the reason. */
 export function emulatedCounters(counters: ProfileRecord['counters']): ProfileRecord['counters'] {
   return Object.fromEntries(Object.entries(counters).map(([event, c]) => [event, c.supported ? c : { supported: false, reason: EMULATED_REASON }]));
 }
