@@ -203,8 +203,11 @@ export async function hotProfile(sampling: ModelSampling, samples: readonly Perf
   const fns = new Map<string, { name: string; object: string; samples: number; lines: Map<string, number> }>();
   const lines = new Map<string, HotLine>();
   for (const s of own) {
-    // Innermost first: a sample in code inlined into a caller belongs to the inlined function.
-    const at = frames.get(place(s))?.[0];
+    // Innermost first: a sample in code inlined into a caller belongs to the inlined function, unless that comes
+    // from a header outside the model's project (the kernel's memcmp, skb helpers): then to the model's function
+    // it was inlined into, at the line that calls it.
+    const stack = frames.get(place(s)) ?? [];
+    const at = stack.find((f) => f.file !== undefined && projectFile(sampling.deployed.dir, f.file) !== f.file) ?? stack[0];
     const name = at && at.function !== '??' ? at.function : s.symbol ?? `[unknown in ${s.dso}]`;
     const object = sampling.object ?? s.dso;
     const key = `${name}\0${object}`;
