@@ -37,7 +37,7 @@ describe('memory-bound workloads in a VM', { timeout: 1_800_000 }, () => {
     assert.equal(server.kind, 'qemu');
     const store = new ResultsStore(ws.dir);
     await assert.rejects(runBenchmarks(backend, { benchmarks: ['sysbench-oltp'], modes: ['direct'], repetitions: 1, warmup: 0, durationS: 1 }, { workspace: ws.dir, store }),
-      new RegExp(`Missing benchmark tools: mariadbd on server \\(VM hs-${NAME}-server\\) \\(the VM image cannot carry it \\(workload tool sets: sysbench, fio, redis\\): ` +
+      new RegExp(`Missing benchmark tools: mariadbd on server \\(VM hs-${NAME}-server\\) \\(the VM image cannot carry it \\(workload tool sets: sysbench, fio, redis, perf\\): ` +
         'run the server as a namespace \\(leave out hosts\\.server\\.qemu\\.vm\\) or give the VM your own initrd\\)'));
 
     const r = await runBenchmarks(backend, { benchmarks: ['sysbench-memory', 'fio', 'pagefault', 'redis'], modes: ['direct'], repetitions: 1, warmup: 0, durationS: 1 },

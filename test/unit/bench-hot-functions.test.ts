@@ -4,7 +4,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parsePerfScript } from '../../extension/core/bench/perf-script';
 import { parseAddr2line } from '../../extension/core/bench/addr2line';
-import { hotProfile, modelSampling, parseNm, type ModelSampling } from '../../extension/core/bench/hot-functions';
+import { hotProfile, modelSampling, parseModuleLoad, parseNm, type ModelSampling } from '../../extension/core/bench/hot-functions';
+import { parsePerfStat } from '../../extension/core/bench/perf-stat';
+import { emulatedCounters } from '../../extension/core/bench/profile';
 import { formatHotSpots, hotSpots } from '../../extension/core/results/hot-spots';
 import { hotLinesOfFile, placedHotLines } from '../../extension/core/results/hot-source';
 import type { RunFile } from '../../extension/core/results/run-file';
@@ -82,7 +84,7 @@ test('hot profile: a user-space build that is not the deployed one gives functio
   const samples = parsePerfScript(fixture('perf-script-user.txt'));
   const hot = await hotProfile({
     deployed: { ...ebpfDeployed, placement: 'user' }, target: ['-p', '27723'], frequencyHz: 4999, scope: 'the process',
-    isModel: (s) => s.pid === 27723, binary: { hostPath: '/run/hypershield/hfscratch/model/user_space_model', local: '/nonexistent/user_space_model' },
+    isModel: (s) => s.pid === 27723, binary: { local: '/nonexistent/user_space_model', contains: (s) => s.dso === '/run/hypershield/hfscratch/model/user_space_model' },
   }, samples);
   assert.equal(hot.samples.model, samples.length);
   assert.deepEqual(hot.lines, []);
@@ -140,17 +142,56 @@ test('hot spots for a terminal: the hottest functions, then the hottest lines of
   ].join('\n'));
 });
 
-test('model sampling: the kernel module is sampled on all CPUs and its samples are the module\'s, by object name', async () => {
+test('model sampling: the kernel module is sampled on all CPUs; its samples are the module\'s by object name or by address', async () => {
   const deployed: DeployedModel = { placement: 'kernel', dir: '/ws/model', sourceHash: 'x', buildId: 'y', deployedAt: '', detail: { module: 'kernel_space', release: '6.1.0', params: '' } };
-  const sampling = await modelSampling(deployed);
-  assert.deepEqual(sampling.target, ['-a']);
-  assert.equal(sampling.binary, undefined, 'no source lines for a module yet');
-  // perf names a module's samples [module]; the first line is a kernel sample of this machine with the module's name put in.
-  const [inModule, inKernel] = parsePerfScript([
-    '18585/18585  ffffffffc0a01237 hs_hook_fn+0x17 ([kernel_space])',
-    '18585/-1     ffffffff8226ec67 _raw_spin_lock+0x17 ([kernel.kallsyms])',
+  const unplaced = await modelSampling(deployed);
+  assert.deepEqual(unplaced.target, ['-a']);
+  assert.equal(unplaced.frequencyHz, 4999);
+  assert.equal(unplaced.binary, undefined, 'no source lines without the module\'s load address');
+  // Real lines of /proc/modules and /sys/module/kernel_space/sections/.text in the VM guest.
+  const module = parseModuleLoad(fixture('proc-modules-vm.txt'), '0xffffffffc02ad000\n', 'kernel_space');
+  assert.deepEqual(module, { base: 0xffffffffc02ad000n, size: 16384, textBase: 0xffffffffc02ad000n });
+  const sampling = await modelSampling(deployed, { module });
+  assert.equal(sampling.object, '[kernel_space]');
+  assert.equal(sampling.binary?.local, '/ws/model/build/kernel_space.ko');
+  assert.equal(sampling.binary?.textBase, 0xffffffffc02ad000n);
+  // perf in the guest finds no file of the module and names the kernel as its object; a host where it does says [kernel_space].
+  const [byAddress, byName, kernel, nextModule] = parsePerfScript([
+    '42/42     ffffffffc02ad059 hs_flows_collect+0x29 ([kernel.kallsyms])',
+    '18585/18585  ffffffffc0a01237 hs_hook+0x17 ([kernel_space])',
+    '0/0     ffffffff81a3c0bb native_safe_halt+0xb ([kernel.kallsyms])',
+    '0/0     ffffffffc02b1000 nft_do_chain+0x0 ([kernel.kallsyms])',
   ].join('\n'));
-  assert.equal(sampling.isModel(inModule), true);
-  assert.equal(sampling.isModel(inKernel), false);
+  assert.equal(sampling.isModel(byAddress), true);
+  assert.equal(sampling.isModel(byName), true);
+  assert.equal(sampling.isModel(kernel), false);
+  assert.equal(sampling.isModel(nextModule), false, 'the first address past the module is not the module\'s');
+  assert.throws(() => parseModuleLoad(fixture('proc-modules-vm.txt'), '0xffffffffc02ad000', 'other'), /The kernel module other is not loaded on the model host \(not in \/proc\/modules\): deploy it again\./);
+  assert.throws(() => parseModuleLoad(fixture('proc-modules-vm.txt'), '', 'kernel_space'), /Cannot read where kernel_space is loaded: .*as root\)\./);
   await assert.rejects(modelSampling({ ...deployed, placement: 'user', detail: { program: '/run/m' } }), /The user-space model's pid on the model host is unknown \(got ""\): deploy it again\./);
+});
+
+test('perf script in the VM guest with the kernel template loaded: module samples under [kernel.kallsyms], found by address', async () => {
+  // Lines of one real all-CPU recording in the guest (perf 6.1, 4999 Hz, UDP through the module): its first lines,
+  // every sample in the module, and a few in programs.
+  const text = fixture('perf-script-kernel-vm.txt');
+  const samples = parsePerfScript(text);
+  assert.equal(samples.length, lineCount(text));
+  assert.deepEqual(samples.find((s) => s.symbol === 'hs_flows_collect'), { pid: 42, tid: 42, ip: 'ffffffffc02ad06a', symbol: 'hs_flows_collect', offset: 0x3a, dso: '[kernel.kallsyms]' });
+  const deployed: DeployedModel = { placement: 'kernel', dir: '/ws/model', sourceHash: 'x', buildId: 'y', deployedAt: '', detail: { module: 'kernel_space', release: '6.1.0-57-amd64', params: '' } };
+  const module = parseModuleLoad(fixture('proc-modules-vm.txt'), '0xffffffffc02ad000', 'kernel_space');
+  const hot = await hotProfile(await modelSampling(deployed, { module }), samples);
+  assert.deepEqual(hot.samples, { total: samples.length, model: 3 });
+  assert.deepEqual(hot.functions, [{ name: 'hs_flows_collect', object: '[kernel_space]', samples: 3, percent: 100 }]);
+  assert.deepEqual(hot.lines, []);
+  assert.match(hot.notes![0], /^\/ws\/model\/build\/kernel_space\.ko is not the build that was deployed/);
+});
+
+test('perf stat in an emulated guest: every hardware counter unsupported, with the reason; software counters counted', () => {
+  const counters = emulatedCounters(parsePerfStat(fixture('perf-stat-vm.csv')));
+  for (const event of ['cycles', 'instructions', 'cache-misses', 'LLC-load-misses', 'dTLB-load-misses']) {
+    assert.deepEqual(counters[event], { supported: false, reason: 'not supported: no hardware counters in an emulated guest (QEMU without KVM has no PMU)' });
+  }
+  assert.deepEqual(counters['context-switches'], { supported: true, value: 1035, runningPercent: 100 });
+  assert.deepEqual(counters['cpu-migrations'], { supported: true, value: 0, runningPercent: 100 });
 });

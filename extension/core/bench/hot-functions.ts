@@ -14,9 +14,10 @@ export const SAMPLE_EVENT = 'cpu-clock';
 /**
  * Off round numbers so sampling does not run in lockstep with timers. A process is sampled faster than all CPUs:
  * the cost follows the model's own CPU time, and its own code is a small part of it (the NFQUEUE round trips in
- * the kernel are most), so a few seconds need the higher rate to reach its lines.
+ * the kernel are most), so a few seconds need the higher rate to reach its lines. A kernel module is a small part
+ * of the packet path too, on hosts with few CPUs (VMs): it gets the higher rate on all of them.
  */
-export const SAMPLE_HZ = { process: 4999, allCpus: 999 } as const;
+export const SAMPLE_HZ = { process: 4999, module: 4999, allCpus: 999 } as const;
 /** Functions outside the model's source kept per measurement; the model's own functions and lines are all kept. */
 const TOP = 30;
 /** Addresses per addr2line call, to keep the argument list short. */
@@ -30,8 +31,47 @@ export interface ModelSampling {
   frequencyHz: number;
   scope: string;
   isModel: (s: PerfSample) => boolean;
-  /** User space: the program as perf names it on the model host, and the local build of it, with debug info. */
-  binary?: { hostPath: string; local: string };
+  /** The object the model's own samples are reported in, where perf names it otherwise (a module it counts as the kernel's). */
+  object?: string;
+  /** The local build of the model's own code, with debug info, and which of the model's samples fell in that code. */
+  binary?: ModelBinary;
+}
+
+export interface ModelBinary {
+  local: string;
+  contains: (s: PerfSample) => boolean;
+  /**
+   * A kernel module: the load address of its .text. Every section of a .ko file starts at 0, so a sample's
+   * address less this is its place in the file's .text, which addr2line reads with -j .text.
+   */
+  textBase?: bigint;
+}
+
+/** Where a kernel module sits in the model host's kernel. */
+export interface ModuleLoad {
+  /** Its core layout (text, data): address and size in bytes. */
+  base: bigint;
+  size: number;
+  /** The load address of its .text section. */
+  textBase: bigint;
+}
+
+/**
+ * Reads a module's place from its line of /proc/modules (name, size, use count, users, state, address, taint) and
+ * its /sys/module/NAME/sections/.text (root only). Sample (the kernel template in Debian 12's kernel, a VM guest):
+ *
+ *   kernel_space 16384 0 - Live 0xffffffffc02b0000 (OE)
+ *   nf_tables 307200 0 - Live 0xffffffffc0264000
+ *
+ * and 0xffffffffc02b0000 in the .text file.
+ */
+export function parseModuleLoad(procModules: string, text: string, module: string): ModuleLoad {
+  const line = procModules.split('\n').find((l) => l.startsWith(`${module} `));
+  if (!line) throw new Error(`The kernel module ${module} is not loaded on the model host (not in /proc/modules): deploy it again.`);
+  const m = /^\S+ (\d+) \S+ \S+ \S+ 0x([0-9a-f]+)/.exec(line);
+  const textBase = /^0x([0-9a-f]+)$/.exec(text.trim());
+  if (!m || !textBase) throw new Error(`Cannot read where ${module} is loaded: /proc/modules says "${line}", /sys/module/${module}/sections/.text "${text.trim()}" (expected "NAME SIZE ... 0xADDRESS" and "0xADDRESS", as root).`);
+  return { base: BigInt(`0x${m[2]}`), size: Number(m[1]), textBase: BigInt(`0x${textBase[1]}`) };
 }
 
 const JIT_NAME = /^bpf_prog_[0-9a-f]{16}_(.+)$/;
@@ -60,21 +100,26 @@ function localArtifact(deployed: DeployedModel): string {
   return path.join(deployed.dir, placementBuild(deployed.dir, deployed.placement).artifact);
 }
 
+/** What the model host says about the deployed model: the user-space model's pid, the kernel module's place. */
+export interface DeployedAt { pid?: string; module?: ModuleLoad }
+
 /**
  * How to sample what is deployed. User space: the model's process (pid on the model host), all its threads,
  * user and kernel side. eBPF: all CPUs, the samples in the JITed programs named like the functions of the
- * deployed object. Kernel module: all CPUs, the samples in the module.
+ * deployed object. Kernel module: all CPUs, the samples in the module, by perf's object name or, where perf
+ * counts the module as the kernel's (it finds no file of it on the host), by address.
  */
-export async function modelSampling(deployed: DeployedModel, pid?: string): Promise<ModelSampling> {
+export async function modelSampling(deployed: DeployedModel, at: DeployedAt = {}): Promise<ModelSampling> {
   switch (deployed.placement) {
     case 'user': {
+      const pid = at.pid;
       if (!pid || !/^\d+$/.test(pid)) throw new Error(`The user-space model's pid on the model host is unknown (got "${pid ?? ''}"): deploy it again.`);
       const hostPath = deployed.detail.program;
       return {
         deployed, target: ['-p', pid], frequencyHz: SAMPLE_HZ.process,
         scope: `the threads of ${path.posix.basename(hostPath)} (pid ${pid}): its own code, the libraries it calls and the kernel work it asks for`,
         isModel: (s) => s.pid === Number(pid),
-        binary: { hostPath, local: localArtifact(deployed) },
+        binary: { local: localArtifact(deployed), contains: (s) => s.dso === hostPath },
       };
     }
     case 'ebpf': {
@@ -90,7 +135,17 @@ export async function modelSampling(deployed: DeployedModel, pid?: string): Prom
     }
     case 'kernel': {
       const module = deployed.detail.module;
-      return { deployed, target: ['-a'], frequencyHz: SAMPLE_HZ.allCpus, scope: `the module ${module} on all CPUs`, isModel: (s) => s.dso === `[${module}]` };
+      const load = at.module;
+      const object = `[${module}]`;
+      const inModule = (s: PerfSample) => {
+        const offset = load ? BigInt(`0x${s.ip}`) - load.base : -1n;
+        return offset >= 0n && offset < BigInt(load?.size ?? 0);
+      };
+      const isModel = (s: PerfSample) => s.dso === object || inModule(s);
+      return {
+        deployed, target: ['-a'], frequencyHz: SAMPLE_HZ.module, scope: `the module ${module} on all CPUs`, isModel, object,
+        ...(load ? { binary: { local: localArtifact(deployed), contains: isModel, textBase: load.textBase } } : {}),
+      };
     }
   }
 }
@@ -114,14 +169,19 @@ async function sourceFrames(sampling: ModelSampling, samples: readonly PerfSampl
   const symbols = parseNm(await runLocal(['nm', '--defined-only', binary.local], { timeoutMs: 30_000 }));
   const byAddress = new Map<number, string>();
   for (const s of samples) {
-    if (s.dso !== binary.hostPath || !s.symbol || s.offset === undefined) continue;
+    if (!binary.contains(s) || !s.symbol || s.offset === undefined) continue;
     const start = symbols.get(s.symbol);
-    if (start !== undefined && !Number.isNaN(start)) byAddress.set(start + s.offset, place(s));
+    if (start === undefined || Number.isNaN(start)) continue;
+    // A module's symbol may lie in another section (.text.unlikely, .init.text) at the same file address: only
+    // a sample whose place in the loaded .text agrees with the symbol's is in .text.
+    if (binary.textBase !== undefined && BigInt(`0x${s.ip}`) - binary.textBase !== BigInt(start + s.offset)) continue;
+    byAddress.set(start + s.offset, place(s));
   }
   const addresses = [...byAddress.keys()];
+  const section = binary.textBase !== undefined ? ['-j', '.text'] : [];
   for (let i = 0; i < addresses.length; i += ADDR2LINE_BATCH) {
     const batch = addresses.slice(i, i + ADDR2LINE_BATCH).map((a) => `0x${a.toString(16)}`);
-    const text = await runLocal(['addr2line', '-a', '-f', '-i', '-e', binary.local, ...batch], { timeoutMs: 60_000 });
+    const text = await runLocal(['addr2line', '-a', '-f', '-i', ...section, '-e', binary.local, ...batch], { timeoutMs: 60_000 });
     for (const [address, frames] of parseAddr2line(text)) out.set(byAddress.get(address)!, frames);
   }
   return out;
@@ -143,11 +203,15 @@ export async function hotProfile(sampling: ModelSampling, samples: readonly Perf
   const fns = new Map<string, { name: string; object: string; samples: number; lines: Map<string, number> }>();
   const lines = new Map<string, HotLine>();
   for (const s of own) {
-    // Innermost first: a sample in code inlined into a caller belongs to the inlined function.
-    const at = frames.get(place(s))?.[0];
+    // Innermost first: a sample in code inlined into a caller belongs to the inlined function, unless that comes
+    // from a header outside the model's project (the kernel's memcmp, skb helpers): then to the model's function
+    // it was inlined into, at the line that calls it.
+    const stack = frames.get(place(s)) ?? [];
+    const at = stack.find((f) => f.file !== undefined && projectFile(sampling.deployed.dir, f.file) !== f.file) ?? stack[0];
     const name = at && at.function !== '??' ? at.function : s.symbol ?? `[unknown in ${s.dso}]`;
-    const key = `${name}\0${s.dso}`;
-    const fn = fns.get(key) ?? { name, object: s.dso, samples: 0, lines: new Map<string, number>() };
+    const object = sampling.object ?? s.dso;
+    const key = `${name}\0${object}`;
+    const fn = fns.get(key) ?? { name, object, samples: 0, lines: new Map<string, number>() };
     fn.samples += 1;
     fns.set(key, fn);
     if (at?.file && at.line) {

@@ -1,8 +1,8 @@
 import { run, type Host } from '../hosts/host';
 import type { Measurement, Metric, ProfileRecord } from '../results/run-file';
 import type { DeployedModel } from '../testbed/state';
-import { sleep } from '../util/poll';
-import { hotProfile, modelSampling, SAMPLE_EVENT, type ModelSampling } from './hot-functions';
+import { execBatch } from '../hosts/batch';
+import { hotProfile, modelSampling, parseModuleLoad, SAMPLE_EVENT, type DeployedAt, type ModelSampling } from './hot-functions';
 import { receivedTraffic } from './path-check';
 import { PERF_EVENTS, parsePerfStat } from './perf-stat';
 import { parsePerfScript, PERF_SCRIPT_FIELDS } from './perf-script';
@@ -52,6 +52,10 @@ export interface ProfiledHost {
   sharesThisKernel: boolean;
   /** The model deployed for this measurement, sampled with perf record; only for model-mode measurements. */
   sample?: DeployedModel;
+  /** The host is an emulated machine (QEMU without KVM): it has no PMU, so no hardware counters. */
+  emulated?: boolean;
+  /** How to get perf onto the host when it lacks it (default: install Debian's linux-perf there). */
+  perfFix?: string;
 }
 
 /**
@@ -69,19 +73,27 @@ exit 1`;
 /** A process started in a session of its own on the host; stop() ends the session (SIGINT, then SIGKILL). */
 interface Detached { pid: string; stop: () => Promise<void> }
 
-async function startDetached(host: Host, argv: readonly string[], what: string): Promise<Detached> {
+/**
+ * SIGINT to the session $1, then up to 5 s for its leader to exit (perf writes its counts or samples once its sleep
+ * is gone), then SIGKILL to what is left: one round trip, which on an emulated guest costs a few tenths of a second.
+ * The shell's kill: dash's and busybox's take a negative pid after the signal, but not `--` before it.
+ */
+const STOP_SCRIPT = `kill -INT "-$1" 2>/dev/null
+i=0
+while [ $i -lt 100 ] && kill -0 "$1" 2>/dev/null; do sleep 0.05; i=$((i + 1)); done
+kill -KILL "-$1" 2>/dev/null
+true`;
+
+async function startDetached(host: Host, argv: readonly string[], what: string, perfFix = 'install the Debian package linux-perf there'): Promise<Detached> {
   const started = await host.exec(['sh', '-c', 'command -v perf >/dev/null || exit 127; setsid "$@" >/dev/null 2>&1 </dev/null & echo $!', 'sh', ...argv], { timeoutMs: 10_000 });
-  if (started.code === 127) throw new Error(`perf is missing on ${host.label}: install the Debian package linux-perf there, or run without --profile.`);
+  if (started.code === 127) throw new Error(`perf is missing on ${host.label}: ${perfFix}, or run without --profile.`);
   const pid = started.stdout.trim();
   if (started.code !== 0 || !/^\d+$/.test(pid)) throw new Error(`Starting ${what} on ${host.label} failed: ${started.stderr.trim()}`);
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
     stopped = true;
-    // SIGINT to the session: perf writes its counts or samples and exits once its sleep is gone.
-    await host.exec(['kill', '-INT', '--', `-${pid}`], { timeoutMs: 10_000 });
-    for (let i = 0; i < 100 && (await host.exec(['kill', '-0', pid], { timeoutMs: 10_000 })).code === 0; i++) await sleep(50);
-    await host.exec(['kill', '-KILL', '--', `-${pid}`], { timeoutMs: 10_000 });
+    await host.exec(['sh', '-c', STOP_SCRIPT, 'hs-perf-stop', pid], { timeoutMs: 15_000 });
   };
   const ready = await host.exec(['sh', '-c', READY_SCRIPT, 'hs-perf-ready', pid], { timeoutMs: 15_000 });
   if (ready.code !== 0) {
@@ -95,13 +107,27 @@ async function startDetached(host: Host, argv: readonly string[], what: string):
  * perf record of the deployed model (see modelSampling), started only for profiled model-mode measurements with
  * a model deployed; its CPU counts as the harness's.
  */
-async function startSampling(model: Host, deployed: DeployedModel, out: string): Promise<{ sampling: ModelSampling; perf: Detached }> {
-  const pid = deployed.placement === 'user' ? (await run(model, ['cat', deployed.detail.pidFile], { timeoutMs: 10_000 })).trim() : undefined;
-  const sampling = await modelSampling(deployed, pid);
+async function startSampling(model: Host, deployed: DeployedModel, out: string, perfFix?: string): Promise<{ sampling: ModelSampling; perf: Detached }> {
+  const sampling = await modelSampling(deployed, await deployedAt(model, deployed));
   // -B: no build-id collection at exit; perf script reads the samples on this same host.
   const perf = await startDetached(model, ['perf', 'record', '-q', '-B', '-e', SAMPLE_EVENT, '-F', String(sampling.frequencyHz), ...sampling.target, '-o', out,
-    '--', 'sleep', String(PERF_LIMIT_S)], 'perf record');
+    '--', 'sleep', String(PERF_LIMIT_S)], 'perf record', perfFix);
   return { sampling, perf };
+}
+
+/** The user-space model's pid, or where the kernel module is loaded (one round trip: /proc/modules and its .text). */
+async function deployedAt(model: Host, deployed: DeployedModel): Promise<DeployedAt> {
+  switch (deployed.placement) {
+    case 'user':
+      return { pid: (await run(model, ['cat', deployed.detail.pidFile], { timeoutMs: 10_000 })).trim() };
+    case 'kernel': {
+      const module = deployed.detail.module;
+      const [modules, text] = await execBatch(model, [['cat', '/proc/modules'], ['cat', `/sys/module/${module}/sections/.text`]], { timeoutMs: 10_000 });
+      return { module: parseModuleLoad(modules.stdout, text.stdout, module) };
+    }
+    case 'ebpf':
+      return {};
+  }
 }
 
 /**
@@ -117,25 +143,30 @@ export async function withProfile(target: ProfiledHost | undefined, runDir: stri
   const out = `${runDir}/perf-stat.csv`;
   const samplesFile = `${runDir}/perf-record.data`;
   await run(model, ['mkdir', '-p', runDir], { timeoutMs: 10_000 });
-  const stat = await startDetached(model, ['perf', 'stat', '-x,', '-a', '-o', out, '-e', PERF_EVENTS.join(','), '--', 'sleep', String(PERF_LIMIT_S)], 'perf stat');
+  const stat = await startDetached(model, ['perf', 'stat', '-x,', '-a', '-o', out, '-e', PERF_EVENTS.join(','), '--', 'sleep', String(PERF_LIMIT_S)], 'perf stat', target.perfFix);
   let record: Awaited<ReturnType<typeof startSampling>> | undefined;
   try {
-    record = target.sample ? await startSampling(model, target.sample, samplesFile) : undefined;
+    record = target.sample ? await startSampling(model, target.sample, samplesFile, target.perfFix) : undefined;
     // The /proc readings bracket the measurement as closely as the host allows; perf's window is a little wider.
-    const perfStartMs = await processCpuMs(model, stat.pid, 'perf stat') + (record ? await processCpuMs(model, record.perf.pid, 'perf record') : 0);
+    const perfCpu = async () => (await Promise.all([processCpuMs(model, stat.pid, 'perf stat'), record ? processCpuMs(model, record.perf.pid, 'perf record') : 0])).reduce((a, b) => a + b, 0);
+    const perfStartMs = await perfCpu();
     const before = await read(model, interfaces, signal);
     const [m, window] = await timed(measure);
     const after = await read(model, interfaces, signal);
-    const perfCpuMs = (await processCpuMs(model, stat.pid, 'perf stat')) + (record ? await processCpuMs(model, record.perf.pid, 'perf record') : 0) - perfStartMs;
+    const perfCpuMs = (await perfCpu()) - perfStartMs;
     await Promise.all([stat.stop(), record?.perf.stop()]);
-    const csv = await run(model, ['cat', out], { timeoutMs: 10_000 });
+    // The counts and the samples in one round trip: on an emulated guest each costs a few tenths of a second.
+    const commands = [['cat', out], ...(record ? [['perf', 'script', '-i', samplesFile, '-F', PERF_SCRIPT_FIELDS]] : [])];
+    const results = await execBatch(model, commands, { timeoutMs: 120_000 });
+    results.forEach((r, i) => {
+      if (r.code !== 0) throw new Error(`\`${commands[i].join(' ')}\` on ${model.label} failed (exit ${r.code ?? 'none'}): ${r.stderr.trim()}`);
+    });
+    const [csv, script] = results;
     // The workbench's own process runs on the model host's machine only when the hosts share this machine's kernel.
     const workbenchCpuMs = sharesThisKernel ? window.workbenchCpuMs : 0;
-    const profile = profileRecord(model, sharesThisKernel, parsePerfStat(csv), before, after, { perfCpuMs, workbenchCpuMs, wallMs: window.wallMs });
-    if (record) {
-      const script = await run(model, ['perf', 'script', '-i', samplesFile, '-F', PERF_SCRIPT_FIELDS], { timeoutMs: 120_000 });
-      profile.hot = await hotProfile(record.sampling, parsePerfScript(script));
-    }
+    const counters = parsePerfStat(csv.stdout);
+    const profile = profileRecord(model, sharesThisKernel, target.emulated === true, target.emulated ? emulatedCounters(counters) : counters, before, after, { perfCpuMs, workbenchCpuMs, wallMs: window.wallMs });
+    if (record) profile.hot = await hotProfile(record.sampling, parsePerfScript(script.stdout));
     // A failed measurement keeps empty metrics; its profile still says what the model host did meanwhile.
     return m.error ? { ...m, profile } : { ...m, profile, metrics: { ...m.metrics, ...derivedMetrics(profile) } };
   } finally {
@@ -144,13 +175,21 @@ export async function withProfile(target: ProfiledHost | undefined, runDir: stri
   }
 }
 
-function profileRecord(model: Host, sharesThisKernel: boolean, counters: ProfileRecord['counters'], a: Reading, b: Reading, h: { perfCpuMs: number; workbenchCpuMs: number; wallMs: number }): ProfileRecord {
+/** Why an emulated host counts no hardware events, said where the counters are: the host is not broken. */
+const EMULATED_REASON = 'not supported: no hardware counters in an emulated guest (QEMU without KVM has no PMU)';
+
+/** The counters of an emulated host, each unsupported one with the reason. */
+export function emulatedCounters(counters: ProfileRecord['counters']): ProfileRecord['counters'] {
+  return Object.fromEntries(Object.entries(counters).map(([event, c]) => [event, c.supported ? c : { supported: false, reason: EMULATED_REASON }]));
+}
+
+function profileRecord(model: Host, sharesThisKernel: boolean, emulated: boolean, counters: ProfileRecord['counters'], a: Reading, b: Reading, h: { perfCpuMs: number; workbenchCpuMs: number; wallMs: number }): ProfileRecord {
   const cpu = cpuDelta(a.cpu, b.cpu);
   const harnessCpuMs = h.perfCpuMs + h.workbenchCpuMs;
   return {
     scope: sharesThisKernel
       ? 'the whole kernel: the hosts share it, so client and server work is counted too'
-      : `the model host ${model.label}`,
+      : `the model host ${model.label}${emulated ? ', emulated: no hardware counters' : ''}`,
     counters,
     cpu,
     softirqs: { netRx: b.softirqs.netRx - a.softirqs.netRx, netTx: b.softirqs.netTx - a.softirqs.netTx },

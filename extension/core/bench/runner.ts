@@ -16,6 +16,7 @@ import { pinModel, pinnedHost, resolvePinPlan } from './pinning';
 import { validatePlan, type RunPlan } from './plan';
 import { pathWarnings } from './warnings';
 import { withProfile } from './profile';
+import { vmToolFix } from '../backends/qemu/workloads';
 
 export interface RunOptions extends WorkOptions {
   workspace: string;
@@ -154,7 +155,10 @@ async function runPlan(backend: Backend, plan: RunPlan, opts: RunOptions): Promi
         // Sampling only in model mode: in direct mode no packet meets the model.
         const sample = cell.mode === 'model' ? backend.state.read()?.deployed : undefined;
         const profiled = opts.profile && !warm
-          ? { host: backend.host('model'), interfaces: [backend.modelInterfaces.client, backend.modelInterfaces.server], sharesThisKernel: !backend.capabilities.ownKernel, ...(sample ? { sample } : {}) }
+          ? {
+            host: backend.host('model'), interfaces: [backend.modelInterfaces.client, backend.modelInterfaces.server], sharesThisKernel: !backend.capabilities.ownKernel, ...(sample ? { sample } : {}),
+            emulated: backend.capabilities.emulated, ...(backend.host('model').kind === 'qemu' ? { perfFix: vmToolFix(testbed, 'model', 'perf') } : {}),
+          }
           : undefined;
         const m = await withProfile(profiled, hostRunDir(testbed.name, 'model'), () => measure(b, ctx, cell.mode, cell.placement, cell.round, pin !== undefined), signal);
         for (const w of m.warnings ?? []) progress?.report(`[${cell.placement}] ${b.id} ${cell.mode}: warning: ${w}`);

@@ -20,6 +20,8 @@ export const WORKLOAD_TOOLS = {
   sysbench: { programs: [['/usr/bin/sysbench', 'sysbench']], data: ['/usr/share/sysbench'] },
   fio: { programs: [['/usr/bin/fio', 'fio']] },
   redis: { programs: [['/usr/bin/redis-server', 'redis-server'], ['/usr/bin/redis-benchmark', 'redis-tools'], ['/usr/bin/redis-cli', 'redis-tools']] },
+  // bench --profile on a VM host: perf stat and perf record (with its libraries, about 30 MB: not in the default image).
+  perf: { programs: [['/usr/bin/perf', 'linux-perf']] },
 } as const satisfies Record<string, WorkloadTool>;
 
 export type WorkloadToolName = keyof typeof WORKLOAD_TOOLS;
