@@ -4,6 +4,7 @@ import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import type { Chart } from 'chart.js';
+import type { HotLineRef } from '../../extension/core/results/hot-source';
 import type { VscodeSingleSelect } from '@vscode-elements/elements/dist/vscode-single-select/vscode-single-select.js';
 import { readTheme } from '../shared/charts';
 import { isHostMessage, whyInvalid, type HostMessage, type PersistedState, type ReportData, type ViewState, type WebviewCommand, type WebviewMarks, type WebviewMessage } from '../shared/protocol';
@@ -59,6 +60,7 @@ class ResultsView {
         this.pass.rendered += 1;
         this.reportIfDrawn();
       },
+      openHotLine: (ref: HotLineRef) => post({ type: 'openHotLine', ...ref }),
       decorateCard: (card: HTMLElement, chart: Chart, name: string) => {
         card.append(el('div', { class: 'hs-card-actions' }, [button('Save image', () => this.saveImage(chart, name))]));
       },
@@ -89,6 +91,7 @@ class ResultsView {
     root.append(this.detailHost);
     this.renderDetail();
     this.main.headlines(root, data);
+    this.main.abComparison(root, data.run);
     this.main.perf(root, data.run);
     this.main.hotFunctions(root, data.run);
     this.main.metadata(root, data);

@@ -1,6 +1,6 @@
 // Shapes a run file into what the charts and tables show. Pure functions shared by the results panel and the
 // HTML report.
-import type { Better, Measurement, Placement, RunFile, SummaryEntry, TooFewRounds } from '../../extension/core/results/run-file';
+import type { ArmChange, Better, Measurement, Placement, RunFile, SummaryEntry, TooFewRounds } from '../../extension/core/results/run-file';
 import { tooFewRoundsText } from '../../extension/core/results/stats';
 import type { Mode } from '../../extension/core/testbed/testbed';
 import type { ReportData } from './protocol';
@@ -146,6 +146,8 @@ export function perfCountersOf(run: RunFile): PerfRow[] {
 
 export interface NumberRow {
   benchmark: string;
+  /** The arm of an A/B run of hypervisor builds. */
+  arm?: string;
   metric: string;
   unit: string;
   better: Better;
@@ -167,9 +169,9 @@ export function numbersOf(run: RunFile, benchmark: string): NumberRow[] {
   const metrics = metricsOf(run, benchmark);
   return run.summary
     .filter((s) => s.benchmark === benchmark && metrics.includes(s.metric))
-    .sort((a, b) => metrics.indexOf(a.metric) - metrics.indexOf(b.metric) || byOrder(PLACEMENT_ORDER)(a.placement, b.placement) || byOrder(MODE_ORDER)(a.mode, b.mode))
+    .sort((a, b) => metrics.indexOf(a.metric) - metrics.indexOf(b.metric) || byOrder(PLACEMENT_ORDER)(a.placement, b.placement) || byOrder(MODE_ORDER)(a.mode, b.mode) || (a.arm ?? '').localeCompare(b.arm ?? ''))
     .map((s) => ({
-      benchmark, metric: s.metric, unit: s.unit, better: s.better, placement: s.placement, mode: s.mode,
+      benchmark, ...(s.arm !== undefined ? { arm: s.arm } : {}), metric: s.metric, unit: s.unit, better: s.better, placement: s.placement, mode: s.mode,
       median: s.stats.median, q1: s.stats.q1, q3: s.stats.q3, iqr: s.stats.iqr, n: s.stats.n,
       overheadPercent: s.overheadPercent, ci95: s.overheadCi95, detectable: s.detectable, tooFewRounds: s.overheadTooFewRounds,
     }));
@@ -184,6 +186,16 @@ export function formatOverhead(o: Pick<NumberRow, 'overheadPercent' | 'ci95' | '
   if (o.tooFewRounds) return `${formatPercent(o.overheadPercent)}, ${tooFewRoundsText(o.tooFewRounds)}`;
   const ci = o.ci95 ? ` [${formatPercent(o.ci95[0]).replace(' %', '')}, ${formatPercent(o.ci95[1])}]` : '';
   return `${formatPercent(o.overheadPercent)}${ci}${o.detectable === false ? ': no detectable difference' : ''}`;
+}
+
+/** The changes of an A/B run of hypervisor builds (perf counters aside), as the run recorded them. */
+export function abChangesOf(run: RunFile): ArmChange[] {
+  return (run.abComparison ?? []).filter((c) => !c.metric.startsWith(PERF_PREFIX));
+}
+
+/** A change of one arm relative to another, worded as an overhead is: "+3.1 % [+1.0, +5.2 %]", "…, too few rounds (…)". */
+export function formatChange(c: Pick<ArmChange, 'changePercent' | 'ci95' | 'detectable' | 'tooFewRounds'>): string {
+  return formatOverhead({ overheadPercent: c.changePercent, ci95: c.ci95, detectable: c.detectable, tooFewRounds: c.tooFewRounds });
 }
 
 /** A value with its unit, rounded for reading: "9.41 Gbit/s", "0.052 ms". */

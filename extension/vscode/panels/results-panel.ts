@@ -1,4 +1,6 @@
 import * as vscode from 'vscode';
+import { resolveHotLine, type HotLineRef } from '../../core/results/hot-source';
+import { hotSpots } from '../../core/results/hot-spots';
 import { reportData } from '../../core/results/report-data';
 import { isPersistedState, isWebviewMessage, whyInvalid, type HostMessage, type ReportData, type ViewState, type WebviewMessage } from '../../../webview/shared/protocol';
 import type { Workbench } from '../workbench';
@@ -130,10 +132,33 @@ class ResultsPanel {
       case 'command':
         this.deps.runCommand(m.command, m.args).catch((err: Error) => this.deps.log.error(`Results panel ${this.key}: ${m.command} failed: ${err.message}`));
         break;
+      case 'openHotLine':
+        this.openHotLine(m).catch((err: Error) => this.cannotOpen(err));
+        break;
       case 'error':
         this.deps.log.error(`Results panel ${this.key}: ${m.message}`);
         break;
     }
+  }
+
+  /**
+   * Opens a hot line of the panel's run in the column left of the panel (beside it when the panel is leftmost). The
+   * webview names the line; the run file, read afresh, decides which file that is (see resolveHotLine).
+   */
+  private async openHotLine(ref: HotLineRef): Promise<void> {
+    const file = resolveHotLine(hotSpots(this.deps.workbench.store.read(this.runId)), ref);
+    const column = this.panel.viewColumn;
+    const line = ref.line - 1;
+    await vscode.window.showTextDocument(vscode.Uri.file(file), {
+      viewColumn: column !== undefined && column > vscode.ViewColumn.One ? column - 1 : vscode.ViewColumn.Beside,
+      selection: new vscode.Range(line, 0, line, 0),
+      preview: true,
+    });
+  }
+
+  private cannotOpen(err: Error): void {
+    this.deps.log.error(`Results panel ${this.key}: ${err.message}`);
+    void vscode.window.showErrorMessage(`HyperShield: ${err.message}`);
   }
 }
 
