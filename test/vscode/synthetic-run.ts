@@ -2,7 +2,7 @@
 // with per-interval series and perf counters, summarised by the core's own statistics (so a run of fewer than 6
 // repetitions has no intervals: "too few rounds"); optionally the arms of an A/B run of hypervisor builds, and the
 // hot functions and lines of a profiled model.
-import { compareArms } from '../../extension/core/bench/hypervisor-ab';
+import { compareArms } from '../../extension/core/results/arm-changes';
 import { SCHEMA_VERSION, type HotProfile, type Measurement, type Placement, type ProfileRecord, type RunFile } from '../../extension/core/results/run-file';
 import { seededRandom } from '../../extension/core/results/stats';
 import { summarize } from '../../extension/core/results/summary';
