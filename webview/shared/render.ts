@@ -240,12 +240,10 @@ export class ReportRenderer {
     const text = `${ref.file}:${ref.line}`;
     const open = this.hooks.openHotLine;
     if (!open || !modelDir) return text;
-    const a = el('a', { href: '#', class: 'hs-hot-line', title: `Open ${text} of ${modelDir}`, text, 'data-file': ref.file, 'data-line': String(ref.line) });
-    a.addEventListener('click', (e) => {
-      e.preventDefault();
-      open(ref);
-    });
-    return a;
+    // A button that looks like a link: VS Code's webview host takes over clicks on <a href> (navigation, scrolling).
+    const link = el('button', { type: 'button', class: 'hs-hot-line', title: `Open ${text} of ${modelDir}`, text });
+    link.addEventListener('click', () => open(ref));
+    return link;
   }
 
   /** An A/B run of hypervisor builds: each later arm relative to the first, per cell and metric. */
