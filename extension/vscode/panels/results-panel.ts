@@ -232,15 +232,17 @@ export class ResultsPanels implements vscode.Disposable {
     marks.panel = epochNow();
     const p = this.attach(panel, runId, compareId);
     p.marks = marks;
-    const rendered = p.whenRendered();
     p.load();
+    let data: ReportData;
     try {
-      await p.send(readReportData(this.deps.workbench, runId, compareId));
+      data = readReportData(this.deps.workbench, runId, compareId);
     } catch (err) {
       panel.dispose();
       throw err;
     }
     marks.read = epochNow();
+    const rendered = p.whenRendered();
+    await p.send(data);
     return rendered;
   }
 
