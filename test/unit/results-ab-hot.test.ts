@@ -11,7 +11,7 @@ import { latexTable, markdownTable, paperRows } from '../../extension/core/resul
 import { reportHtml } from '../../extension/core/results/report-html';
 import { ResultsStore } from '../../extension/core/results/store';
 import { abLines, compareTable, summaryTable, toCsv } from '../../extension/core/results/table';
-import { abChangesOf, formatChange, numbersOf } from '../../webview/shared/run-data';
+import { abChangesOf, formatChange, groupsOf, numbersOf, perfCountersOf, seriesOf } from '../../webview/shared/run-data';
 import { HOT_SOURCE, syntheticRun } from '../vscode/synthetic-run';
 
 const ab = (repetitions: number) => syntheticRun({ id: `rv-ab${repetitions}`, benchmarks: 2, modes: ['direct', 'model'], placements: ['none'], repetitions, arms: ['A', 'B'], armScale: 0.9 });
@@ -69,9 +69,15 @@ test('B vs A per metric: with an interval from 6 paired rounds, "too few rounds"
   assert.match(html, /<tr><td>iperf3<\/td><td>model<\/td><td>none<\/td><td>throughput \(Gbit\/s, higher is better\)<\/td><td>B vs A<\/td><td>-\d+\.\d %, too few rounds \(n=2, need 6 paired\)<\/td><\/tr>/);
   assert.match(reportHtml(eight), /<td>B vs A<\/td><td>-\d+\.\d % \[-\d+\.\d, -\d+\.\d\]<\/td>/);
   assert.doesNotMatch(reportHtml(plain), /<section id="ab-comparison">/);
-  // The panel's numbers name the arm of each row.
+  // The panel's numbers, charts and perf counters name the arm of each row and group.
   const rows = numbersOf(eight, 'iperf3').filter((r) => r.metric === 'throughput' && r.mode === 'model');
   assert.deepEqual(rows.map((r) => r.arm), ['A', 'B']);
+  const groups = groupsOf(eight, 'iperf3', 'throughput');
+  assert.deepEqual(groups.map((g) => g.label), ['direct · none · A', 'direct · none · B', 'model · none · A', 'model · none · B']);
+  assert.ok(groups.every((g) => g.values.length === 8 && g.median !== undefined), 'each arm its own repetitions and median');
+  assert.deepEqual(seriesOf(eight, 'iperf3', 'throughput').map((l) => l.label.replace(/ \(repetition \d+\)$/, '')), groups.map((g) => g.label));
+  assert.deepEqual([...new Set(perfCountersOf(eight).map((r) => r.arm))], ['A', 'B']);
+  assert.deepEqual(groupsOf(plain, 'iperf3', 'throughput').map((g) => g.label), ['direct · none', 'model · none', 'direct · user', 'model · user']);
 });
 
 test('an A/B run and a profiled run as the views draw them are valid run files', () => {

@@ -281,8 +281,12 @@ export const uiTests = [
     const groups = await page.locator('.editor-group-container').count();
     if (groups < 2) throw new Error(`the source opened over the panel (${groups} editor group)`);
     await page.locator('iframe.webview.ready >> visible=true').first().waitFor({ state: 'visible', timeout: 5_000 });
-    // The editor marks the hot line with its share of the model's samples.
-    await page.locator('.view-lines', { hasText: '60.0 % of model samples' }).first().waitFor({ state: 'visible', timeout: 10_000 });
+    // The editor marks the hot line with its share of the model's samples (text VS Code draws as CSS content).
+    const marked = () => page.locator('.view-lines span').evaluateAll((spans) => spans.some((s) => ['::after', '::before'].some((p) => getComputedStyle(s, p).content.includes('60.0 % of model samples'))));
+    for (const deadline = Date.now() + 10_000; !(await marked());) {
+      if (Date.now() > deadline) throw new Error('the editor does not mark line 42 with "60.0 % of model samples"');
+      await page.waitForTimeout(250);
+    }
     await shot(page, '04e-hot-line-opened.png');
   }],
 

@@ -211,10 +211,11 @@ export class ReportRenderer {
   perf(parent: HTMLElement, run: RunFile): void {
     const rows = perfCountersOf(run);
     if (rows.length === 0) return;
+    const arms = rows.some((r) => r.arm !== undefined);
     parent.append(el('section', { class: 'hs-section', id: 'perf' }, [
       el('h2', { text: 'Perf counters (model host, median per measurement)' }),
-      table(['Benchmark', 'Mode', 'Placement', 'Counter', 'Median', 'Unit', 'n'],
-        rows.map((r) => [r.benchmark, r.mode, r.placement, r.counter, formatNumber(r.median), r.unit, String(r.n)])),
+      table(['Benchmark', ...(arms ? ['Arm'] : []), 'Mode', 'Placement', 'Counter', 'Median', 'Unit', 'n'],
+        rows.map((r) => [r.benchmark, ...(arms ? [r.arm ?? '-'] : []), r.mode, r.placement, r.counter, formatNumber(r.median), r.unit, String(r.n)])),
     ]));
   }
 
