@@ -11,7 +11,7 @@ import { latexTable, markdownTable, paperRows } from '../../extension/core/resul
 import { reportHtml } from '../../extension/core/results/report-html';
 import { ResultsStore } from '../../extension/core/results/store';
 import { abLines, compareTable, summaryTable, toCsv } from '../../extension/core/results/table';
-import { abChangesOf, formatChange, groupsOf, numbersOf, perfCountersOf, seriesOf } from '../../webview/shared/run-data';
+import { abChangesOf, formatChange, groupsOf, numbersOf, overheadsOf, perfCountersOf, seriesOf } from '../../webview/shared/run-data';
 import { HOT_SOURCE, syntheticRun } from '../vscode/synthetic-run';
 
 const ab = (repetitions: number) => syntheticRun({ id: `rv-ab${repetitions}`, benchmarks: 2, modes: ['direct', 'model'], placements: ['none'], repetitions, arms: ['A', 'B'], armScale: 0.9 });
@@ -77,6 +77,8 @@ test('B vs A per metric: with an interval from 6 paired rounds, "too few rounds"
   assert.ok(groups.every((g) => g.values.length === 8 && g.median !== undefined), 'each arm its own repetitions and median');
   assert.deepEqual(seriesOf(eight, 'iperf3', 'throughput').map((l) => l.label.replace(/ \(repetition \d+\)$/, '')), groups.map((g) => g.label));
   assert.deepEqual([...new Set(perfCountersOf(eight).map((r) => r.arm))], ['A', 'B']);
+  const headlines = { iperf3: 'throughput', ping: 'rttAvg' };
+  assert.deepEqual(overheadsOf({ run: eight, headlines }, eight).filter((o) => o.benchmark === 'iperf3').map((o) => `${o.placement} ${o.arm}`), ['none A', 'none B'], 'the overview has each arm\'s overhead');
   assert.deepEqual(groupsOf(plain, 'iperf3', 'throughput').map((g) => g.label), ['direct · none', 'model · none', 'direct · user', 'model · user']);
 });
 

@@ -77,6 +77,8 @@ export interface OverheadRow {
   benchmark: string;
   metric: string;
   placement: Placement;
+  /** The arm of an A/B run of hypervisor builds. */
+  arm?: string;
   unit: string;
   overheadPercent: number;
   ci95?: [number, number];
@@ -96,7 +98,7 @@ export function overheadsOf(data: ReportData, run: RunFile): OverheadRow[] {
     const metric = headlineOf(data, run, benchmark);
     for (const s of run.summary) {
       if (s.benchmark === benchmark && s.metric === metric && s.mode === 'model' && s.overheadPercent !== undefined) {
-        rows.push({ benchmark, metric, placement: s.placement, unit: s.unit, overheadPercent: s.overheadPercent, ci95: s.overheadCi95, detectable: s.detectable, tooFewRounds: s.overheadTooFewRounds });
+        rows.push({ benchmark, metric, placement: s.placement, ...(s.arm !== undefined ? { arm: s.arm } : {}), unit: s.unit, overheadPercent: s.overheadPercent, ci95: s.overheadCi95, detectable: s.detectable, tooFewRounds: s.overheadTooFewRounds });
       }
     }
   }
