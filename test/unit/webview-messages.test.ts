@@ -22,6 +22,7 @@ test('the messages a results webview sends are accepted', () => {
     { type: 'command', command: 'hypershield.results.compare', args: [] },
     { type: 'command', command: 'hypershield.results.compare', args: ['synthetic-a'] },
     { type: 'error', message: 'CSP violation' },
+    { type: 'openHotLine', placement: 'user', file: 'src/filter.c', line: 42 },
   ]) assert.ok(check('webviewMessage', m), `${JSON.stringify(m)}: ${ajv.errorsText()}`);
 });
 
@@ -40,6 +41,12 @@ test('anything else from a webview is refused', () => {
     { type: 'rendered', ms: 120, pageMs: 300, charts: 6, deferred: 4, marks: { page: 1, started: 2, dataIn: 3, drawn: 4, other: 5 } },
     { type: 'ready', extra: true },
     { type: 'eval', code: '1' },
+    { type: 'openHotLine', placement: 'none', file: 'src/filter.c', line: 42 },
+    { type: 'openHotLine', placement: 'user', file: '', line: 42 },
+    { type: 'openHotLine', placement: 'user', file: 'src/filter.c', line: 0 },
+    { type: 'openHotLine', placement: 'user', file: 'src/filter.c', line: 4.5 },
+    { type: 'openHotLine', placement: 'user', file: 'src/filter.c', line: 42, path: '/etc/passwd' },
+    { type: 'openHotLine', placement: 'user', file: 'x'.repeat(4097), line: 1 },
     null,
     'ready',
   ]) assert.equal(check('webviewMessage', m), false, JSON.stringify(m));
@@ -53,4 +60,8 @@ test('a run as the extension sends it passes; a run missing what the views read 
   delete (broken.run.results[0] as Partial<typeof broken.run.results[0]>).mode;
   assert.equal(check('hostMessage', { type: 'show', data: broken, view: {} }), false);
   assert.match(ajv.errorsText(), /results\/0 must have required property 'mode'/);
+  const ab = reportData(syntheticRun({ id: 'pol-ab', benchmarks: 1, modes: ['direct', 'model'], placements: ['none'], repetitions: 2, arms: ['A', 'B'] }));
+  assert.ok(check('hostMessage', { type: 'show', data: ab, view: {} }), ajv.errorsText());
+  delete (ab.run.abComparison![0] as Partial<NonNullable<typeof ab.run.abComparison>[0]>).changePercent;
+  assert.equal(check('hostMessage', { type: 'show', data: ab, view: {} }), false, 'an A/B change without its figure is refused before drawing');
 });

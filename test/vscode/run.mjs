@@ -32,7 +32,7 @@ const cleanups = [];
 let browser;
 try {
   await buildForTests();
-  const { syntheticRun } = await syntheticRuns();
+  const { syntheticRun, HOT_SOURCE } = await syntheticRuns();
   const fixtures = [
     syntheticRun({ id: 'synthetic-a', benchmarks: 2, modes: ['direct', 'model'], placements: ['none', 'user'], repetitions: 6, startedAt: '2026-11-20T10:00:00Z' }),
     syntheticRun({ id: 'synthetic-b', benchmarks: 2, modes: ['direct', 'model'], placements: ['none', 'user'], repetitions: 6, scale: 0.9, startedAt: '2026-11-21T10:00:00Z' }),
@@ -71,7 +71,17 @@ try {
     installVsix(vsix, dirs);
     record(`packages a ${(fs.statSync(vsix).size / 1024).toFixed(0)} KiB .vsix and installs it into code-server`, 'passed', Date.now() - t0);
     // Short benchmarks for "Run Benchmarks", which takes duration and warm-up from the settings.
-    const ws = makeWorkspace(base, 'ws-ui', fixtures, { 'hypershield.bench.durationSeconds': 1, 'hypershield.bench.warmup': 0 });
+    // The UI workspace also has a profiled run whose model source is in it, and an A/B run of hypervisor builds; both
+    // older than the runs above, so "Open Results" still opens synthetic-b.
+    const uiWs = path.join(base, 'ws-ui');
+    const modelDir = path.join(uiWs, 'hot-model');
+    const uiFixtures = [...fixtures,
+      syntheticRun({ id: 'hot-profile', benchmarks: 1, modes: ['direct', 'model'], placements: ['none', 'user'], repetitions: 2, startedAt: '2026-11-18T10:00:00Z', profile: { placement: 'user', modelDir } }),
+      syntheticRun({ id: 'ab-arms', benchmarks: 2, modes: ['direct', 'model'], placements: ['none'], repetitions: 2, arms: ['A', 'B'], startedAt: '2026-11-17T10:00:00Z' }),
+    ];
+    const ws = makeWorkspace(base, 'ws-ui', uiFixtures, { 'hypershield.bench.durationSeconds': 1, 'hypershield.bench.warmup': 0 });
+    fs.mkdirSync(path.join(modelDir, path.dirname(HOT_SOURCE.file)), { recursive: true });
+    fs.writeFileSync(path.join(modelDir, HOT_SOURCE.file), Array.from({ length: 80 }, (_, i) => `/* line ${i + 1} of the profiled model */`).join('\n') + '\n');
     cleanups.push(() => testbedDown(ws));
     const server = await startCodeServer({ dirs, log: verbose ? (l) => process.stderr.write(`[code-server] ${l}\n`) : undefined });
     cleanups.push(() => server.stop());

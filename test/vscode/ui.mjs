@@ -263,6 +263,53 @@ export const uiTests = [
     await shot(page, '04d-compare-metadata.png');
   }],
 
+  ['a hot line of a profiled run opens the model source at that line beside the results panel', async ({ page }) => {
+    await palette(page, 'View: Close All Editors');
+    await page.locator('iframe.webview.ready').first().waitFor({ state: 'detached', timeout: 10_000 });
+    await viewPane(page, 'Runs').locator('div.monaco-list-row[role=treeitem]', { hasText: new Date('2026-11-18T10:00:00Z').toLocaleString() }).first().click();
+    const frame = WEBVIEW(page);
+    await frame.locator('h1', { hasText: 'Run hot-profile' }).waitFor({ state: 'visible', timeout: 20_000 });
+    const link = frame.locator('#hot-functions button.hs-hot-line', { hasText: 'src/filter.c:42' });
+    await link.scrollIntoViewIfNeeded({ timeout: 10_000 });
+    const cells = await frame.locator('#hot-functions tbody tr').first().locator('td').allInnerTexts();
+    if (cells[0] !== 'match_payload' || cells[1] !== '60.0 %' || cells[3] !== 'src/filter.c:42') throw new Error(`hottest function row: ${cells.join(' | ')}`);
+    if (await frame.locator('#hot-functions tbody tr', { hasText: 'memcpy' }).locator('button').count()) throw new Error('a function without a source line is a link');
+    await link.click();
+    await page.locator('.tabs-container .tab', { hasText: 'filter.c' }).first().waitFor({ state: 'visible', timeout: 20_000 });
+    await page.locator('.statusbar-item', { hasText: 'Ln 42, Col 1' }).first().waitFor({ state: 'visible', timeout: 10_000 });
+    // Beside the panel: the panel stays in view in its own group.
+    const groups = await page.locator('.editor-group-container').count();
+    if (groups < 2) throw new Error(`the source opened over the panel (${groups} editor group)`);
+    await page.locator('iframe.webview.ready >> visible=true').first().waitFor({ state: 'visible', timeout: 5_000 });
+    // The editor marks the hot line with its share of the model's samples (text VS Code draws as CSS content).
+    const marked = () => page.locator('.view-lines span').evaluateAll((spans) => spans.some((s) => ['::after', '::before'].some((p) => getComputedStyle(s, p).content.includes('60.0 % of model samples'))));
+    for (const deadline = Date.now() + 10_000; !(await marked());) {
+      if (Date.now() > deadline) throw new Error('the editor does not mark line 42 with "60.0 % of model samples"');
+      await page.waitForTimeout(250);
+    }
+    await shot(page, '04e-hot-line-opened.png');
+  }],
+
+  ['an A/B run of hypervisor builds shows each arm\'s rows and B vs A per metric with "too few rounds" for 2 rounds', async ({ page }) => {
+    await palette(page, 'View: Close All Editors');
+    await page.locator('iframe.webview.ready').first().waitFor({ state: 'detached', timeout: 10_000 });
+    await viewPane(page, 'Runs').locator('div.monaco-list-row[role=treeitem]', { hasText: new Date('2026-11-17T10:00:00Z').toLocaleString() }).first().click();
+    const frame = WEBVIEW(page);
+    await frame.locator('h1', { hasText: 'Run ab-arms' }).waitFor({ state: 'visible', timeout: 20_000 });
+    const numbers = frame.locator('#detail-host table.hs-numbers').first();
+    const head = await numbers.locator('th').allInnerTexts();
+    if (head[1] !== 'Arm') throw new Error(`numbers table head: ${head.join(' | ')}`);
+    const arms = await numbers.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => tr.querySelectorAll('td')[1].textContent));
+    if (!arms.includes('A') || !arms.includes('B')) throw new Error(`arms in the numbers table: ${arms.join(', ')}`);
+    const ab = frame.locator('#ab-comparison table');
+    await ab.scrollIntoViewIfNeeded({ timeout: 10_000 });
+    const rows = await ab.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
+    const tp = rows.find((r) => r[0] === 'iperf3' && r[1] === 'model' && r[3].startsWith('throughput'));
+    if (!tp || tp[4] !== 'B vs A' || !/^-[\d.]+ %, too few rounds \(n=2, need 6 paired\)$/.test(tp[5])) throw new Error(`B vs A rows: ${JSON.stringify(rows)}`);
+    if (rows.some((r) => r[3].startsWith('perf.'))) throw new Error('perf counters in the A/B table');
+    await shot(page, '04f-ab-run.png');
+  }],
+
   ['"Run Benchmarks" asks for the plan step by step, runs it as a task and shows the new run', async ({ page }) => {
     await palette(page, 'HyperShield: Run Benchmarks');
     await toggleQuickPickItem(page, 'Run Benchmarks (1/4)', 'iperf3');

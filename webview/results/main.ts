@@ -4,6 +4,7 @@ import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import type { Chart } from 'chart.js';
+import type { HotLineRef } from '../../extension/core/results/hot-source';
 import type { VscodeSingleSelect } from '@vscode-elements/elements/dist/vscode-single-select/vscode-single-select.js';
 import { readTheme } from '../shared/charts';
 import { isHostMessage, whyInvalid, type HostMessage, type PersistedState, type ReportData, type ViewState, type WebviewCommand, type WebviewMarks, type WebviewMessage } from '../shared/protocol';
@@ -59,6 +60,7 @@ class ResultsView {
         this.pass.rendered += 1;
         this.reportIfDrawn();
       },
+      openHotLine: (ref: HotLineRef) => post({ type: 'openHotLine', ...ref }),
       decorateCard: (card: HTMLElement, chart: Chart, name: string) => {
         card.append(el('div', { class: 'hs-card-actions' }, [button('Save image', () => this.saveImage(chart, name))]));
       },
@@ -89,6 +91,7 @@ class ResultsView {
     root.append(this.detailHost);
     this.renderDetail();
     this.main.headlines(root, data);
+    this.main.abComparison(root, data.run);
     this.main.perf(root, data.run);
     this.main.hotFunctions(root, data.run);
     this.main.metadata(root, data);
@@ -166,26 +169,23 @@ class ResultsView {
 }
 
 const view = new ResultsView();
+/** Whether this page has drawn; a page VS Code reloaded keeps the person's later choices in its state. */
+let shown = false;
 function show(message: unknown): void {
   if (!isHostMessage(message)) {
     post({ type: 'error', message: `The results panel received a message it does not understand (${whyInvalid.hostMessage()}); it was ignored.` });
     return;
   }
+  const saved = shown ? undefined : vscode.getState();
+  shown = true;
+  const same = saved?.view && saved.runId === message.data.run.id && saved.compareId === message.data.compare?.id;
   try {
-    view.show(message);
+    view.show(same ? { ...message, view: saved.view! } : message);
   } catch (err) {
     root.replaceChildren(el('p', { class: 'hs-error', text: `Cannot draw this run: ${(err as Error).message}` }));
     post({ type: 'error', message: `render failed: ${(err as Error).stack ?? String(err)}` });
   }
 }
 window.addEventListener('message', (e: MessageEvent<unknown>) => show(e.data));
-
-// The first data comes inline in the page. A page VS Code reloaded (shown again after being hidden) keeps the
-// person's later choices in its state; the extension sends newer data, if any, when it hears 'ready'.
-const first = JSON.parse(document.getElementById('hs-first')?.textContent ?? 'null') as HostMessage | null;
-if (first) {
-  const saved = vscode.getState();
-  const same = saved?.view && saved.runId === first.data?.run?.id && saved.compareId === first.data?.compare?.id;
-  show(same ? { ...first, view: saved.view } : first);
-}
+// The data comes when the extension hears this (it reads the run while VS Code sets the page up).
 post({ type: 'ready' });

@@ -171,8 +171,12 @@ export function spreadChart(canvas: HTMLCanvasElement, title: string, groups: Gr
 export function overheadChart(canvas: HTMLCanvasElement, title: string, sets: Array<{ label: string; rows: OverheadRow[] }>, hooks: ChartHooks): Chart {
   const { theme } = hooks;
   const benchmarks = [...new Set(sets.flatMap((s) => s.rows.map((r) => `${r.benchmark} ${r.metric}`)))];
-  const series = sets.flatMap((s) => [...new Set(s.rows.map((r) => r.placement))].map((placement) => ({ label: s.label ? `${s.label} · ${placement}` : placement, placement, rows: s.rows })));
-  const rowsOf = series.map((s) => benchmarks.map((b) => s.rows.find((r) => `${r.benchmark} ${r.metric}` === b && r.placement === s.placement)));
+  // One series per placement (and arm, on an A/B run of hypervisor builds).
+  const series = sets.flatMap((s) => [...new Map(s.rows.map((r) => [`${r.placement}\0${r.arm ?? ''}`, r])).values()].map(({ placement, arm }) => {
+    const name = arm === undefined ? placement : `${placement} · ${arm}`;
+    return { label: s.label ? `${s.label} · ${name}` : name, placement, arm, rows: s.rows };
+  }));
+  const rowsOf = series.map((s) => benchmarks.map((b) => s.rows.find((r) => `${r.benchmark} ${r.metric}` === b && r.placement === s.placement && r.arm === s.arm)));
   const datasets: ChartDataset[] = series.map((s, i) => ({
     type: 'bar',
     label: s.label,

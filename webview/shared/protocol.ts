@@ -2,6 +2,7 @@
 // against one schema, schemas/webview-messages.schema.json (compiled at build time): a webview is untrusted input
 // for the extension, and the extension's data is checked before it is drawn.
 import * as validators from 'hypershield:message-validators';
+import type { HotLineRef } from '../../extension/core/results/hot-source';
 import type { ReportData } from '../../extension/core/results/report-data';
 
 export type { ReportData };
@@ -43,6 +44,8 @@ export type WebviewMessage =
   | { type: 'rendered'; ms: number; pageMs: number; charts: number; deferred: number; marks: WebviewMarks }
   | { type: 'view'; view: ViewState }
   | { type: 'command'; command: WebviewCommand; args: unknown[] }
+  /** Open a hot line of the run's model source beside the panel (the extension checks it belongs to the run). */
+  | ({ type: 'openHotLine' } & HotLineRef)
   | { type: 'error'; message: string };
 
 type Validate = typeof validators.webviewMessage;

@@ -5,8 +5,9 @@ import type { RunFile } from '../../extension/core/results/run-file';
 import { overheadChart, seriesChart, spreadChart, type ChartHooks } from './charts';
 import type { ReportData } from './protocol';
 import { hotSpots } from '../../extension/core/results/hot-spots';
+import type { HotLineRef } from '../../extension/core/results/hot-source';
 import {
-  benchmarksOf, compareRowsOf, formatNumber, formatOverhead, formatPercent, shownAsDifference, formatValue, groupsOf, headlineOf, localTime, measuredPairs, metadataRows,
+  abChangesOf, benchmarksOf, compareRowsOf, formatChange, formatNumber, formatOverhead, formatPercent, shownAsDifference, formatValue, groupsOf, headlineOf, localTime, measuredPairs, metadataRows,
   numbersOf, overheadsOf, perfCountersOf, planDifferences, seriesOf, type Group,
 } from './run-data';
 
@@ -24,8 +25,8 @@ export function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs =
   return node;
 }
 
-/** A table cell: its text, or text with a tooltip and a class. */
-type Cell = string | { text: string; title?: string; class?: string };
+/** A table cell: its text, or text with a tooltip and a class, or an element (a link). */
+type Cell = string | { text: string; title?: string; class?: string } | HTMLElement;
 
 /** Rows of the hot-functions table per placement; the editor shows every sampled line of the model's source. */
 const HOT_ROWS = 20;
@@ -33,7 +34,7 @@ const HOT_ROWS = 20;
 function table(head: string[], rows: Cell[][], className = 'hs-table', rowClass?: (i: number) => string | undefined): HTMLTableElement {
   return el('table', { class: className }, [
     el('thead', {}, [el('tr', {}, head.map((h) => el('th', { text: h })))]),
-    el('tbody', {}, rows.map((r, i) => el('tr', { class: rowClass?.(i) }, r.map((c) => el('td', typeof c === 'string' ? { text: c } : c))))),
+    el('tbody', {}, rows.map((r, i) => el('tr', { class: rowClass?.(i) }, r.map((c) => (c instanceof HTMLElement ? el('td', {}, [c]) : el('td', typeof c === 'string' ? { text: c } : c)))))),
   ]);
 }
 
@@ -45,6 +46,8 @@ export interface RenderHooks extends ChartHooks {
    * scroll near, not at once: the panel shows its first screen sooner. Unset (the HTML report): all at once.
    */
   deferBelowPx?: number;
+  /** Makes hot source lines links that open the line (the panel); without it they are text (the HTML report). */
+  openHotLine?: (ref: HotLineRef) => void;
 }
 
 /** Builds sections into a parent and keeps the charts it made, so a re-render can destroy them first. */
@@ -193,9 +196,10 @@ export class ReportRenderer {
     const rows = numbersOf(run, benchmark);
     if (rows.length === 0) return;
     if (tag) parent.append(el('h3', { text: `${tag}: run ${run.id}` }));
-    parent.append(table(['Metric', 'Placement', 'Mode', 'Median', 'IQR (Q1 – Q3)', 'n', 'Overhead vs direct [95 % CI]'],
+    const arms = rows.some((r) => r.arm !== undefined);
+    parent.append(table(['Metric', ...(arms ? ['Arm'] : []), 'Placement', 'Mode', 'Median', 'IQR (Q1 – Q3)', 'n', 'Overhead vs direct [95 % CI]'],
       rows.map((r) => [
-        `${r.metric} (${r.better} is better)`, r.placement, r.mode,
+        `${r.metric} (${r.better} is better)`, ...(arms ? [r.arm ?? '-'] : []), r.placement, r.mode,
         { text: formatValue(r.median, r.unit), title: `exact: ${r.median} ${r.unit} (median of ${r.n})` },
         { text: `${formatValue(r.iqr, r.unit)} (${formatNumber(r.q1)} – ${formatNumber(r.q3)})`, title: `exact: Q1 ${r.q1}, Q3 ${r.q3} ${r.unit}` },
         String(r.n),
@@ -207,10 +211,11 @@ export class ReportRenderer {
   perf(parent: HTMLElement, run: RunFile): void {
     const rows = perfCountersOf(run);
     if (rows.length === 0) return;
+    const arms = rows.some((r) => r.arm !== undefined);
     parent.append(el('section', { class: 'hs-section', id: 'perf' }, [
       el('h2', { text: 'Perf counters (model host, median per measurement)' }),
-      table(['Benchmark', 'Mode', 'Placement', 'Counter', 'Median', 'Unit', 'n'],
-        rows.map((r) => [r.benchmark, r.mode, r.placement, r.counter, formatNumber(r.median), r.unit, String(r.n)])),
+      table(['Benchmark', ...(arms ? ['Arm'] : []), 'Mode', 'Placement', 'Counter', 'Median', 'Unit', 'n'],
+        rows.map((r) => [r.benchmark, ...(arms ? [r.arm ?? '-'] : []), r.mode, r.placement, r.counter, formatNumber(r.median), r.unit, String(r.n)])),
     ]));
   }
 
@@ -224,10 +229,34 @@ export class ReportRenderer {
         el('h3', { text: `${s.placement}: ${s.samples.model} of ${s.samples.total} samples are the model's, ${s.measurements} repetition(s)` }),
         el('p', { text: `Model samples: ${s.scope}.${s.notes.length ? ` ${s.notes.join(' ')}` : ''}` }),
         table(['Function', 'Share of model samples', 'Samples', 'Hottest line', 'Object'],
-          s.functions.slice(0, HOT_ROWS).map((f) => [f.name, `${f.percent.toFixed(1)} %`, String(f.samples), f.file ? `${f.file}:${f.line}` : '', f.object])),
+          s.functions.slice(0, HOT_ROWS).map((f) => [f.name, `${f.percent.toFixed(1)} %`, String(f.samples),
+            f.file && f.line ? this.hotLine({ placement: s.placement, file: f.file, line: f.line }, s.modelDir) : '', f.object])),
       );
     }
     parent.append(section);
+  }
+
+  /** A hot line as text, or, in the panel, a link that opens it in the model's source. */
+  private hotLine(ref: HotLineRef, modelDir: string | undefined): Cell {
+    const text = `${ref.file}:${ref.line}`;
+    const open = this.hooks.openHotLine;
+    if (!open || !modelDir) return text;
+    // A button that looks like a link: VS Code's webview host takes over clicks on <a href> (navigation, scrolling).
+    const link = el('button', { type: 'button', class: 'hs-hot-line', title: `Open ${text} of ${modelDir}`, text });
+    link.addEventListener('click', () => open(ref));
+    return link;
+  }
+
+  /** An A/B run of hypervisor builds: each later arm relative to the first, per cell and metric. */
+  abComparison(parent: HTMLElement, run: RunFile): void {
+    const rows = abChangesOf(run);
+    if (rows.length === 0) return;
+    parent.append(el('section', { class: 'hs-section', id: 'ab-comparison' }, [
+      el('h2', { text: 'A/B of hypervisor builds (change of each metric, paired bootstrap 95 % interval)' }),
+      table(['Benchmark', 'Mode', 'Placement', 'Metric', 'Arms', 'Median change'],
+        rows.map((r) => [r.benchmark, r.mode, r.placement, `${r.metric} (${r.better} is better)`, `${r.arm} vs ${r.vs}`,
+          { text: formatChange(r), class: shownAsDifference(r) ? undefined : 'hs-undetectable' }]), 'hs-table hs-ab'),
+    ]));
   }
 
   /** One table per run; when comparing, labelled A and B, with the rows where they differ marked. */

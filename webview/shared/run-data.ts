@@ -1,6 +1,6 @@
 // Shapes a run file into what the charts and tables show. Pure functions shared by the results panel and the
 // HTML report.
-import type { Better, Measurement, Placement, RunFile, SummaryEntry, TooFewRounds } from '../../extension/core/results/run-file';
+import type { ArmChange, Better, Measurement, Placement, RunFile, SummaryEntry, TooFewRounds } from '../../extension/core/results/run-file';
 import { tooFewRoundsText } from '../../extension/core/results/stats';
 import type { Mode } from '../../extension/core/testbed/testbed';
 import type { ReportData } from './protocol';
@@ -15,6 +15,8 @@ export interface Group {
   label: string;
   mode: Mode;
   placement: Placement;
+  /** The arm of an A/B run of hypervisor builds: each arm is a group of its own. */
+  arm?: string;
   unit: string;
   better: Better;
   /** Every recorded repetition. */
@@ -26,8 +28,8 @@ export interface Group {
 
 const byOrder = (order: readonly string[]) => (a: string, b: string) => order.indexOf(a) - order.indexOf(b);
 
-function groupLabel(mode: string, placement: string): string {
-  return `${mode} · ${placement}`;
+function groupLabel(mode: string, placement: string, arm?: string): string {
+  return arm === undefined ? `${mode} · ${placement}` : `${mode} · ${placement} · ${arm}`;
 }
 
 /** Benchmarks of a run: the planned order, then any others that have results. */
@@ -48,8 +50,8 @@ export function headlineOf(data: Pick<ReportData, 'headlines'>, run: RunFile, be
   return preferred && metrics.includes(preferred) ? preferred : metrics[0];
 }
 
-function summaryOf(run: RunFile, benchmark: string, metric: string, mode: Mode, placement: Placement): SummaryEntry | undefined {
-  return findEntry(run.summary, { benchmark, metric, mode, placement });
+function summaryOf(run: RunFile, benchmark: string, metric: string, mode: Mode, placement: Placement, arm?: string): SummaryEntry | undefined {
+  return findEntry(run.summary, { benchmark, metric, mode, placement, arm });
 }
 
 /** One group per mode x placement with every repetition's value and the summary's median and quartiles. */
@@ -58,14 +60,14 @@ export function groupsOf(run: RunFile, benchmark: string, metric: string): Group
   for (const m of run.results) {
     const v = m.benchmark === benchmark && !m.error ? m.metrics[metric] : undefined;
     if (!v || !Number.isFinite(v.value)) continue;
-    const key = groupLabel(m.mode, m.placement);
+    const key = groupLabel(m.mode, m.placement, m.arm);
     let g = groups.get(key);
-    if (!g) groups.set(key, (g = { label: key, mode: m.mode, placement: m.placement, unit: v.unit, better: v.better, values: [] }));
+    if (!g) groups.set(key, (g = { label: key, mode: m.mode, placement: m.placement, ...(m.arm !== undefined ? { arm: m.arm } : {}), unit: v.unit, better: v.better, values: [] }));
     g.values.push({ repetition: m.repetition, value: v.value });
   }
-  const list = [...groups.values()].sort((a, b) => byOrder(PLACEMENT_ORDER)(a.placement, b.placement) || byOrder(MODE_ORDER)(a.mode, b.mode));
+  const list = [...groups.values()].sort((a, b) => byOrder(PLACEMENT_ORDER)(a.placement, b.placement) || byOrder(MODE_ORDER)(a.mode, b.mode) || (a.arm ?? '').localeCompare(b.arm ?? ''));
   for (const g of list) {
-    const s = summaryOf(run, benchmark, metric, g.mode, g.placement)?.stats;
+    const s = summaryOf(run, benchmark, metric, g.mode, g.placement, g.arm)?.stats;
     if (s) Object.assign(g, { median: s.median, q1: s.q1, q3: s.q3 });
   }
   return list;
@@ -75,6 +77,8 @@ export interface OverheadRow {
   benchmark: string;
   metric: string;
   placement: Placement;
+  /** The arm of an A/B run of hypervisor builds. */
+  arm?: string;
   unit: string;
   overheadPercent: number;
   ci95?: [number, number];
@@ -94,7 +98,7 @@ export function overheadsOf(data: ReportData, run: RunFile): OverheadRow[] {
     const metric = headlineOf(data, run, benchmark);
     for (const s of run.summary) {
       if (s.benchmark === benchmark && s.metric === metric && s.mode === 'model' && s.overheadPercent !== undefined) {
-        rows.push({ benchmark, metric, placement: s.placement, unit: s.unit, overheadPercent: s.overheadPercent, ci95: s.overheadCi95, detectable: s.detectable, tooFewRounds: s.overheadTooFewRounds });
+        rows.push({ benchmark, metric, placement: s.placement, ...(s.arm !== undefined ? { arm: s.arm } : {}), unit: s.unit, overheadPercent: s.overheadPercent, ci95: s.overheadCi95, detectable: s.detectable, tooFewRounds: s.overheadTooFewRounds });
       }
     }
   }
@@ -116,7 +120,7 @@ export function seriesOf(run: RunFile, benchmark: string, metric: string): Serie
   for (const g of groupsOf(run, benchmark, metric)) {
     const median = g.median ?? g.values[0]?.value;
     const candidates = run.results.filter((m): m is Measurement & { series: NonNullable<Measurement['series']> } =>
-      m.benchmark === benchmark && m.mode === g.mode && m.placement === g.placement && !!m.series && !m.error);
+      m.benchmark === benchmark && m.mode === g.mode && m.placement === g.placement && m.arm === g.arm && !!m.series && !m.error);
     if (candidates.length === 0 || median === undefined) continue;
     const distance = (m: Measurement) => Math.abs((m.metrics[metric]?.value ?? Infinity) - median);
     const pick = candidates.reduce((best, m) => (distance(m) < distance(best) ? m : best));
@@ -129,6 +133,7 @@ export function seriesOf(run: RunFile, benchmark: string, metric: string): Serie
 
 export interface PerfRow {
   benchmark: string;
+  arm?: string;
   mode: Mode;
   placement: Placement;
   counter: string;
@@ -140,12 +145,14 @@ export interface PerfRow {
 /** Perf counters recorded on the model host, as medians per benchmark, mode and placement. */
 export function perfCountersOf(run: RunFile): PerfRow[] {
   return run.summary.filter((s) => s.metric.startsWith(PERF_PREFIX)).map((s) => ({
-    benchmark: s.benchmark, mode: s.mode, placement: s.placement, counter: s.metric.slice(PERF_PREFIX.length), unit: s.unit, median: s.stats.median, n: s.stats.n,
+    benchmark: s.benchmark, ...(s.arm !== undefined ? { arm: s.arm } : {}), mode: s.mode, placement: s.placement, counter: s.metric.slice(PERF_PREFIX.length), unit: s.unit, median: s.stats.median, n: s.stats.n,
   }));
 }
 
 export interface NumberRow {
   benchmark: string;
+  /** The arm of an A/B run of hypervisor builds. */
+  arm?: string;
   metric: string;
   unit: string;
   better: Better;
@@ -167,9 +174,9 @@ export function numbersOf(run: RunFile, benchmark: string): NumberRow[] {
   const metrics = metricsOf(run, benchmark);
   return run.summary
     .filter((s) => s.benchmark === benchmark && metrics.includes(s.metric))
-    .sort((a, b) => metrics.indexOf(a.metric) - metrics.indexOf(b.metric) || byOrder(PLACEMENT_ORDER)(a.placement, b.placement) || byOrder(MODE_ORDER)(a.mode, b.mode))
+    .sort((a, b) => metrics.indexOf(a.metric) - metrics.indexOf(b.metric) || byOrder(PLACEMENT_ORDER)(a.placement, b.placement) || byOrder(MODE_ORDER)(a.mode, b.mode) || (a.arm ?? '').localeCompare(b.arm ?? ''))
     .map((s) => ({
-      benchmark, metric: s.metric, unit: s.unit, better: s.better, placement: s.placement, mode: s.mode,
+      benchmark, ...(s.arm !== undefined ? { arm: s.arm } : {}), metric: s.metric, unit: s.unit, better: s.better, placement: s.placement, mode: s.mode,
       median: s.stats.median, q1: s.stats.q1, q3: s.stats.q3, iqr: s.stats.iqr, n: s.stats.n,
       overheadPercent: s.overheadPercent, ci95: s.overheadCi95, detectable: s.detectable, tooFewRounds: s.overheadTooFewRounds,
     }));
@@ -184,6 +191,16 @@ export function formatOverhead(o: Pick<NumberRow, 'overheadPercent' | 'ci95' | '
   if (o.tooFewRounds) return `${formatPercent(o.overheadPercent)}, ${tooFewRoundsText(o.tooFewRounds)}`;
   const ci = o.ci95 ? ` [${formatPercent(o.ci95[0]).replace(' %', '')}, ${formatPercent(o.ci95[1])}]` : '';
   return `${formatPercent(o.overheadPercent)}${ci}${o.detectable === false ? ': no detectable difference' : ''}`;
+}
+
+/** The changes of an A/B run of hypervisor builds (perf counters aside), as the run recorded them. */
+export function abChangesOf(run: RunFile): ArmChange[] {
+  return (run.abComparison ?? []).filter((c) => !c.metric.startsWith(PERF_PREFIX));
+}
+
+/** A change of one arm relative to another, worded as an overhead is: "+3.1 % [+1.0, +5.2 %]", "…, too few rounds (…)". */
+export function formatChange(c: Pick<ArmChange, 'changePercent' | 'ci95' | 'detectable' | 'tooFewRounds'>): string {
+  return formatOverhead({ overheadPercent: c.changePercent, ci95: c.ci95, detectable: c.detectable, tooFewRounds: c.tooFewRounds });
 }
 
 /** A value with its unit, rounded for reading: "9.41 Gbit/s", "0.052 ms". */

@@ -7,7 +7,7 @@ import { BENCHMARKS } from '../../core/bench/registry';
 import { attribution, formatAttribution } from '../../core/bench/attribution';
 import { formatHotSpots, hotSpots } from '../../core/results/hot-spots';
 import { ResultsStore } from '../../core/results/store';
-import { compareTable, driftLines, formatOverhead, summaryTable, toCsv, warningLines } from '../../core/results/table';
+import { abLines, compareTable, driftLines, summaryTable, toCsv, warningLines } from '../../core/results/table';
 import { parseHypervisorArm, runHypervisorAb } from '../../core/bench/hypervisor-ab';
 import { loadTestbed } from '../../core/testbed/load';
 import { parsePinOption } from '../../core/bench/pinning';
@@ -70,7 +70,7 @@ export const registerBenchCommands: Register = (program: Command, ctx) => {
         if (o.json) c.out(JSON.stringify(run, null, 2));
         else {
           for (const arm of run.metadata.ab!.arms) c.out(`${arm.name}: ${Object.entries(arm.hypervisors).map(([role, h]) => `${role} ${h.path} (${h.version}, sha256 ${h.sha256.slice(0, 12)})`).join('; ')}`);
-          for (const ch of run.abComparison ?? []) c.out(`  ${ch.benchmark} ${ch.mode} ${ch.metric}: ${ch.arm} vs ${ch.vs} ${formatOverhead(ch.changePercent, ch.ci95, ch.tooFewRounds)}`);
+          for (const line of abLines(run)) c.out(`  ${line}`);
           c.out(`\nRun ${run.id} (${run.status}${run.metadata.emulated ? ', EMULATED hosts' : ''}): ${store.fileOf(run.id)}`);
         }
         return;
@@ -169,7 +169,7 @@ export const registerBenchCommands: Register = (program: Command, ctx) => {
         for (const r of runs) {
           c.out(`Run ${r.id} (${r.status}${r.reason ? `: ${r.reason}` : ''}), ${r.metadata.startedAt}, testbed ${r.metadata.testbed.name} (${r.metadata.testbed.backend})${r.metadata.emulated ? ', EMULATED hosts' : ''}`);
           c.out(summaryTable(r));
-          for (const line of [...driftLines(r), ...warningLines(r).map((w) => `warning: ${w}`)]) c.out(line);
+          for (const line of [...abLines(r), ...driftLines(r), ...warningLines(r).map((w) => `warning: ${w}`)]) c.out(line);
         }
       }
     });

@@ -8,10 +8,10 @@ import * as path from 'node:path';
 import type { WorkOptions } from '../backends/backend';
 import { backendFor } from '../backends/open';
 import { ROLES, type Role } from '../hosts/host';
-import { SCHEMA_VERSION, type AbRecord, type ArmChange, type HypervisorIdentity, type Measurement, type RunFile } from '../results/run-file';
+import { compareArms } from '../results/arm-changes';
+import { SCHEMA_VERSION, type AbRecord, type HypervisorIdentity, type RunFile } from '../results/run-file';
 import { ResultsStore } from '../results/store';
-import { cellSamples, summarize } from '../results/summary';
-import { bootstrapOverheadCi, describe, intervalFields, overheadPercent } from '../results/stats';
+import { summarize } from '../results/summary';
 import { validatePlan, type RunPlan } from './plan';
 import { runBenchmarks } from './runner';
 import type { Testbed } from '../testbed/testbed';
@@ -92,32 +92,6 @@ export async function armRecord(testbed: Testbed, arms: readonly HypervisorArm[]
     records.push({ name: arm.name, hosts: arm.hosts, hypervisors });
   }
   return { arms: records };
-}
-
-/**
- * Every cell's metrics of arm `b` relative to arm `a`, in percent (signed as the metric moved). Both arms are measured
- * in each round, so the bootstrap resamples whole rounds (paired): the machine's drift cancels within a round. Fewer
- * than MIN_PAIRED_ROUNDS rounds give no interval and no verdict (tooFewRounds).
- */
-export function compareArms(results: readonly Measurement[], a: string, b: string): ArmChange[] {
-  const changes: ArmChange[] = [];
-  const seen = new Set<string>();
-  for (const m of results) {
-    if (m.arm !== b || m.error) continue;
-    for (const [metric, v] of Object.entries(m.metrics)) {
-      const key = [m.benchmark, m.mode, m.placement, metric].join('\0');
-      if (seen.has(key)) continue;
-      seen.add(key);
-      const cell = { benchmark: m.benchmark, mode: m.mode, placement: m.placement, metric };
-      const samples = (arm: string) => cellSamples(results, { ...cell, arm });
-      const [sa, sb] = [samples(a), samples(b)];
-      if (sa.length === 0 || sb.length === 0) continue;
-      const changePercent = overheadPercent(describe(sa.map(([, x]) => x)).median, describe(sb.map(([, x]) => x)).median, 'lower');
-      if (changePercent === undefined) continue;
-      changes.push({ arm: b, vs: a, ...cell, unit: v.unit, better: v.better, changePercent, ...intervalFields(bootstrapOverheadCi(sa, sb, 'lower')) });
-    }
-  }
-  return changes;
 }
 
 export interface AbRunOptions extends WorkOptions {

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { hotSpots } from './hot-spots';
 import { reportData } from './report-data';
 import type { RunFile } from './run-file';
 import { driftLines, formatOverhead, warningLines } from './table';
@@ -18,13 +19,16 @@ export function scriptSafeJson(value: unknown): string {
 }
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const cells = (values: string[], tag: 'td' | 'th') => `<tr>${values.map((v) => `<${tag}>${escapeHtml(v)}</${tag}>`).join('')}</tr>`;
+
+/** Rows per placement of the report's hot tables; the run file keeps them all. */
+const HOT_ROWS = 20;
 
 /** The overheads as text, readable without scripts: every model entry's overhead vs direct (and vs none) with its interval. */
 function overheadSection(run: RunFile): string {
   const entries = run.summary.filter((e) => e.mode === 'model' && e.overheadPercent !== undefined);
   if (entries.length === 0) return '';
   const vsNone = entries.some((e) => e.overheadVsNonePercent !== undefined);
-  const cells = (values: string[], tag: 'td' | 'th') => `<tr>${values.map((v) => `<${tag}>${escapeHtml(v)}</${tag}>`).join('')}</tr>`;
   const rows = entries.map((e) => cells([e.benchmark, e.placement, `${e.metric} (${e.unit}, ${e.better} is better)`, String(e.stats.n),
     formatOverhead(e.overheadPercent, e.overheadCi95, e.overheadTooFewRounds),
     ...(vsNone ? [formatOverhead(e.overheadVsNonePercent, e.overheadVsNoneCi95, e.overheadVsNoneTooFewRounds)] : [])], 'td'));
@@ -36,6 +40,44 @@ function overheadSection(run: RunFile): string {
 ${cells(['benchmark', 'placement', 'metric', 'n', 'vs direct [95 % CI]', ...(vsNone ? ['vs placement none [95 % CI]'] : [])], 'th')}
 ${rows.join('\n')}
 </table>${flagged}
+</section>`;
+}
+
+/** An A/B run of hypervisor builds: each arm after the first relative to the first, per cell and metric. */
+function abSection(run: RunFile): string {
+  const changes = run.abComparison ?? [];
+  if (changes.length === 0) return '';
+  return `<section id="ab-comparison">
+<h2>A/B of hypervisor builds in run ${escapeHtml(run.id)} (change of the metric, signed as it moved; paired bootstrap 95 % confidence intervals)</h2>
+<table>
+${cells(['benchmark', 'mode', 'placement', 'metric', 'arms', 'change [95 % CI]'], 'th')}
+${changes.map((c) => cells([c.benchmark, c.mode, c.placement, `${c.metric} (${c.unit}, ${c.better} is better)`, `${c.arm} vs ${c.vs}`, formatOverhead(c.changePercent, c.ci95, c.tooFewRounds)], 'td')).join('\n')}
+</table>
+</section>`;
+}
+
+/** A profiled run's hottest functions and source lines of the model, per placement (bench --profile). */
+function hotSection(run: RunFile): string {
+  const spots = hotSpots(run);
+  if (spots.length === 0) return '';
+  const pct = (v: number) => `${v.toFixed(1)} %`;
+  const parts = spots.map((s) => {
+    const functions = s.functions.slice(0, HOT_ROWS).map((f) => cells([f.name, pct(f.percent), String(f.samples), f.file ? `${f.file}:${f.line}` : '', f.object], 'td'));
+    const lines = s.lines.slice(0, HOT_ROWS).map((l) => cells([`${l.file}:${l.line}`, l.function, pct(l.percent), String(l.samples)], 'td'));
+    return `<h3>${escapeHtml(`${s.placement}: ${s.samples.model} of ${s.samples.total} samples are the model's, ${s.measurements} repetition(s)`)}</h3>
+<p>${escapeHtml(`Model samples: ${s.scope}.${s.notes.length ? ` ${s.notes.join(' ')}` : ''}${s.modelDir ? ` Source lines are relative to ${s.modelDir}.` : ''}`)}</p>
+<table class="hot-functions">
+${cells(['function', 'share of model samples', 'samples', 'hottest line', 'object'], 'th')}
+${functions.join('\n')}
+</table>${lines.length ? `
+<table class="hot-lines">
+${cells(['source line', 'function', 'share of model samples', 'samples'], 'th')}
+${lines.join('\n')}
+</table>` : ''}`;
+  });
+  return `<section id="hot-spots">
+<h2>Hot functions and lines of the model in run ${escapeHtml(run.id)} (perf record, model mode)</h2>
+${parts.join('\n')}
 </section>`;
 }
 
@@ -54,7 +96,7 @@ export function reportHtml(run: RunFile, compare?: RunFile): string {
 </head>
 <body>
 <main id="report"></main>
-${runs.map(overheadSection).join('\n')}
+${runs.map((r) => [overheadSection(r), abSection(r), hotSection(r)].filter(Boolean).join('\n')).join('\n')}
 <script type="application/json" id="run-data">${scriptSafeJson(reportData(run, compare))}</script>
 <script>${js}</script>
 </body>

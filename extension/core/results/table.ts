@@ -25,24 +25,36 @@ export function formatOverhead(percent: number | undefined, ci?: readonly [numbe
   return detectable(ci) ? figure : `no detectable difference (${figure})`;
 }
 
-/** The headline rows of a run: each benchmark's metrics, direct vs model, per placement, overheads with 95 % intervals. */
+/** Whether a run measured arms of an A/B run (then every table of it names each row's arm). */
+export const hasArms = (run: Pick<RunFile, 'summary'>): boolean => run.summary.some((e) => e.arm !== undefined);
+
+/**
+ * The headline rows of a run: each benchmark's metrics, direct vs model, per placement (and arm, on an A/B run),
+ * overheads with 95 % intervals.
+ */
 export function summaryTable(run: RunFile, metrics?: readonly string[]): string {
   const vsNone = run.summary.some((e) => e.overheadVsNonePercent !== undefined);
-  const rows: string[][] = [['benchmark', 'placement', 'metric', 'direct median [IQR]', 'model median [IQR]', 'n', 'overhead vs direct [95 % CI]', ...(vsNone ? ['vs placement none [95 % CI]'] : [])]];
+  const arms = hasArms(run);
+  const rows: string[][] = [['benchmark', ...(arms ? ['arm'] : []), 'placement', 'metric', 'direct median [IQR]', 'model median [IQR]', 'n', 'overhead vs direct [95 % CI]', ...(vsNone ? ['vs placement none [95 % CI]'] : [])]];
   const keys = new Set<string>();
   for (const e of run.summary) {
     if (metrics && !metrics.includes(e.metric)) continue;
-    const key = `${e.benchmark}|${e.placement}|${e.metric}`;
+    const key = `${e.benchmark}|${e.arm ?? ''}|${e.placement}|${e.metric}`;
     if (keys.has(key)) continue;
     keys.add(key);
     const d = findEntry(run.summary, { ...e, mode: 'direct' });
     const m = findEntry(run.summary, { ...e, mode: 'model' });
     const cell = (x?: SummaryEntry) => (x ? `${fmt(x.stats.median)} [${fmt(x.stats.iqr)}] ${x.unit}` : '-');
-    rows.push([e.benchmark, e.placement, e.metric, cell(d), cell(m), String(Math.max(d?.stats.n ?? 0, m?.stats.n ?? 0)),
+    rows.push([e.benchmark, ...(arms ? [e.arm ?? '-'] : []), e.placement, e.metric, cell(d), cell(m), String(Math.max(d?.stats.n ?? 0, m?.stats.n ?? 0)),
       formatOverhead(m?.overheadPercent, m?.overheadCi95, m?.overheadTooFewRounds),
       ...(vsNone ? [formatOverhead(m?.overheadVsNonePercent, m?.overheadVsNoneCi95, m?.overheadVsNoneTooFewRounds)] : [])]);
   }
   return columns(rows);
+}
+
+/** "iperf3 model none throughput: B vs A +3.1 % [+1.0, +5.2]": each change of an A/B run, one line each. */
+export function abLines(run: Pick<RunFile, 'abComparison'>): string[] {
+  return (run.abComparison ?? []).map((ch) => `${ch.benchmark} ${ch.mode} ${ch.placement} ${ch.metric}: ${ch.arm} vs ${ch.vs} ${formatOverhead(ch.changePercent, ch.ci95, ch.tooFewRounds)}`);
 }
 
 /** Cells with flagged measurements: "iperf3 direct none: 2 of 3 measurements flagged: <the first warning>". */
@@ -70,23 +82,26 @@ export function driftLines(run: RunFile): string[] {
 /** One CSV row per measured metric. */
 export function toCsv(run: RunFile): string {
   const q = (s: string | number) => (typeof s === 'number' ? String(s) : /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
-  const lines = ['run,benchmark,mode,placement,repetition,started_at,metric,value,unit,error'];
+  const arms = run.results.some((m) => m.arm !== undefined);
+  const lines = [`run,benchmark,${arms ? 'arm,' : ''}mode,placement,repetition,started_at,metric,value,unit,error`];
   for (const m of run.results) {
+    const cell = [run.id, m.benchmark, ...(arms ? [m.arm ?? ''] : []), m.mode, m.placement, m.repetition, m.startedAt];
     const entries = Object.entries(m.metrics);
-    if (entries.length === 0) lines.push([run.id, m.benchmark, m.mode, m.placement, m.repetition, m.startedAt, '', '', '', m.error ?? ''].map(q).join(','));
-    for (const [name, v] of entries) lines.push([run.id, m.benchmark, m.mode, m.placement, m.repetition, m.startedAt, name, v.value, v.unit, ''].map(q).join(','));
+    if (entries.length === 0) lines.push([...cell, '', '', '', m.error ?? ''].map(q).join(','));
+    for (const [name, v] of entries) lines.push([...cell, name, v.value, v.unit, ''].map(q).join(','));
   }
   return lines.join('\n') + '\n';
 }
 
 /** Median of every metric in two runs side by side, with b/a, for comparing placements, backends or builds. */
 export function compareTable(a: RunFile, b: RunFile): string {
-  const rows: string[][] = [['benchmark', 'placement', 'mode', 'metric', a.id, b.id, 'b/a']];
+  const arms = hasArms(a) || hasArms(b);
+  const rows: string[][] = [['benchmark', ...(arms ? ['arm'] : []), 'placement', 'mode', 'metric', a.id, b.id, 'b/a']];
   for (const ea of a.summary) {
     const eb = findEntry(b.summary, ea);
     if (!eb) continue;
     const ratio = ea.stats.median !== 0 ? (eb.stats.median / ea.stats.median).toFixed(3) : '-';
-    rows.push([ea.benchmark, ea.placement, ea.mode, ea.metric, `${fmt(ea.stats.median)} ${ea.unit}`, `${fmt(eb.stats.median)} ${eb.unit}`, ratio]);
+    rows.push([ea.benchmark, ...(arms ? [ea.arm ?? '-'] : []), ea.placement, ea.mode, ea.metric, `${fmt(ea.stats.median)} ${ea.unit}`, `${fmt(eb.stats.median)} ${eb.unit}`, ratio]);
   }
   if (rows.length === 1) return `Runs ${a.id} and ${b.id} share no benchmark, placement and mode to compare.`;
   return columns(rows);

@@ -1,4 +1,7 @@
+import * as fs from 'node:fs';
 import * as vscode from 'vscode';
+import { resolveHotLine, type HotLineRef } from '../../core/results/hot-source';
+import { hotSpots } from '../../core/results/hot-spots';
 import { reportData } from '../../core/results/report-data';
 import { isPersistedState, isWebviewMessage, whyInvalid, type HostMessage, type ReportData, type ViewState, type WebviewMessage } from '../../../webview/shared/protocol';
 import type { Workbench } from '../workbench';
@@ -47,10 +50,12 @@ class ResultsPanel {
   private waiters: Array<{ resolve: (r: Rendered) => void; reject: (e: Error) => void }> = [];
   private readonly disposables: vscode.Disposable[] = [];
   /**
-   * Set once data was posted after the page's HTML: a page VS Code reloads (shown again after being hidden) draws
-   * the data inline in that HTML, then says 'ready', and is sent the current data.
+   * The page asks for its data with 'ready' (first load, and each reload VS Code makes when a hidden panel is shown
+   * again): `data` is what it is sent then, once read; `sent` says whether this page has it already.
    */
-  private htmlStale = false;
+  private data: ReportData | undefined;
+  private pageReady = false;
+  private sent = false;
   /** The extension's marks of the drawing under way. */
   marks: Record<string, number> = {};
 
@@ -81,27 +86,37 @@ class ResultsPanel {
     return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
   }
 
-  /** Sets the page, with the data it draws first inline in it. */
-  load(data: ReportData): void {
-    this.panel.webview.html = resultsHtml(this.deps.extensionUri, this.panel.title, this.showMessage(data));
+  /**
+   * Sets the page without its data, before the run is read: VS Code sets the webview up while the extension reads
+   * the run files, and the page says 'ready' when it can draw.
+   */
+  load(): void {
+    this.pageReady = false;
+    this.sent = false;
+    this.panel.webview.html = resultsHtml(this.deps.extensionUri, this.panel.title);
     this.marks.html = epochNow();
   }
 
-  private showMessage(data: ReportData): HostMessage {
-    return { type: 'show', data, view: this.deps.memento.get<ViewState>(this.stateKey) ?? {} };
+  /** Fails the drawing under way (the run could not be read). */
+  fail(err: Error): void {
+    for (const w of this.waiters.splice(0)) w.reject(err);
   }
 
-  /** Sends the run (given, or re-read from its file) to the webview; the webview draws it and reports back. */
+  /** Sends the run (given, or re-read from its file) to the page as soon as it is ready; it draws and reports back. */
   async send(given?: ReportData): Promise<void> {
-    let data: ReportData;
     try {
-      data = given ?? readReportData(this.deps.workbench, this.runId, this.compareId);
+      this.data = given ?? readReportData(this.deps.workbench, this.runId, this.compareId);
     } catch (err) {
-      for (const w of this.waiters.splice(0)) w.reject(err as Error);
+      this.fail(err as Error);
       throw err;
     }
-    this.htmlStale = true;
-    await this.panel.webview.postMessage(this.showMessage(data));
+    this.sent = false;
+    if (this.pageReady) await this.post();
+  }
+
+  private async post(): Promise<void> {
+    this.sent = true;
+    await this.panel.webview.postMessage({ type: 'show', data: this.data!, view: this.deps.memento.get<ViewState>(this.stateKey) ?? {} } satisfies HostMessage);
     this.marks.posted = epochNow();
   }
 
@@ -118,7 +133,10 @@ class ResultsPanel {
     const m: WebviewMessage = raw;
     switch (m.type) {
       case 'ready':
-        if (this.htmlStale) this.send().catch((err: Error) => this.cannotShow(err));
+        this.pageReady = true;
+        // A reloaded page (its data sent before) gets the run re-read: it may have changed while hidden.
+        if (this.data && !this.sent) this.post().catch((err: Error) => this.cannotShow(err));
+        else if (this.data) this.send().catch((err: Error) => this.cannotShow(err));
         break;
       case 'rendered':
         this.deps.log.info(`Results panel ${this.key}: ${m.charts} charts drawn in ${m.ms} ms (${m.pageMs} ms after the page started loading), ${m.deferred} more as they scroll near`);
@@ -130,10 +148,33 @@ class ResultsPanel {
       case 'command':
         this.deps.runCommand(m.command, m.args).catch((err: Error) => this.deps.log.error(`Results panel ${this.key}: ${m.command} failed: ${err.message}`));
         break;
+      case 'openHotLine':
+        this.openHotLine(m).catch((err: Error) => this.cannotOpen(err));
+        break;
       case 'error':
         this.deps.log.error(`Results panel ${this.key}: ${m.message}`);
         break;
     }
+  }
+
+  /**
+   * Opens a hot line of the panel's run in the column left of the panel (beside it when the panel is leftmost). The
+   * webview names the line; the run file, read afresh, decides which file that is (see resolveHotLine).
+   */
+  private async openHotLine(ref: HotLineRef): Promise<void> {
+    const file = resolveHotLine(hotSpots(this.deps.workbench.store.read(this.runId)), ref);
+    const column = this.panel.viewColumn;
+    const line = ref.line - 1;
+    await vscode.window.showTextDocument(vscode.Uri.file(file), {
+      viewColumn: column !== undefined && column > vscode.ViewColumn.One ? column - 1 : vscode.ViewColumn.Beside,
+      selection: new vscode.Range(line, 0, line, 0),
+      preview: true,
+    });
+  }
+
+  private cannotOpen(err: Error): void {
+    this.deps.log.error(`Results panel ${this.key}: ${err.message}`);
+    void vscode.window.showErrorMessage(`HyperShield: ${err.message}`);
   }
 }
 
@@ -154,8 +195,9 @@ export class ResultsPanels implements vscode.Disposable {
           return;
         }
         const p = this.attach(panel, state.runId, state.compareId);
+        p.load();
         try {
-          p.load(readReportData(deps.workbench, state.runId, state.compareId));
+          await p.send(readReportData(deps.workbench, state.runId, state.compareId));
         } catch (err) {
           p.cannotShow(err as Error);
           panel.dispose();
@@ -170,25 +212,38 @@ export class ResultsPanels implements vscode.Disposable {
    */
   async open(runId: string, compareId?: string): Promise<Rendered> {
     const marks: Record<string, number> = { command: epochNow() };
-    // Read first: a missing or unreadable run file fails here, with the store's message, before any panel opens.
-    const data = readReportData(this.deps.workbench, runId, compareId);
-    marks.read = epochNow();
     const existing = this.panels.get(panelKey(runId, compareId));
     if (existing) {
+      const data = readReportData(this.deps.workbench, runId, compareId);
+      marks.read = epochNow();
       existing.marks = marks;
       const rendered = existing.whenRendered();
       existing.panel.reveal();
       await existing.send(data);
       return rendered;
     }
+    // A run that is not there fails (with the store's message) before any panel opens; one that cannot be read
+    // closes the panel it opened.
+    const store = this.deps.workbench.store;
+    for (const id of compareId ? [runId, compareId] : [runId]) if (!fs.existsSync(store.fileOf(id))) store.read(id);
     const beside = vscode.window.activeTextEditor?.document.languageId === 'c';
     const title = compareId ? `Compare ${runId} / ${compareId}` : `Run ${runId}`;
     const panel = vscode.window.createWebviewPanel(RESULTS_VIEW_TYPE, title, { viewColumn: beside ? vscode.ViewColumn.Beside : vscode.ViewColumn.Active, preserveFocus: beside });
     marks.panel = epochNow();
     const p = this.attach(panel, runId, compareId);
     p.marks = marks;
-    p.load(data);
-    return p.whenRendered();
+    p.load();
+    let data: ReportData;
+    try {
+      data = readReportData(this.deps.workbench, runId, compareId);
+    } catch (err) {
+      panel.dispose();
+      throw err;
+    }
+    marks.read = epochNow();
+    const rendered = p.whenRendered();
+    await p.send(data);
+    return rendered;
   }
 
   private attach(panel: vscode.WebviewPanel, runId: string, compareId: string | undefined): ResultsPanel {

@@ -2,8 +2,6 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { scriptSafeJson } from '../../core/results/report-html';
-import type { HostMessage } from '../../../webview/shared/protocol';
 
 /**
  * Bundled code that can sit inside a <script> element without ending it: "<" of an end tag or comment opener (only in
@@ -11,15 +9,24 @@ import type { HostMessage } from '../../../webview/shared/protocol';
  */
 const scriptSafe = (code: string) => code.replace(/<(\/script|!--)/gi, '\\x3C$1');
 
+/** The bundle and stylesheet, read once: every panel's page carries them. */
+const assets = new Map<string, string>();
+function asset(extensionUri: vscode.Uri, ...parts: string[]): string {
+  const file = path.join(extensionUri.fsPath, ...parts);
+  let text = assets.get(file);
+  if (text === undefined) assets.set(file, (text = fs.readFileSync(file, 'utf8')));
+  return text;
+}
+
 /**
- * The panel's page, self-contained: our bundle (an ES module) and stylesheet inline, allowed by a nonce, and the
- * first data as a JSON data block. The page fetches nothing through the webview's resource loader (in code-server a
- * round trip through a service worker and the remote connection) and draws without asking for its data first.
+ * The panel's page, self-contained: our bundle (an ES module) and stylesheet inline, allowed by a nonce. The page
+ * fetches nothing through the webview's resource loader (in code-server a round trip through a service worker and the
+ * remote connection); it carries no data, so VS Code can set it up while the run is read, and says 'ready' for it.
  * Nothing else runs: chart.js and Lit write styles through the CSSOM, which style-src without 'unsafe-inline' allows.
  */
-export function resultsHtml(extensionUri: vscode.Uri, title: string, first: HostMessage): string {
+export function resultsHtml(extensionUri: vscode.Uri, title: string): string {
   const nonce = randomBytes(16).toString('base64');
-  const read = (...parts: string[]) => fs.readFileSync(path.join(extensionUri.fsPath, ...parts), 'utf8');
+  const read = (...parts: string[]) => asset(extensionUri, ...parts);
   const csp = ["default-src 'none'", 'img-src data:', `style-src 'nonce-${nonce}'`, `script-src 'nonce-${nonce}'`].join('; ');
   const esc = (s: string) => s.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
   return `<!DOCTYPE html>
@@ -33,7 +40,6 @@ export function resultsHtml(extensionUri: vscode.Uri, title: string, first: Host
 </head>
 <body>
 <main id="app"><p class="hs-note">Loading ${esc(title)}…</p></main>
-<script type="application/json" id="hs-first">${scriptSafeJson(first)}</script>
 <script type="module" nonce="${nonce}">${scriptSafe(read('dist', 'webview', 'results.js'))}</script>
 </body>
 </html>`;
