@@ -8,6 +8,7 @@ import { Client, utils, type ClientChannel, type ConnectConfig, type SFTPWrapper
 import { DEFAULT_TRANSFER_STALL_MS, type ExecOptions, type ExecResult, type TransferOptions } from '../host';
 import { blobType, fingerprint, knownHostsName, knownKeysFor, publicKeyBlob } from './known-hosts';
 import { shellJoin } from './quote';
+import { stalledMessage, stallGuard } from '../../util/stall-guard';
 
 export type HostKeyPolicy =
   /** OpenSSH public key lines ("ssh-ed25519 AAAA…"), e.g. a VM's keys made with its image. */
@@ -51,8 +52,6 @@ export interface SshConnectionOptions {
 
 /** A transfer during which no data moved for its stallTimeoutMs. */
 class TransferStalled extends Error {}
-/** A transfer ended by its caller's signal. */
-class TransferAborted extends Error {}
 
 /** A host key that is unknown (the message shows its fingerprint and how to trust it) or changed (both fingerprints). */
 export class HostKeyError extends Error {
@@ -471,46 +470,33 @@ export class SshConnection {
    */
   private async transfer(what: string, opts: TransferOptions, op: (s: SFTPWrapper, step: () => void, done: (err?: Error | null) => void) => void): Promise<void> {
     const stallMs = opts.stallTimeoutMs ?? DEFAULT_TRANSFER_STALL_MS;
-    if (opts.signal?.aborted) throw new TransferAborted(`${this.label}: ${what} was cancelled`);
-    let session: Promise<SFTPWrapper> | undefined;
+    if (opts.signal?.aborted) throw new Error(`${this.label}: ${what} was cancelled`);
+    const guard = stallGuard(stallMs, opts.signal);
+    const session = this.sftp();
     let s: SFTPWrapper | undefined;
-    let timer: NodeJS.Timeout | undefined;
-    let onAbort: (() => void) | undefined;
     try {
       await new Promise<void>((resolve, reject) => {
-        let settled = false;
-        const fail = (err: Error) => {
-          if (settled) return;
-          settled = true;
+        const onStop = () => {
           // The session is shared: a stalled one is no use to the next transfer either.
           if (this.sftpSession === session) this.sftpSession = undefined;
           s?.end();
-          reject(err);
+          reject(guard.stalled
+            ? new TransferStalled(stalledMessage(this.label, what, stallMs, 'that the host is up and answers (`hypershield status`), that the link to it works'))
+            : new Error(`${this.label}: ${what} was cancelled`));
         };
-        const step = () => {
-          clearTimeout(timer);
-          timer = setTimeout(() => fail(new TransferStalled(`${this.label}: ${what} made no progress for ${stallMs / 1000} s, so it was ` +
-            `stopped. Check that the host is up and answers (\`hypershield status\`), that the link to it works and that its disk is not ` +
-            'full; on a slow link, raise the transfer\'s stallTimeoutMs.')), stallMs);
-        };
-        onAbort = () => fail(new TransferAborted(`${this.label}: ${what} was cancelled`));
-        opts.signal?.addEventListener('abort', onAbort, { once: true });
-        step();
-        session = this.sftp();
+        guard.signal.addEventListener('abort', onStop, { once: true });
         session.then((opened) => {
-          if (settled) return;
+          if (guard.signal.aborted) return;
           s = opened;
-          step();
-          op(opened, step, (err) => {
-            if (settled) return;
-            settled = true;
+          guard.step();
+          op(opened, guard.step, (err) => {
+            guard.signal.removeEventListener('abort', onStop);
             if (err) reject(err); else resolve();
           });
-        }, fail);
+        }, reject);
       });
     } finally {
-      clearTimeout(timer);
-      if (onAbort) opts.signal?.removeEventListener('abort', onAbort);
+      guard.dispose();
     }
   }
 
