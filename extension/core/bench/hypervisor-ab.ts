@@ -131,7 +131,8 @@ export interface AbRunOptions extends WorkOptions {
 
 /**
  * Runs `plan` once per arm in each round (armRounds), on the arm's testbed: a round boundary where the arm stays
- * keeps its VMs, every other switch takes the testbed down and up with the other hypervisor. Each arm measures one
+ * keeps its VMs, every other switch takes the testbed down and up with the other hypervisor, then runs the settle
+ * step (opts.settle, recorded in metadata.ab.settle) before the arm's first measurement. Each arm measures one
  * round as a run of its own in a scratch store; its measurements join one run file, labelled with the arm and the
  * round. The testbed must be down (its VMs are restarted) and is left down. A placement matrix is refused for now:
  * memory-bound workloads need no model, and deploying after each restart is not done yet.

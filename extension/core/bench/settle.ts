@@ -15,8 +15,15 @@ export type SettleSpec =
   /** One unrecorded run of the plan (warms the emulator's translated code and the guest's caches). */
   | { kind: 'warmup' };
 
-/** The settle step of hypervisor A/B runs unless the caller gives another; see hypervisor-ab.ts for the evidence. */
-export const DEFAULT_SETTLE: SettleSpec = { kind: 'quiet', idlePercent: 90, timeoutS: 30 };
+/**
+ * The settle step of hypervisor A/B runs unless the caller gives another. Measured with scripts/bench-ab-settle.ts
+ * (one QEMU against itself under TCG, the steps interleaved, 14 rounds each, load 2-7): the guests are 96-99 %
+ * idle at once after a boot, so waiting for quiet did not help; an arm just booted measured ~29 % less iperf3
+ * throughput than one that kept its VMs (median of 6 rounds), and one unrecorded run of the plan after each boot
+ * cut that to ~18 % and gave the smallest gap between the identical arms (median |B/A - 1| of iperf3 throughput
+ * 23-38 % against 35-59 % without a settle step).
+ */
+export const DEFAULT_SETTLE: SettleSpec = { kind: 'warmup' };
 
 /** What one settle step did after one boot. */
 export interface SettleOutcome {
