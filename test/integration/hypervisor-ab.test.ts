@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { runHypervisorAb } from '../../extension/core/bench/hypervisor-ab';
+import { DEFAULT_SETTLE } from '../../extension/core/bench/settle';
 import { ResultsStore } from '../../extension/core/results/store';
 import { loadTestbed } from '../../extension/core/testbed/load';
 import { namespaces, tempWorkspace } from '../helpers/workspace';
@@ -53,6 +54,11 @@ describe('A/B run of two hypervisor builds', { timeout: 1_800_000 }, () => {
       assert.equal(c.detectable, undefined, `${c.benchmark} ${c.metric}: no verdict from 2 rounds`);
     }
     assert.deepEqual(run.summary.filter((e) => e.benchmark === 'iperf3' && e.metric === 'throughput').map((e) => [e.arm, e.stats.n]), [['A', 2], ['B', 2]]);
+    // The settle step followed each of the 3 boots (A and B in round 1, A again in round 2; B stayed up across).
+    const settled = run.metadata.ab!.settle!;
+    assert.deepEqual(settled.spec, DEFAULT_SETTLE);
+    assert.deepEqual(settled.boots.map((b) => `${b.round}${b.arm}`), ['1A', '1B', '2A']);
+    for (const b of settled.boots) assert.equal(b.settled, true, `arm ${b.arm} round ${b.round}: ${JSON.stringify(b)}`);
     assert.deepEqual(store.read(run.id).metadata.ab, run.metadata.ab, 'the run file validates and keeps the arms');
     assert.equal(ws.backend().state.read()?.phase === 'up', false, 'the testbed is left down');
   });

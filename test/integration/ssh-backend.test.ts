@@ -243,6 +243,32 @@ describe('ssh backend end to end against three real sshd hosts', () => {
     cli('down');
   });
 
+  test('down with a model host that stops answering: bounded, its other steps not tried, state kept for the next down', async () => {
+    const b = open(lab.fingerprint('server'));
+    await b.up();
+    const model = b.state.read()!.objects.filter((o) => o.role === 'model');
+    assert.equal(model.length, 2, 'the model host has two steps to undo (address, forwarding)');
+    const frozen = lab.sessions('model');
+    for (const pid of frozen) process.kill(pid, 'SIGSTOP');
+    try {
+      const t0 = Date.now();
+      await assert.rejects(b.down(), (err: Error) => {
+        assert.match(err.message, /did not finish within 15 s/);
+        assert.match(err.message, /: not tried, since model .* did not answer/);
+        return true;
+      });
+      const ms = Date.now() - t0;
+      // One step waits out its 15 s bound; the other is not tried (it would wait 15 s more).
+      assert.ok(ms < 27_000, `down took ${ms} ms`);
+      assert.deepEqual(b.state.read()!.objects.map((o) => o.role), ['model', 'model'], 'the state file keeps what is left');
+    } finally {
+      for (const pid of frozen) process.kill(pid, 'SIGCONT');
+    }
+    await b.down();
+    assert.equal(b.state.read(), undefined);
+    assert.equal(sh('model', 'sysctl', '-n', 'net.ipv4.ip_forward'), '0');
+  });
+
   test('direct mode without the client-server link is refused before anything changes', async () => {
     const tb = testbedFile(lab.fingerprint('server'));
     delete tb.hosts.client!.interfaces!.server;

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { armRecord, armRounds, armTestbed, hypervisorIdentity, parseHypervisorArm } from '../../extension/core/bench/hypervisor-ab';
 import { compareArms } from '../../extension/core/results/arm-changes';
+import { idleBetween, parseCpuLine } from '../../extension/core/bench/settle';
 import { CLI } from '../helpers/workspace';
 import { summarize } from '../../extension/core/results/summary';
 import { ResultsStore } from '../../extension/core/results/store';
@@ -124,4 +125,13 @@ test('--hypervisor-b takes ROLE=PROGRAM per VM role; bench refuses an A/B run on
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('the settle step reads the idle share between two cpu lines of /proc/stat (captured here, on a busy machine)', () => {
+  const busy = fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'bench', 'proc-stat-twice.txt'), 'utf8');
+  assert.deepEqual(parseCpuLine(busy.split('\n')[0]), { idle: 2115218 + 13634, total: 2733515 + 3938 + 701060 + 2115218 + 13634 + 83681 + 41327 });
+  assert.equal(idleBetween(busy), 0);
+  assert.equal(idleBetween('cpu  10 0 10 980 0 0 0 0 0 0\ncpu  12 0 13 1075 0 0 0 0 0 0\n'), 95);
+  assert.throws(() => idleBetween('cpu0 1 2 3 4\n'), /Not the cpu line of \/proc\/stat: "cpu0 1 2 3 4"/);
+  assert.throws(() => idleBetween('cpu  1 2 3 4 5\n'), /Expected two cpu lines/);
 });

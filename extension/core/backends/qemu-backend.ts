@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { utils } from 'ssh2';
-import { type Host, type HostStatus, type Role, ROLES } from '../hosts/host';
+import { type Host, type HostStatus, type Role, ROLES, type TransferOptions } from '../hosts/host';
 import { NetnsHost } from '../hosts/netns-host';
 import { SshHost } from '../hosts/ssh-host';
 import { SshConnection } from '../hosts/ssh/connection';
@@ -436,11 +436,11 @@ class VmHost implements Host {
     }
   }
 
-  upload(localPath: string, remotePath: string, opts?: { signal?: AbortSignal }) {
+  upload(localPath: string, remotePath: string, opts?: TransferOptions) {
     return this.current().upload(localPath, remotePath, opts);
   }
 
-  download(remotePath: string, localPath: string, opts?: { signal?: AbortSignal }) {
+  download(remotePath: string, localPath: string, opts?: TransferOptions) {
     return this.current().download(remotePath, localPath, opts);
   }
 

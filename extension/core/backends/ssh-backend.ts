@@ -20,6 +20,9 @@ export interface SshBackendOptions {
 /** Every command of this backend on a host is bounded by this (cleanup too): a hung host never hangs `down`. */
 const COMMAND_TIMEOUT_MS = 15_000;
 
+/** A host that did not answer (no connection, or a command timed out), as opposed to a command that failed there. */
+class NoAnswer extends Error {}
+
 /** Which interface of each role faces which peer (hosts.<role>.interfaces in the testbed file). */
 const NEEDED: Record<Role, { required: Role[]; direct: Role[] }> = {
   client: { required: ['model'], direct: ['server'] },
@@ -129,8 +132,11 @@ export class SshBackend implements Backend {
     if (!p) {
       p = (async () => {
         const h = this.host(role);
-        const r = await h.exec(['sh', '-c', PROBE], { signal, timeoutMs: COMMAND_TIMEOUT_MS });
-        if (r.code !== 0) throw new Error(`${h.label}: checking the host failed (${r.timedOut ? 'no answer within 15 s' : r.stderr.trim() || `exit code ${r.code}`}).`);
+        const r = await h.exec(['sh', '-c', PROBE], { signal, timeoutMs: COMMAND_TIMEOUT_MS }).catch((err: Error) => { throw new NoAnswer(err.message); });
+        if (r.code !== 0) {
+          const message = `${h.label}: checking the host failed (${r.timedOut ? 'no answer within 15 s' : r.stderr.trim() || `exit code ${r.code}`}).`;
+          throw r.timedOut ? new NoAnswer(message) : new Error(message);
+        }
         const facts = parseProbe(r.stdout);
         if (facts.uid !== 0 && !facts.sudo) {
           throw new Error(`${h.label}: the SSH user (uid ${facts.uid}) is neither root nor allowed to run \`sudo -n\` without a password; ` +
@@ -150,10 +156,11 @@ export class SshBackend implements Backend {
     const { asRoot } = await this.probe(role, signal);
     const h = this.host(role);
     const full = [...asRoot, ...argv];
-    const r = await h.exec(full, { signal, timeoutMs: COMMAND_TIMEOUT_MS });
+    const r = await h.exec(full, { signal, timeoutMs: COMMAND_TIMEOUT_MS }).catch((err: Error) => { throw new NoAnswer(err.message); });
     if (r.code !== 0) {
       const how = asRoot.length ? 'with sudo -n' : 'as root';
-      throw new Error(`${h.label}: \`${full.join(' ')}\` (run ${how}) ${r.timedOut ? 'did not finish within 15 s' : `failed: ${r.stderr.trim() || `exit code ${r.code}`}`}`);
+      const message = `${h.label}: \`${full.join(' ')}\` (run ${how}) ${r.timedOut ? 'did not finish within 15 s' : `failed: ${r.stderr.trim() || `exit code ${r.code}`}`}`;
+      throw r.timedOut ? new NoAnswer(message) : new Error(message);
     }
     return r.stdout;
   }
@@ -311,13 +318,18 @@ export class SshBackend implements Backend {
     const st = this.state.read();
     if (!st) return;
     const failed: string[] = [];
+    // A host that did not answer one step is not asked the rest: each would wait out its own bound.
+    const silent = new Map<Role, string>();
     for (const o of [...st.objects].reverse()) {
+      const gone = silent.get(o.role as Role);
+      if (gone) { failed.push(`${o.kind} ${o.name}: not tried, since ${gone}`); continue; }
       opts.progress?.report(`Undoing ${o.kind} ${o.name}`);
       try {
         await this.undo(o, opts.signal);
         this.state.update((s) => { s.objects = s.objects.filter((x) => !(x.kind === o.kind && x.name === o.name)); });
       } catch (err) {
         failed.push(`${o.kind} ${o.name}: ${(err as Error).message}`);
+        if (err instanceof NoAnswer) silent.set(o.role as Role, `${this.host(o.role as Role).label} did not answer`);
       }
     }
     if (failed.length) {

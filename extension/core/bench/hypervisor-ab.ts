@@ -17,6 +17,7 @@ import { runBenchmarks } from './runner';
 import type { Testbed } from '../testbed/testbed';
 import { execLocal } from '../util/local-process';
 import { rotate } from './schedule';
+import { DEFAULT_SETTLE, settle, type SettleSpec } from './settle';
 
 /** What an arm changes: per VM role, the QEMU program and/or its extra arguments. */
 export interface HypervisorArm {
@@ -97,12 +98,15 @@ export async function armRecord(testbed: Testbed, arms: readonly HypervisorArm[]
 export interface AbRunOptions extends WorkOptions {
   workspace: string;
   store: ResultsStore;
+  /** What follows each boot of an arm's VMs, before its first measurement; default DEFAULT_SETTLE. */
+  settle?: SettleSpec;
   onOutput?: (chunk: string) => void;
 }
 
 /**
  * Runs `plan` once per arm in each round (armRounds), on the arm's testbed: a round boundary where the arm stays
- * keeps its VMs, every other switch takes the testbed down and up with the other hypervisor. Each arm measures one
+ * keeps its VMs, every other switch takes the testbed down and up with the other hypervisor, then runs the settle
+ * step (opts.settle, recorded in metadata.ab.settle) before the arm's first measurement. Each arm measures one
  * round as a run of its own in a scratch store; its measurements join one run file, labelled with the arm and the
  * round. The testbed must be down (its VMs are restarted) and is left down. A placement matrix is refused for now:
  * memory-bound workloads need no model, and deploying after each restart is not done yet.
@@ -113,7 +117,8 @@ export async function runHypervisorAb(testbed: Testbed, arms: readonly Hyperviso
   if (arms.length < 2 || new Set(arms.map((a) => a.name)).size !== arms.length) throw new Error('An A/B run needs two or more arms with different names.');
   const backends = new Map(arms.map((a) => [a.name, backendFor(armTestbed(testbed, a), opts.workspace)]));
   if (backends.get(arms[0].name)!.state.read()?.phase === 'up') throw new Error(`Testbed ${testbed.name} is up: an A/B run restarts its VMs with each hypervisor; run \`hypershield down\` first.`);
-  const ab = await armRecord(testbed, arms, opts.signal);
+  const settleSpec = opts.settle ?? DEFAULT_SETTLE;
+  const ab: AbRecord = { ...(await armRecord(testbed, arms, opts.signal)), settle: { spec: settleSpec, boots: [] } };
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'hs-ab-'));
   const scratchStore = new ResultsStore(scratch);
   let run: RunFile | undefined;
@@ -134,6 +139,14 @@ export async function runHypervisorAb(testbed: Testbed, arms: readonly Hyperviso
           opts.progress?.report(`Arm ${name}: starting the testbed with its hypervisor`);
           upArm = name;
           await backend.up({ signal: opts.signal, progress: opts.progress });
+          opts.progress?.report(`Arm ${name}: settling after the boot (${settleSpec.kind})`);
+          const vms = Object.fromEntries(ROLES.filter((r) => isVm(armTestbed(testbed, arms.find((a) => a.name === name)!), r)).map((r) => [r, backend.host(r)]));
+          const warm = async () => {
+            const w = await runBenchmarks(backend, { ...plan, repetitions: 1, warmup: 0 }, { workspace: opts.workspace, store: scratchStore, signal: opts.signal });
+            if (w.status !== 'complete') throw new Error(`Arm ${name}, warm-up after its boot: ${w.reason ?? w.status}`);
+          };
+          ab.settle!.boots.push(await settle(settleSpec, vms, { arm: name, round }, warm, opts.signal));
+          if (run) save({ metadata: { ...run.metadata, ab } });
         }
         opts.progress?.report(`Arm ${name}: ${round < 1 ? 'warm-up' : `round ${round}/${plan.repetitions}`}`);
         const one = await runBenchmarks(backend, { ...plan, repetitions: 1, warmup: 0 }, { workspace: opts.workspace, store: scratchStore, signal: opts.signal, onOutput: opts.onOutput });

@@ -12,6 +12,26 @@ export type BackendKind = 'netns' | 'docker' | 'qemu' | 'ssh';
  */
 export const DEFAULT_EXEC_TIMEOUT_MS = 60_000;
 
+/**
+ * The bound on a file transfer whose caller gives no stallTimeoutMs: it fails once no data has moved for this long.
+ * A bound on progress rather than on the whole copy, so a large file on a slow link still goes through while a host
+ * that stops answering fails the transfer instead of hanging the caller.
+ */
+export const DEFAULT_TRANSFER_STALL_MS = 30_000;
+
+/**
+ * Options of Host.upload/download. A host reached over a connection bounds its transfers by stallTimeoutMs (default
+ * DEFAULT_TRANSFER_STALL_MS; a namespace host copies on this machine's file system and needs none). An SSH host
+ * leaves no partial file at the destination when a transfer fails or is cancelled: it writes to a temporary name
+ * beside it and renames that into place once complete, so the destination keeps its old content.
+ */
+export interface TransferOptions {
+  /** Fail the transfer once no data has moved for this many milliseconds; default DEFAULT_TRANSFER_STALL_MS. */
+  stallTimeoutMs?: number;
+  /** Aborting ends the transfer (it then rejects). */
+  signal?: AbortSignal;
+}
+
 export interface ExecOptions {
   /**
    * Kill the command (on remote hosts, the remote process too) after this many milliseconds; default
@@ -64,8 +84,10 @@ export interface Host {
    * exit or a timeout (the result says `timedOut`); see `run` for that.
    */
   exec(argv: readonly string[], opts?: ExecOptions): Promise<ExecResult>;
-  upload(localPath: string, remotePath: string, opts?: { signal?: AbortSignal }): Promise<void>;
-  download(remotePath: string, localPath: string, opts?: { signal?: AbortSignal }): Promise<void>;
+  /** Copies a local file to the host, bounded and all-or-nothing (see TransferOptions). */
+  upload(localPath: string, remotePath: string, opts?: TransferOptions): Promise<void>;
+  /** Copies a file from the host, bounded and all-or-nothing (see TransferOptions). */
+  download(remotePath: string, localPath: string, opts?: TransferOptions): Promise<void>;
   status(): Promise<HostStatus>;
   /** The command line, run on this machine, of an interactive shell on the host (for terminals). */
   shellArgv(): string[];

@@ -1,4 +1,4 @@
-import { bounded, type BackendKind, type ExecOptions, type ExecResult, type Host, type HostStatus, type Role } from './host';
+import { bounded, type BackendKind, type ExecOptions, type ExecResult, type Host, type HostStatus, type Role, type TransferOptions } from './host';
 import type { SshConnection } from './ssh/connection';
 
 // `ip -j -4 addr show` prints one object per interface, e.g.
@@ -29,11 +29,11 @@ export class SshHost implements Host {
     return this.conn.exec(argv, bounded(opts));
   }
 
-  upload(localPath: string, remotePath: string, opts?: { signal?: AbortSignal }): Promise<void> {
+  upload(localPath: string, remotePath: string, opts?: TransferOptions): Promise<void> {
     return this.conn.upload(localPath, remotePath, opts);
   }
 
-  download(remotePath: string, localPath: string, opts?: { signal?: AbortSignal }): Promise<void> {
+  download(remotePath: string, localPath: string, opts?: TransferOptions): Promise<void> {
     return this.conn.download(remotePath, localPath, opts);
   }
 

@@ -3,6 +3,7 @@
 import type { BackendKind, Role } from '../hosts/host';
 import type { Mode, Testbed } from '../testbed/testbed';
 import type { RunPlan } from '../bench/plan';
+import type { SettleOutcome, SettleSpec } from '../bench/settle';
 
 export const SCHEMA_VERSION = 1;
 
@@ -188,6 +189,8 @@ export interface HypervisorIdentity {
 /** The arms of an A/B run: what each changed in the testbed and the hypervisor each VM role ran under. */
 export interface AbRecord {
   arms: Array<{ name: string; hosts: Partial<Record<Role, { binary?: string; args?: string[] }>>; hypervisors: Partial<Record<Role, HypervisorIdentity>> }>;
+  /** The settle step after each boot of an arm's VMs, and what it did each time. */
+  settle?: { spec: SettleSpec; boots: SettleOutcome[] };
 }
 
 /** A cell's metric in one arm relative to another, in percent (signed as the metric moved), with its paired bootstrap interval. */

@@ -9,7 +9,7 @@ import type { StateStore } from '../../testbed/state';
 import { routePlan, routeReplaceArgs, routingMessage } from '../../testbed/routes';
 import type { Backend, BackendCapabilities, BackendChange, ModelInterfaces, WorkOptions } from '../backend';
 import { DockerHost } from './docker-host';
-import { describeEngine, engineClient, engineTarget, pingEngine, type EngineTarget } from './engine';
+import { describeEngine, engineClient, engineDeadline, engineTarget, pingEngine, type EngineTarget } from './engine';
 import { EngineEvents } from './events';
 import { builtImages, ensureImage, readRecipe, ROLE_RECIPE } from './images';
 import { LABELS, ownedBy } from './labels';
@@ -28,7 +28,6 @@ interface Attachment { net: Net; address: string; ifname: string }
  */
 const CAPS: Readonly<Record<Role, string[]>> = { client: ['NET_ADMIN'], server: ['NET_ADMIN'], model: ['NET_ADMIN', 'SYS_ADMIN'] };
 
-const ENGINE_TIMEOUT_MS = 30_000;
 const CONFIG_TIMEOUT_MS = 30_000;
 
 /** What the containers' first process prints once their links are configured. */
@@ -139,7 +138,7 @@ export class DockerBackend implements Backend {
     } catch (err) {
       return [(err as Error).message];
     }
-    const tags = new Set((await this.engine().listImages()).flatMap((i) => i.RepoTags ?? []));
+    const tags = new Set((await this.engine().listImages({ abortSignal: engineDeadline() })).flatMap((i) => i.RepoTags ?? []));
     const has = (ref: string) => tags.has(ref) || tags.has(`${ref}:latest`);
     const missing = [...new Set(Object.values(this.images()).filter((i) => i.recipe && !has(i.image)).map((i) => i.image))];
     if (missing.length && !(await execLocal(['mmdebstrap', '--version']).then((r) => r.code === 0, () => false))) {
@@ -155,17 +154,17 @@ export class DockerBackend implements Backend {
 
   /** Every container and network of the engine, and how many of them are this testbed's (by label). */
   private async engineObjects(): Promise<{ containers: Docker.ContainerInfo[]; networks: Docker.NetworkInspectInfo[]; mine: number }> {
-    const [containers, networks] = await Promise.all([this.engine().listContainers({ all: true }), this.engine().listNetworks()]);
+    const [containers, networks] = await Promise.all([this.engine().listContainers({ all: true, abortSignal: engineDeadline() }), this.engine().listNetworks({ abortSignal: engineDeadline() })]);
     const ours = (labels?: Record<string, string>) => labels?.[LABELS.testbed] === this.testbed.name && labels?.[LABELS.owner] === this.owner;
     return { containers, networks, mine: containers.filter((c) => ours(c.Labels)).length + networks.filter((n) => ours(n.Labels)).length };
   }
 
   private async ownedContainers(): Promise<Docker.ContainerInfo[]> {
-    return this.engine().listContainers({ all: true, filters: { label: ownedBy(this.testbed.name, this.owner) } });
+    return this.engine().listContainers({ all: true, filters: { label: ownedBy(this.testbed.name, this.owner) }, abortSignal: engineDeadline() });
   }
 
   private async ownedNetworks(): Promise<Docker.NetworkInspectInfo[]> {
-    return this.engine().listNetworks({ filters: { label: ownedBy(this.testbed.name, this.owner) } });
+    return this.engine().listNetworks({ filters: { label: ownedBy(this.testbed.name, this.owner) }, abortSignal: engineDeadline() });
   }
 
   async up(opts: WorkOptions = {}): Promise<void> {
@@ -220,11 +219,11 @@ export class DockerBackend implements Backend {
     const networks = objects.networks.filter((n) => orphan(n.Labels));
     for (const c of containers) {
       opts.progress?.report(`Removing container ${c.Names[0].replace(/^\//, '')} of the workspace ${c.Labels[LABELS.owner]}, which no longer exists`);
-      await this.engine().getContainer(c.Id).remove({ force: true, v: true, abortSignal: AbortSignal.timeout(ENGINE_TIMEOUT_MS) });
+      await this.engine().getContainer(c.Id).remove({ force: true, v: true, abortSignal: engineDeadline() });
     }
     for (const n of networks) {
       opts.progress?.report(`Removing network ${n.Name} of the workspace ${n.Labels?.[LABELS.owner]}, which no longer exists`);
-      await this.engine().getNetwork(n.Id).remove({ abortSignal: AbortSignal.timeout(ENGINE_TIMEOUT_MS) });
+      await this.engine().getNetwork(n.Id).remove({ abortSignal: engineDeadline() });
     }
     return containers.length + networks.length > 0;
   }
@@ -263,7 +262,7 @@ export class DockerBackend implements Backend {
       IPAM: { Driver: 'default', Config: [{ Subnet: subnet, Gateway: subnet.replace(/\.0\/24$/, '.254') }] },
       Options: { 'com.docker.network.bridge.inhibit_ipv4': 'true', 'com.docker.network.bridge.enable_ip_masquerade': 'false' },
       Labels: this.labels({ [LABELS.role]: `${net}-net` }),
-      abortSignal: AbortSignal.timeout(ENGINE_TIMEOUT_MS),
+      abortSignal: engineDeadline(),
     });
   }
 
@@ -295,12 +294,12 @@ export class DockerBackend implements Backend {
         ...(spec.cpuset ? { CpusetCpus: spec.cpuset } : {}),
       },
       NetworkingConfig: { EndpointsConfig: { [this.networkName(first.net)]: { IPAMConfig: { IPv4Address: first.address } } } },
-      abortSignal: AbortSignal.timeout(ENGINE_TIMEOUT_MS),
+      abortSignal: engineDeadline(),
     });
     for (const a of rest) {
       await this.engine().getNetwork(this.networkName(a.net)).connect({ Container: container.id, EndpointConfig: { IPAMConfig: { IPv4Address: a.address } } });
     }
-    await container.start({ abortSignal: AbortSignal.timeout(ENGINE_TIMEOUT_MS) });
+    await container.start({ abortSignal: engineDeadline() });
   }
 
   /** Waits until a container's first process has configured its links; throws with what it said when it failed. */
@@ -345,12 +344,12 @@ export class DockerBackend implements Backend {
     const containers = new Set([...(await this.ownedContainers()).map((c) => c.Names[0].replace(/^\//, '')), ...recorded('docker-container')]);
     await Promise.all([...containers].map(async (c) => {
       opts.progress?.report(`Removing container ${c}`);
-      await this.removeIfOurs(this.engine().getContainer(c), (o) => o.remove({ force: true, v: true, abortSignal: AbortSignal.timeout(ENGINE_TIMEOUT_MS) }));
+      await this.removeIfOurs(this.engine().getContainer(c), (o) => o.remove({ force: true, v: true, abortSignal: engineDeadline() }));
     }));
     const networks = new Set([...(await this.ownedNetworks()).map((n) => n.Name), ...recorded('docker-network')]);
     await Promise.all([...networks].map(async (n) => {
       opts.progress?.report(`Removing network ${n}`);
-      await this.removeIfOurs(this.engine().getNetwork(n), (o) => o.remove({ abortSignal: AbortSignal.timeout(ENGINE_TIMEOUT_MS) }));
+      await this.removeIfOurs(this.engine().getNetwork(n), (o) => o.remove({ abortSignal: engineDeadline() }));
     }));
     const kept = await builtImages(this.engine());
     if (kept.length) opts.progress?.report(`Images kept for the next \`up\`: ${kept.join(', ')}`);
@@ -360,7 +359,7 @@ export class DockerBackend implements Backend {
   /** Removes an engine object when it carries our labels; one that is gone already is fine. */
   private async removeIfOurs<T extends Docker.Container | Docker.Network>(obj: T, remove: (o: T) => Promise<unknown>): Promise<void> {
     try {
-      const info = (await obj.inspect({ abortSignal: AbortSignal.timeout(ENGINE_TIMEOUT_MS) })) as { Config?: { Labels?: Record<string, string> }; Labels?: Record<string, string> };
+      const info = (await obj.inspect({ abortSignal: engineDeadline() })) as { Config?: { Labels?: Record<string, string> }; Labels?: Record<string, string> };
       const labels = info.Config?.Labels ?? info.Labels ?? {};
       if (labels[LABELS.owner] !== this.owner || labels[LABELS.testbed] !== this.testbed.name) return;
       await remove(obj);

@@ -3,6 +3,17 @@ import Docker from 'dockerode';
 
 export const DEFAULT_ENGINE = 'unix:///var/run/docker.sock';
 
+/**
+ * Bound on one engine request that is not a command's own run (list, inspect, create, remove): an engine that stops
+ * answering (a wedged or frozen dockerd) fails the request instead of hanging `down` or a run's `finally`.
+ */
+export const ENGINE_TIMEOUT_MS = 30_000;
+
+/** The signal of one bounded engine request: ENGINE_TIMEOUT_MS, and the caller's signal when there is one. */
+export function engineDeadline(signal?: AbortSignal): AbortSignal {
+  return signal ? AbortSignal.any([AbortSignal.timeout(ENGINE_TIMEOUT_MS), signal]) : AbortSignal.timeout(ENGINE_TIMEOUT_MS);
+}
+
 /** Where the engine's API is. */
 export type EngineTarget =
   | { kind: 'unix'; socketPath: string }

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import type Docker from 'dockerode';
 import type { Progress } from '../backend';
 import type { Role } from '../../hosts/host';
+import { engineDeadline } from './engine';
 import { LABELS } from './labels';
 
 /** Which recipe each role's container runs (when the testbed file names no image). */
@@ -84,13 +85,13 @@ export function aptSources(file = '/etc/apt/sources.list.d/debian.sources'): str
 
 /** The image of a recipe when the engine has it. */
 async function findImage(docker: Docker, r: Recipe): Promise<string | undefined> {
-  const images = await docker.listImages({ filters: { label: [`${LABELS.recipeHash}=${r.hash}`] } });
+  const images = await docker.listImages({ filters: { label: [`${LABELS.recipeHash}=${r.hash}`] }, abortSignal: engineDeadline() });
   return images.length ? r.image : undefined;
 }
 
 /** The images the workbench built that the engine keeps (for `down`'s report and for cleaning up). */
 export async function builtImages(docker: Docker): Promise<string[]> {
-  const images = await docker.listImages({ filters: { label: [LABELS.recipe] } });
+  const images = await docker.listImages({ filters: { label: [LABELS.recipe] }, abortSignal: engineDeadline() });
   return images.flatMap((i) => i.RepoTags ?? [i.Id]).sort();
 }
 
@@ -100,7 +101,7 @@ export async function ensureImage(docker: Docker, r: Recipe, opts: { signal?: Ab
   await buildImage(docker, r, opts);
   // Images of older versions of the recipe go, unless a container still uses them.
   for (const old of await docker.listImages({ filters: { label: [`${LABELS.recipe}=${r.name}`] } })) {
-    if (old.Labels?.[LABELS.recipeHash] !== r.hash) await docker.getImage(old.Id).remove().catch(() => undefined);
+    if (old.Labels?.[LABELS.recipeHash] !== r.hash) await docker.getImage(old.Id).remove({ abortSignal: engineDeadline() }).catch(() => undefined);
   }
   return r.image;
 }
@@ -149,7 +150,7 @@ async function buildImage(docker: Docker, r: Recipe, opts: { signal?: AbortSigna
     if (error) throw new Error(`The engine could not import image ${r.image}: ${error[1]}`);
   } catch (err) {
     kill();
-    await docker.getImage(r.image).remove().catch(() => undefined);
+    await docker.getImage(r.image).remove({ abortSignal: engineDeadline() }).catch(() => undefined);
     throw err;
   } finally {
     clearTimeout(timer);

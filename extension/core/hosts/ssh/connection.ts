@@ -5,9 +5,10 @@ import * as path from 'node:path';
 import type { Duplex } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { Client, utils, type ClientChannel, type ConnectConfig, type SFTPWrapper } from 'ssh2';
-import type { ExecOptions, ExecResult } from '../host';
+import { DEFAULT_TRANSFER_STALL_MS, type ExecOptions, type ExecResult, type TransferOptions } from '../host';
 import { blobType, fingerprint, knownHostsName, knownKeysFor, publicKeyBlob } from './known-hosts';
 import { shellJoin } from './quote';
+import { stalledMessage, stallGuard } from '../../util/stall-guard';
 
 export type HostKeyPolicy =
   /** OpenSSH public key lines ("ssh-ed25519 AAAA…"), e.g. a VM's keys made with its image. */
@@ -48,6 +49,9 @@ export interface SshConnectionOptions {
   keepaliveMs?: number;
   askSecret?: SecretPrompt;
 }
+
+/** A transfer during which no data moved for its stallTimeoutMs. */
+class TransferStalled extends Error {}
 
 /** A host key that is unknown (the message shows its fingerprint and how to trust it) or changed (both fingerprints). */
 export class HostKeyError extends Error {
@@ -459,40 +463,103 @@ export class SshConnection {
     return session;
   }
 
-  /** Runs one SFTP transfer; aborting ends the SFTP session (the next transfer opens a new one). */
-  private async transfer(what: string, signal: AbortSignal | undefined, op: (s: SFTPWrapper, done: (err?: Error | null) => void) => void): Promise<void> {
-    if (signal?.aborted) throw new Error(`${this.label}: ${what} was cancelled`);
-    const s = await this.sftp();
-    await new Promise<void>((resolve, reject) => {
-      const onAbort = () => { s.end(); reject(new Error(`${this.label}: ${what} was cancelled`)); };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      op(s, (err) => {
-        signal?.removeEventListener('abort', onAbort);
-        if (err) reject(err); else resolve();
-      });
-    });
-  }
-
-  /** Copies a local file to the host (its mode too), creating the remote folder when it is missing. */
-  async upload(localPath: string, remotePath: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
-    const mode = fs.statSync(localPath).mode & 0o7777;
-    const put = () => this.transfer(`uploading ${localPath}`, opts.signal, (s, done) => s.fastPut(localPath, remotePath, { mode }, done));
+  /**
+   * Runs one SFTP operation under the stall bound: `op` calls `step` whenever data moved, and the operation fails
+   * once it has not for stallTimeoutMs (opening the session included). A stall or an abort ends the SFTP session
+   * (the next transfer opens a new one), since the operation cannot be taken back on a host that stopped answering.
+   */
+  private async transfer(what: string, opts: TransferOptions, op: (s: SFTPWrapper, step: () => void, done: (err?: Error | null) => void) => void): Promise<void> {
+    const stallMs = opts.stallTimeoutMs ?? DEFAULT_TRANSFER_STALL_MS;
+    if (opts.signal?.aborted) throw new Error(`${this.label}: ${what} was cancelled`);
+    const guard = stallGuard(stallMs, opts.signal);
+    const session = this.sftp();
+    let s: SFTPWrapper | undefined;
     try {
-      await put();
-    } catch (err) {
-      if ((err as { code?: number }).code !== 2) throw this.transferError(err as Error, `upload ${localPath} to ${remotePath}`);
-      const dir = path.posix.dirname(remotePath);
-      const mk = await this.exec(['mkdir', '-p', '--', dir], { signal: opts.signal, timeoutMs: 15_000 });
-      if (mk.code !== 0) throw new Error(`${this.label}: cannot create ${dir}: ${mk.stderr.trim() || `mkdir exited with ${mk.code}`}`);
-      await put().catch((e: Error) => { throw this.transferError(e, `upload ${localPath} to ${remotePath}`); });
+      await new Promise<void>((resolve, reject) => {
+        const onStop = () => {
+          // The session is shared: a stalled one is no use to the next transfer either.
+          if (this.sftpSession === session) this.sftpSession = undefined;
+          s?.end();
+          reject(guard.stalled
+            ? new TransferStalled(stalledMessage(this.label, what, stallMs, 'that the host is up and answers (`hypershield status`), that the link to it works'))
+            : new Error(`${this.label}: ${what} was cancelled`));
+        };
+        guard.signal.addEventListener('abort', onStop, { once: true });
+        session.then((opened) => {
+          if (guard.signal.aborted) return;
+          s = opened;
+          guard.step();
+          op(opened, guard.step, (err) => {
+            guard.signal.removeEventListener('abort', onStop);
+            if (err) reject(err); else resolve();
+          });
+        }, reject);
+      });
+    } finally {
+      guard.dispose();
     }
   }
 
-  /** Copies a file from the host, creating the local folder when it is missing. */
-  async download(remotePath: string, localPath: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
+  /** The SFTP rename that replaces an existing file: OpenSSH's posix-rename, else remove the old file and rename. */
+  private replace(s: SFTPWrapper, from: string, to: string, done: (err?: Error | null) => void): void {
+    try {
+      s.ext_openssh_rename(from, to, done);
+    } catch {
+      // A server without the extension (its plain rename refuses an existing target).
+      s.unlink(to, () => s.rename(from, to, done));
+    }
+  }
+
+  /** Removes a temporary file left by a failed upload; bounded, and silent when the host is gone too. */
+  private removeLeftover(remotePath: string): Promise<void> {
+    return this.exec(['rm', '-f', '--', remotePath], { timeoutMs: 10_000 }).then(() => undefined, () => undefined);
+  }
+
+  /**
+   * Copies a local file to the host (its mode too), creating the remote folder when it is missing. All or nothing:
+   * the data goes to a temporary name beside remotePath, renamed over it once complete.
+   */
+  async upload(localPath: string, remotePath: string, opts: TransferOptions = {}): Promise<void> {
+    const mode = fs.statSync(localPath).mode & 0o7777;
+    const partial = `${remotePath}.hs-part-${randomBytes(4).toString('hex')}`;
+    const what = `uploading ${localPath} to ${remotePath}`;
+    const put = () => this.transfer(what, opts, (s, step, done) => s.fastPut(localPath, partial, { mode, step }, (err) => {
+      if (err) return done(err);
+      step();
+      this.replace(s, partial, remotePath, done);
+    }));
+    try {
+      try {
+        await put();
+      } catch (err) {
+        if ((err as { code?: number }).code !== 2) throw err;
+        const dir = path.posix.dirname(remotePath);
+        const mk = await this.exec(['mkdir', '-p', '--', dir], { signal: opts.signal, timeoutMs: 15_000 });
+        if (mk.code !== 0) throw new Error(`${this.label}: cannot create ${dir}: ${mk.stderr.trim() || `mkdir exited with ${mk.code}`}`);
+        await put();
+      }
+    } catch (err) {
+      // Not waited for after a stall: the host that stopped answering would only make the caller wait longer.
+      const cleanup = this.removeLeftover(partial);
+      if (!(err instanceof TransferStalled)) await cleanup;
+      throw this.transferError(err as Error, `upload ${localPath} to ${remotePath}`);
+    }
+  }
+
+  /**
+   * Copies a file from the host, creating the local folder when it is missing. All or nothing: the data goes to a
+   * temporary file beside localPath, renamed over it once complete.
+   */
+  async download(remotePath: string, localPath: string, opts: TransferOptions = {}): Promise<void> {
     fs.mkdirSync(path.dirname(localPath), { recursive: true });
-    await this.transfer(`downloading ${remotePath}`, opts.signal, (s, done) => s.fastGet(remotePath, localPath, done))
-      .catch((e: Error) => { throw this.transferError(e, `download ${remotePath} to ${localPath}`); });
+    const partial = path.join(path.dirname(localPath), `.${path.basename(localPath)}.hs-part-${randomBytes(4).toString('hex')}`);
+    try {
+      await this.transfer(`downloading ${remotePath} to ${localPath}`, opts, (s, step, done) => s.fastGet(remotePath, partial, { step }, done));
+      fs.renameSync(partial, localPath);
+    } catch (err) {
+      fs.rmSync(partial, { force: true });
+      throw this.transferError(err as Error, `download ${remotePath} to ${localPath}`);
+    }
   }
 
   private transferError(err: Error, what: string): Error {
