@@ -124,6 +124,19 @@ describe('deploying models on a namespace testbed', () => {
     assert.ok(counters.dropped >= 1 && counters.patternMatches >= 1, JSON.stringify(counters));
   });
 
+  test('what another placement left (a rule of this testbed) is found before the deployed model is touched: refused, the model stays', async () => {
+    const stray = ['-m', 'comment', '--comment', `hypershield:${NAME}`, '-j', 'ACCEPT'];
+    assert.equal(inNs('model', 'iptables', '-w', '-A', 'FORWARD', ...stray).status, 0);
+    try {
+      await assert.rejects(deployModel(backend(), dir, 'ebpf'), (err: Error) => err.name === 'DeployError' && /An earlier deployment left on .*iptables rule: .*hypershield:tdeploy/.test(err.message));
+      assert.equal(backend().state.read()!.deployed!.placement, 'ebpf', 'the deployed model is still recorded');
+      assert.match(inNs('model', 'tc', 'filter', 'show', 'dev', 'to-client', 'ingress').stdout, /ebpf_model\.o:\[tc\] direct-action/, 'and still attached');
+      assert.deepEqual(await deliver(backend(), ['hello five', 'HSDROP still dropped']), ['hello five']);
+    } finally {
+      inNs('model', 'iptables', '-w', '-D', 'FORWARD', ...stray);
+    }
+  });
+
   test('undeploy restores plain forwarding and leaves no rule, filter, process or file', async () => {
     assert.deepEqual(await undeployModel(backend()), { removed: true });
     assert.deepEqual(leftovers(), []);

@@ -9,11 +9,11 @@ import type { DeployedModel } from '../../testbed/state';
 import { serverAddress } from '../../testbed/testbed';
 import { buildModel, type BuildOptions, type BuildResult } from '../build';
 import { buildsHere } from '../build-machine';
-import type { ModelPlacement } from '../templates';
+import { MODEL_PLACEMENTS, type ModelPlacement } from '../templates';
 import { ebpfDeployer } from './ebpf';
 import { kernelModuleDeployer } from './kernel-module';
 import type { Diagnostic } from '../diagnostics/diagnostic';
-import { DEFAULT_MODEL_CONFIG, DeployError, validateConfig, type Loaded, type ModelConfig, type ModelCounters, type ModelHost, type PlacementDeployer } from './model-host';
+import { DEFAULT_MODEL_CONFIG, DeployError, validateConfig, type Loaded, type ModelConfig, type ModelCounters, type ModelHost, type PlacementDeployer, type Probe } from './model-host';
 import { runDirFor, type RunDir } from './run-dir';
 import { UNDO_STEPS_SCRIPT, UndoPlan } from './undo-plan';
 import { userSpaceDeployer } from './user-space';
@@ -96,13 +96,18 @@ interface Reset {
   after: BatchResult[];
 }
 
+/** What reads as left over, for a probe result. */
+function leftBy(p: Probe<string[]>, r: BatchResult): string[] {
+  return r.code === null ? [`\`${p.argv.join(' ')}\` did not answer in time, so what it checks may be left`] : p.read(r);
+}
+
 /**
- * In one exec: undoes whatever deployment the host holds (UNDEPLOY_SCRIPT), checks that nothing of any placement is
- * left, then runs the commands in `then` (e.g. arming the next deploy's watchdog). Not cancellable: a cleanup that
- * stops half way leaves more behind; bounded by a timeout instead.
+ * In one exec: undoes whatever deployment the host holds (UNDEPLOY_SCRIPT), checks that nothing of the given
+ * placements (by default all) is left, then runs the commands in `then` (e.g. arming the next deploy's watchdog). Not
+ * cancellable: a cleanup that stops half way leaves more behind; bounded by a timeout instead.
  */
-async function resetModelHost(m: ModelHost, then: string[][] = []): Promise<Reset> {
-  const probes = Object.values(DEPLOYERS).flatMap((d) => d.leftoverProbes(m));
+async function resetModelHost(m: ModelHost, then: string[][] = [], checked: readonly ModelPlacement[] = MODEL_PLACEMENTS): Promise<Reset> {
+  const probes = checked.flatMap((p) => DEPLOYERS[p].leftoverProbes(m));
   const timeoutMs = (ROLLBACK_WAIT_S + 120) * 1000;
   const [undo, ...rest] = await execBatch(m.host, [undeployArgv(m.dir), ...probes.map((p) => p.argv), ...then], { timeoutMs });
   if (undo.code === null) throw new Error(`Undoing the deployment on ${m.host.label} did not finish within ${timeoutMs / 1000} s; look at ${m.dir.root} there, or run \`hypershield down\`.`);
@@ -112,9 +117,7 @@ async function resetModelHost(m: ModelHost, then: string[][] = []): Promise<Rese
   }
   const left = lines.filter((l) => l.startsWith('undo-failed ')).map((l) => l.slice('undo-failed '.length));
   if (undo.code !== 0) left.push(`the run folder ${m.dir.root}: ${undo.stderr.trim() || `removing it failed (exit ${undo.code})`}`);
-  probes.forEach((p, i) => {
-    left.push(...(rest[i].code === null ? [`\`${p.argv.join(' ')}\` did not answer in time, so what it checks may be left`] : p.read(rest[i])));
-  });
+  probes.forEach((p, i) => left.push(...leftBy(p, rest[i])));
   return { present: lines.includes('present'), left, after: rest.slice(probes.length) };
 }
 
@@ -150,23 +153,37 @@ async function confirmAndVerify(backend: Backend, deployer: PlacementDeployer, m
 }
 
 /**
- * The deployer's preflight on the model host and the build, side by side when the build need not wait for the host:
- * any placement but the kernel's, or a kernel module whose release is given or known from this testbed's last
- * deploy (built again for the host's own release when that turns out to differ).
+ * Before anything changes, side by side: on the model host, in one exec, the deployer's preflight and the leftover
+ * checks of the placements a reset after the build need not check again (all but the one deployed now, whose undo
+ * comes later: what the others left can only be found, never made, while this testbed's lock is held); and the build,
+ * unless it waits for the host's kernel release (a kernel module whose release is neither given nor known from this
+ * testbed's last deploy; built again for the host's own release when that turns out to differ).
  */
-async function preflightAndBuild(backend: Backend, dir: string, placement: ModelPlacement, deployer: PlacementDeployer, m: ModelHost, opts: DeployOptions): Promise<BuildResult> {
+async function prepare(backend: Backend, dir: string, placement: ModelPlacement, m: ModelHost, opts: DeployOptions): Promise<{ build: BuildResult; checkAfterUndo: ModelPlacement[] }> {
+  const st = backend.state.read();
+  const current = st?.deployed?.placement ?? st?.deploying?.placement;
+  const checkAfterUndo = current ? [current] : [];
+  const early = MODEL_PLACEMENTS.filter((p) => p !== current).flatMap((p) => DEPLOYERS[p].leftoverProbes(m));
+  const preflight = DEPLOYERS[placement].preflight(m);
+  const ask = async () => {
+    const [pre, ...found] = await execBatch(m.host, [preflight.argv, ...early.map((p) => p.argv)], { signal: m.signal, timeoutMs: 30_000 });
+    const facts = preflight.read(pre);
+    const left = early.flatMap((p, i) => leftBy(p, found[i]));
+    if (left.length) throw new DeployError(`An earlier deployment left on ${m.host.label}: ${left.join('; ')}. Remove these by hand, or run \`hypershield undeploy\` or \`hypershield down\`.`);
+    return facts;
+  };
   const buildFor = (kernelRelease?: string) => buildModel(backend, dir, placement, { ...opts.build, kernelRelease, signal: opts.signal, progress: opts.progress });
   const given = opts.build?.kernelRelease;
-  const last = backend.state.read()?.deployed?.detail.kernelRelease;
-  if (placement === 'kernel' && given === undefined && last === undefined) return buildFor((await deployer.preflight(m)).kernelRelease);
-  const [facts, built] = await Promise.allSettled([deployer.preflight(m), buildFor(given ?? last)]);
+  const last = st?.deployed?.detail.kernelRelease;
+  if (placement === 'kernel' && given === undefined && last === undefined) return { build: await buildFor((await ask()).kernelRelease), checkAfterUndo };
+  const [facts, built] = await Promise.allSettled([ask(), buildFor(given ?? last)]);
   // A host that cannot take the model says so first: its reason stands whatever the build did.
   if (facts.status === 'rejected') throw facts.reason;
   const release = facts.value.kernelRelease;
   // The host runs another kernel than at the last deploy: whatever the build for that one did, build for this one.
-  if (placement === 'kernel' && given === undefined && release !== undefined && release !== last) return buildFor(release);
+  if (placement === 'kernel' && given === undefined && release !== undefined && release !== last) return { build: await buildFor(release), checkAfterUndo };
   if (built.status === 'rejected') throw built.reason;
-  return built.value;
+  return { build: built.value, checkAfterUndo };
 }
 
 /**
@@ -186,11 +203,10 @@ async function deploy(backend: Backend, dir: string, placement: ModelPlacement, 
   }
   const config: ModelConfig = { ...DEFAULT_MODEL_CONFIG, ...opts.config };
   validateConfig(config);
-  const deployer = DEPLOYERS[placement];
   const m = modelHost(backend, opts.signal);
   const helperMissing = placement === 'ebpf' ? await m.privileged?.unavailable() : undefined;
   if (helperMissing) throw new DeployError(`The ${placement} placement needs privileges this user lacks on testbed ${backend.testbed.name}: ${helperMissing}`);
-  const build = await preflightAndBuild(backend, dir, placement, deployer, m, opts);
+  const { build, checkAfterUndo } = await prepare(backend, dir, placement, m, opts);
   if (!build.ok) {
     const errors = build.diagnostics.filter((d) => d.severity === 'error').length;
     throw new DeployError(`The ${placement} model in ${build.dir} did not build (${errors} error${errors === 1 ? '' : 's'}); nothing was deployed.`, build.diagnostics);
@@ -204,20 +220,20 @@ async function deploy(backend: Backend, dir: string, placement: ModelPlacement, 
     s.deploying = { placement, dir: build.dir, pid: process.pid, startedAt: new Date().toISOString(), watchdogSeconds: seconds };
   });
   try {
-    return await deployBuilt(backend, build, placement, config, seconds, opts);
+    return await deployBuilt(backend, build, placement, config, seconds, checkAfterUndo, opts);
   } finally {
     if (backend.state.read()?.deploying) backend.state.update((s) => { delete s.deploying; });
   }
 }
 
-async function deployBuilt(backend: Backend, build: BuildResult, placement: ModelPlacement, config: ModelConfig, seconds: number, opts: DeployOptions): Promise<DeployResult> {
+async function deployBuilt(backend: Backend, build: BuildResult, placement: ModelPlacement, config: ModelConfig, seconds: number, checkAfterUndo: ModelPlacement[], opts: DeployOptions): Promise<DeployResult> {
   const deployer = DEPLOYERS[placement];
   const m = modelHost(backend, opts.signal);
   let loaded: Loaded;
   let checked: { outcome: ConfirmOutcome; verified: string };
   try {
     opts.progress?.report(`Undoing the model deployed before on ${m.host.label}, if any, and arming a ${seconds} s watchdog there: it undeploys the new model unless the workbench confirms it still reaches the host`);
-    const reset = await resetModelHost(m, [armWatchdogArgv(m.dir, seconds)]);
+    const reset = await resetModelHost(m, [armWatchdogArgv(m.dir, seconds)], checkAfterUndo);
     if (reset.left.length) throw new DeployError(`Undoing the model deployed before on ${m.host.label} left: ${reset.left.join('; ')}. Remove these by hand, or run \`hypershield down\`.`);
     const armed = reset.after[0];
     if (armed.code !== 0) throw new DeployError(`Arming the watchdog on ${m.host.label} failed: ${armed.stderr.trim() || (armed.code === null ? 'no answer in time' : `exit ${armed.code}`)}`);

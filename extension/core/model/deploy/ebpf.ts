@@ -201,10 +201,14 @@ export function attachedCounters(m: AttachTarget): Promise<ModelCounters> {
 }
 
 export const ebpfDeployer: PlacementDeployer = {
-  async preflight(m) {
-    const r = await m.host.exec(['sh', '-c', 'command -v tc && command -v bpftool'], { signal: m.signal, timeoutMs: 15_000 });
-    if (r.code !== 0) throw new Error(`The model host ${m.host.label} lacks tc or bpftool, which the eBPF placement needs: install iproute2 and bpftool there.`);
-    return {};
+  preflight(m) {
+    return {
+      argv: ['sh', '-c', 'command -v tc && command -v bpftool'],
+      read(r) {
+        if (r.code !== 0) throw new DeployError(`The model host ${m.host.label} lacks tc or bpftool, which the eBPF placement needs: install iproute2 and bpftool there.`);
+        return {};
+      },
+    };
   },
 
   async load(ctx) {

@@ -5,11 +5,11 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { run } from '../../hosts/host';
+import type { BatchResult } from '../../hosts/batch';
 import { runLocal } from '../../util/local-process';
 import { parseModuleLoad } from '../diagnostics/module-load';
 import { locateSymbol } from '../diagnostics/build-output';
-import { DeployError, type ModelCounters, type ModelHost, type PlacementDeployer, type Probe } from './model-host';
+import { DeployError, type HostFacts, type ModelCounters, type ModelHost, type PlacementDeployer, type Probe } from './model-host';
 import { runProbe } from './probe';
 
 const MODULE_NAME = 'kernel_space';
@@ -96,22 +96,27 @@ const counterProbe = (): Probe<ModelCounters> => ({
   },
 });
 
+/** What PREFLIGHT_SCRIPT printed: the host's kernel release, or why no module can be loaded there. */
+function readPreflight(m: ModelHost, r: BatchResult): HostFacts {
+  if (r.code !== 0) throw new DeployError(`Asking ${m.host.label} about its kernel failed: ${r.stderr.trim() || (r.code === null ? 'no answer in time' : `exit ${r.code}`)}`);
+  const [release, ...rest] = r.stdout.split('\n');
+  const why = !rest.includes('modules') ? `its kernel ${release} was built without loadable module support (/proc/modules does not exist), so no kernel module can be loaded there`
+    : rest.includes('disabled=1') ? `module loading is disabled on its kernel ${release} until the next reboot (kernel.modules_disabled = 1)`
+      : !rest.includes('has=insmod') || !rest.includes('has=rmmod') ? 'insmod/rmmod are not installed there (install kmod)' : undefined;
+  if (why) {
+    throw new DeployError(`The model host ${m.host.label} cannot load kernel modules: ${why}. ` +
+      'Deploy the kernel placement on a model host whose kernel loads modules (e.g. a qemu testbed), or use the user or ebpf placement.');
+  }
+  // A module this testbed deployed (its undo plan is on the host) is replaced by the deploy; any other is not ours.
+  if (rest.includes('loaded') && !rest.includes('ours')) {
+    throw new DeployError(`A module named ${MODULE_NAME} is already loaded on ${m.host.label}, and not by this testbed: remove it with rmmod ${MODULE_NAME}.`);
+  }
+  return { kernelRelease: release.trim() };
+}
+
 export const kernelModuleDeployer: PlacementDeployer = {
-  async preflight(m: ModelHost) {
-    const facts = (await run(m.host, ['sh', '-c', PREFLIGHT_SCRIPT, 'hs-kmod-preflight', MODULE_NAME, m.dir.undo], { signal: m.signal, timeoutMs: 30_000 })).split('\n');
-    const [release, ...rest] = facts;
-    const why = !rest.includes('modules') ? `its kernel ${release} was built without loadable module support (/proc/modules does not exist), so no kernel module can be loaded there`
-      : rest.includes('disabled=1') ? `module loading is disabled on its kernel ${release} until the next reboot (kernel.modules_disabled = 1)`
-        : !rest.includes('has=insmod') || !rest.includes('has=rmmod') ? 'insmod/rmmod are not installed there (install kmod)' : undefined;
-    if (why) {
-      throw new DeployError(`The model host ${m.host.label} cannot load kernel modules: ${why}. ` +
-        'Deploy the kernel placement on a model host whose kernel loads modules (e.g. a qemu testbed), or use the user or ebpf placement.');
-    }
-    // A module this testbed deployed (its undo plan is on the host) is replaced by the deploy; any other is not ours.
-    if (rest.includes('loaded') && !rest.includes('ours')) {
-      throw new DeployError(`A module named ${MODULE_NAME} is already loaded on ${m.host.label}, and not by this testbed: remove it with rmmod ${MODULE_NAME}.`);
-    }
-    return { kernelRelease: release.trim() };
+  preflight(m: ModelHost) {
+    return { argv: ['sh', '-c', PREFLIGHT_SCRIPT, 'hs-kmod-preflight', MODULE_NAME, m.dir.undo], read: (r: BatchResult) => readPreflight(m, r) };
   },
 
   async load(ctx) {

@@ -120,8 +120,11 @@ export interface Probe<T> {
 
 /** How one placement is loaded, observed and checked on the model host. */
 export interface PlacementDeployer {
-  /** Throws, before anything is changed, when the host cannot run this placement, saying why and what to do. */
-  preflight(m: ModelHost): Promise<HostFacts>;
+  /**
+   * What the host is, as one command: its reading throws, before anything is changed, when the host cannot run this
+   * placement, saying why and what to do.
+   */
+  preflight(m: ModelHost): Probe<HostFacts>;
   /** Loads the model, recording an undo step before each change. */
   load(ctx: LoadContext): Promise<Loaded>;
   counters(m: ModelHost): Promise<ModelCounters>;

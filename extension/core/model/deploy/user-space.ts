@@ -139,10 +139,14 @@ function statsProbe(m: ModelHost): Probe<ModelCounters> {
 }
 
 export const userSpaceDeployer: PlacementDeployer = {
-  async preflight(m) {
-    const r = await m.host.exec(['sh', '-c', 'command -v iptables && command -v setsid'], { signal: m.signal, timeoutMs: 15_000 });
-    if (r.code !== 0) throw new Error(`The model host ${m.host.label} lacks iptables or setsid, which the user-space placement needs: install iptables and util-linux there.`);
-    return {};
+  preflight(m) {
+    return {
+      argv: ['sh', '-c', 'command -v iptables && command -v setsid'],
+      read(r) {
+        if (r.code !== 0) throw new DeployError(`The model host ${m.host.label} lacks iptables or setsid, which the user-space placement needs: install iptables and util-linux there.`);
+        return {};
+      },
+    };
   },
 
   async load(ctx) {
