@@ -50,12 +50,8 @@ shift 2
 cat > "$obj" || exit 1
 got=$(wc -c < "$obj")
 [ "$got" -eq "$size" ] || { echo "wrote $got of $size bytes to $obj" >&2; exit 1; }
-steps=$1; shift
-while [ "$steps" -gt 0 ]; do
-  n=$2
-  record "$@" || exit 1
-  shift $((n + 2)); steps=$((steps - 1))
-done
+record_steps "$@" || exit 1
+shift "$rec_words"
 while [ $# -gt 0 ]; do
   if ! tc qdisc show dev "$1" | grep -q "^qdisc clsact"; then
     : > "$2" || exit 1
@@ -222,7 +218,7 @@ export const ebpfDeployer: PlacementDeployer = {
     const steps = [...hooks.map((h) => plan.next(`unhook-${h.dev.replace(/[^a-z0-9]/gi, '').toLowerCase()}`, ['sh', '-c', UNHOOK_SCRIPT, 'hs-unhook', h.dev, h.marker])),
       plan.next('unpin-maps', ['sh', '-c', UNPIN_SCRIPT, 'hs-unpin', pins])];
     const bytes = fs.readFileSync(ctx.artifact);
-    await run(host, ['sh', '-c', PREPARE_SCRIPT, 'hs-ebpf-prepare', object, String(bytes.length), String(steps.length), ...stepArgs(steps), ...hooks.flatMap((h) => [h.dev, h.marker])],
+    await run(host, ['sh', '-c', PREPARE_SCRIPT, 'hs-ebpf-prepare', object, String(bytes.length), ...stepArgs(steps), ...hooks.flatMap((h) => [h.dev, h.marker])],
       { stdin: bytes, signal, timeoutMs: 30_000 });
     ctx.progress?.report(`Attaching ebpf_model.o on ingress of ${devs.join(' and ')} on ${host.label}${ctx.privileged ? ' through the HyperShield helper' : ''}`);
     const { maps, counters } = ctx.privileged ? { maps: await ctx.privileged.ebpfAttach(object, ctx.config, signal), counters: undefined } : await attach(ctx, object, pins, ctx.config);

@@ -27,22 +27,28 @@ export const UNDO_STEPS_SCRIPT = `if [ -d "$undo" ]; then
 fi`;
 
 /**
- * Shell text defining `record`, for scripts that record undo steps on the host themselves (several in the command
- * that then makes the changes): `record "$@"` takes a step's file, N and the N words of its argv from the front of
- * its arguments (the caller then shifts N + 2) and writes them to a hidden file beside the step's, renamed when whole.
- * Its variables start with rec_.
+ * Shell text defining `record_steps`, for scripts that record undo steps on the host themselves (in the command that
+ * then makes the changes): `record_steps "$@"` reads, from the front of its arguments, what stepArgs() made (a count,
+ * then each step's file, N and the N words of its argv), writes each step to a hidden file beside its own, renamed
+ * when whole, and sets rec_words to the number of arguments read (the caller then shifts them). Its variables start
+ * with rec_.
  */
-export const RECORD_FUNCTION = `record() {
-  rec_file=$1 rec_n=$2; shift 2
-  rec_tmp="\${rec_file%/*}/.\${rec_file##*/}"
-  : > "$rec_tmp" || return 1
-  while [ "$rec_n" -gt 0 ]; do printf '%s\\0' "$1" >> "$rec_tmp" || return 1; shift; rec_n=$((rec_n - 1)); done
-  mv "$rec_tmp" "$rec_file"
+export const RECORD_FUNCTION = `record_steps() {
+  rec_steps=$1 rec_words=1; shift
+  while [ "$rec_steps" -gt 0 ]; do
+    rec_file=$1 rec_n=$2; shift 2
+    rec_words=$((rec_words + rec_n + 2))
+    rec_tmp="\${rec_file%/*}/.\${rec_file##*/}"
+    : > "$rec_tmp" || return 1
+    while [ "$rec_n" -gt 0 ]; do printf '%s\\0' "$1" >> "$rec_tmp" || return 1; shift; rec_n=$((rec_n - 1)); done
+    mv "$rec_tmp" "$rec_file" || return 1
+    rec_steps=$((rec_steps - 1))
+  done
 }`;
 
-/** The arguments a script with RECORD_FUNCTION reads for steps: each step's file, its argv's length, its argv. */
+/** The arguments RECORD_FUNCTION's record_steps reads: the count, then each step's file, its argv's length, its argv. */
 export function stepArgs(steps: readonly UndoStep[]): string[] {
-  return steps.flatMap((s) => [s.file, String(s.argv.length), ...s.argv]);
+  return [String(steps.length), ...steps.flatMap((s) => [s.file, String(s.argv.length), ...s.argv])];
 }
 
 /** Names and places the steps of one deployment, in the order they are recorded. */

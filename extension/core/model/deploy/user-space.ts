@@ -59,12 +59,8 @@ while [ "$n" -gt 0 ]; do
   shift; n=$((n - 1))
 done
 if [ -n "$missing" ]; then mkdir -p "$libs" || exit 1; echo "missing$missing"; exit 4; fi
-steps=$1; shift
-while [ "$steps" -gt 0 ]; do
-  n=$2
-  record "$@" || exit 1
-  shift $((n + 2)); steps=$((steps - 1))
-done
+record_steps "$@" || exit 1
+shift "$rec_words"
 n=$1; shift
 words=; i=1
 while [ "$i" -le "$n" ]; do words="$words \\"\\\${$i}\\""; i=$((i + 1)); done
@@ -160,7 +156,7 @@ export const userSpaceDeployer: PlacementDeployer = {
     const args = ['--queue-num', String(QUEUE_BASE), '--queues', String(config.queues), '--stats', p.stats,
       '--action', config.action, '--flow-timeout', String(config.flowTimeoutS), '--window', String(config.windowBytes), '--max-flows', String(config.maxFlows), ...(config.pattern ? ['--pattern', config.pattern] : [])];
     const load = () => host.exec(['sh', '-c', LOAD_SCRIPT, 'hs-user-load', p.program, String(program.length), libs, p.pid, p.log, p.stats, START_SCRIPT, String(READY_TIMEOUT_MS / 10),
-      String(libraries.length), ...libraries, String(steps.length), ...stepArgs(steps), String(args.length), ...args, ...rule], { stdin: program, signal, timeoutMs: READY_TIMEOUT_MS + 60_000 });
+      String(libraries.length), ...libraries, ...stepArgs(steps), String(args.length), ...args, ...rule], { stdin: program, signal, timeoutMs: READY_TIMEOUT_MS + 60_000 });
     ctx.progress?.report(`Starting ${PROGRAM} on ${host.label} and queueing forwarded traffic to it: iptables -I ${rule.join(' ')}`);
     let r = await load();
     let missing: string[] = [];
