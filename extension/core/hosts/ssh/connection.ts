@@ -133,6 +133,9 @@ export function checkHostKey(t: SshTarget, key: Buffer): void {
   offered, []);
 }
 
+/** Each command channel's exit status, once the host sent it (null: ended by a signal). */
+const exitOf = new WeakMap<ClientChannel, number | null>();
+
 const cancelledResult = (started: number, timedOut: boolean, stdout = '', stderr = ''): ExecResult =>
   ({ code: null, stdout, stderr, timedOut, cancelled: !timedOut, durationMs: Date.now() - started });
 
@@ -334,7 +337,11 @@ export class SshConnection {
           stop.removeEventListener('abort', onStop);
           if (!waiting) { ch?.close(); return; }
           waiting = false;
-          if (err) reject(err); else resolve(ch);
+          if (err) return reject(err);
+          // The command's exit status may come in the same packets as the channel's opening: it is kept from here on,
+          // since a listener added after this promise settles would miss it (the output waits in the stream).
+          ch.on('exit', (c: number | null) => { exitOf.set(ch, c); });
+          resolve(ch);
         });
       } catch (err) { stop.removeEventListener('abort', onStop); reject(err as Error); }
     });
@@ -385,8 +392,6 @@ export class SshConnection {
       let pid: number | undefined;
       // stderr before the pid line is the login shell's (rc files); it is kept, the pid line is not.
       let preamble = '';
-      let code: number | null = null;
-      let exited = false;
       let stopped = false;
       let done = false;
       const out = new StringDecoder('utf8');
@@ -404,7 +409,6 @@ export class SshConnection {
         emitErr(rest);
         if (stopped) void this.kill(pid);
       });
-      ch.on('exit', (c: number | null) => { code = c; exited = true; });
       const finish = () => {
         if (done) return;
         done = true;
@@ -412,11 +416,12 @@ export class SshConnection {
         clearTimeout(grace);
         emitErr(preamble + err.end());
         stdout += out.end();
+        const exited = exitOf.has(ch);
         if (!exited && !stopped) {
           reject(new Error(`${this.label}: the connection closed before the command finished; its output so far:\n${(stderr || stdout).trim().slice(-2000)}`));
           return;
         }
-        resolve(stopped ? cancelledResult(started, timedOut(), stdout, stderr) : { code, stdout, stderr, timedOut: false, cancelled: false, durationMs: Date.now() - started });
+        resolve(stopped ? cancelledResult(started, timedOut(), stdout, stderr) : { code: exitOf.get(ch) ?? null, stdout, stderr, timedOut: false, cancelled: false, durationMs: Date.now() - started });
       };
       let grace: NodeJS.Timeout | undefined;
       const onStop = () => {
