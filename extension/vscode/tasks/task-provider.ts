@@ -100,6 +100,26 @@ export class HyperShieldTaskProvider implements vscode.TaskProvider {
   }
 }
 
+/** How long a task waits for the end of an active one of the same definition before it starts anyway. */
+const SAME_TASK_WAIT_MS = 10_000;
+
+/**
+ * VS Code does not start a task while one of the same definition is still active (say the terminal of the last
+ * build has not closed yet): it answers "already active" and the new work would never run. Waits, bounded, until no
+ * such execution is left.
+ */
+async function sameTaskEnded(task: vscode.Task): Promise<void> {
+  const key = JSON.stringify(task.definition);
+  const active = () => vscode.tasks.taskExecutions.filter((e) => e.task.source === task.source && JSON.stringify(e.task.definition) === key);
+  if (!active().length) return;
+  await new Promise<void>((resolve) => {
+    const done = () => { sub.dispose(); clearTimeout(timer); resolve(); };
+    const sub = vscode.tasks.onDidEndTask(() => { if (!active().length) done(); });
+    const timer = setTimeout(done, SAME_TASK_WAIT_MS);
+    if (!active().length) done();
+  });
+}
+
 /**
  * Runs a task and waits for its work, showing its progress lines in a notification whose Cancel terminates the task
  * (which aborts the work and stops its processes on the hosts).
@@ -109,6 +129,7 @@ export function runTask<T>(factory: TaskFactory, title: string, t: HyperShieldTa
     const subs: vscode.Disposable[] = [factory.onDidReport((r) => r.key === t.key && progress.report({ message: r.message }))];
     try {
       const done = new Promise<TaskOutcome<T>>((resolve) => subs.push(factory.onDidFinish((f) => f.key === t.key && resolve(f.outcome as TaskOutcome<T>))));
+      await sameTaskEnded(t.task);
       const execution = await vscode.tasks.executeTask(t.task);
       subs.push(token.onCancellationRequested(() => execution.terminate()));
       return await done;
